@@ -1,0 +1,56 @@
+# The two commands: `make run` and `make test`. Everything else here serves them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed
+CATALOGUES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+.PHONY: run test test-pg lint install translations extract-messages update-messages bench clean
+
+run: install translations instance/secret_key
+	$(FLASK) db upgrade
+	$(FLASK) seed all --if-empty
+	FLASK_SECRET_KEY="$$(cat instance/secret_key)" $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install translations system-test-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Debian's Chromium drives the browser tests (Playwright uses /usr/bin/chromium).
+system-test-deps:
+	@scripts/ensure-debian-packages chromium
+
+translations: install $(COMPILED)
+
+app/translations/%/LC_MESSAGES/messages.mo: app/translations/%/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile --use-fuzzy -d app/translations -l $* 2>&1 | grep -v '^compiling' || true
+
+extract-messages: install
+	$(BIN)/pybabel extract -F app/babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot --sort-by-file --no-wrap --omit-header app metrics geodata seeds
+
+update-messages: extract-messages
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-wrap --ignore-obsolete
+
+instance/secret_key:
+	mkdir -p instance
+	$(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/metrics.py
+	$(BIN)/python bench/map.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info app/translations/*/LC_MESSAGES/*.mo

@@ -1,0 +1,42 @@
+"""Interface language: Spanish by default, English on request (?lang=en, then a cookie)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import get_locale
+
+LANG_COOKIE = "lang"
+
+
+def select_locale() -> str:
+    """Pick the language from ?lang=, then the cookie, then the default (Spanish)."""
+    offered = current_app.config["LANGUAGES"]
+    for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in offered:
+            return candidate
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    """Remember an explicit ?lang= choice in a cookie and expose the language to templates."""
+
+    @app.after_request
+    def remember_language(response):  # type: ignore[no-untyped-def]
+        lang = request.args.get("lang")
+        if lang in app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != lang:
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
+        return response
+
+    @app.context_processor
+    def language_context() -> dict[str, object]:
+        return {
+            "current_lang": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "url_with_lang": url_with_lang,
+        }
+
+
+def url_with_lang(code: str) -> str:
+    """Return the current page's URL (path and query kept) in the language ``code``."""
+    args = {**(request.view_args or {}), **request.args.to_dict(), "lang": code}
+    return url_for(request.endpoint or "main.home", **args)

@@ -1,0 +1,42 @@
+"""All models; importing this package registers every table on ``Base.metadata``."""
+
+from .accounts import AuditEvent, User
+from .base import Base
+from .geo import BoundaryLayer, DataRevision, State
+from .local import (
+    ActionPlan,
+    Assessment,
+    Commitment,
+    CommitmentSdg,
+    CommitmentTheme,
+    Evidence,
+    LocalExercise,
+    Milestone,
+    ProgrammeCount,
+    StlMember,
+)
+from .metric import Institution, InstitutionAlias, MetricRound, MetricScore, PublishedFigure
+
+__all__ = [
+    "ActionPlan",
+    "Assessment",
+    "AuditEvent",
+    "Base",
+    "BoundaryLayer",
+    "Commitment",
+    "CommitmentSdg",
+    "CommitmentTheme",
+    "DataRevision",
+    "Evidence",
+    "Institution",
+    "InstitutionAlias",
+    "LocalExercise",
+    "MetricRound",
+    "MetricScore",
+    "Milestone",
+    "ProgrammeCount",
+    "PublishedFigure",
+    "State",
+    "StlMember",
+    "User",
+]

@@ -1,0 +1,39 @@
+"""The declarative base shared by every model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Named constraints so migrations can alter and drop them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of all models."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC, as stored in every timestamp column."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def unit_interval(column: str) -> str:
+    """SQL check that a nullable score lies in [0, 1]."""
+    return f"{column} IS NULL OR ({column} >= 0 AND {column} <= 1)"
+
+
+# Partial dates as sources give them: "2016", "2016-08" or "2016-08-31".
+PARTIAL_DATE_CHECK = "{col} IS NULL OR length({col}) IN (4, 7, 10)"

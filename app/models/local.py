@@ -1,0 +1,249 @@
+"""Local co-creation exercises and action plans (local and national), down to evidence."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import PARTIAL_DATE_CHECK, Base, unit_interval, utcnow
+from .geo import State
+
+STAGES = ("none", "declaration", "secretariat", "plan")
+SECTORS = ("gobierno", "sociedad_civil", "organismo_garante", "otro")
+MILESTONE_STATUSES = ("not_started", "in_progress", "complete", "verified")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class LocalExercise(Base):
+    """A state's local co-creation exercise; partial dates are kept at the source's precision."""
+
+    __tablename__ = "local_exercise"
+    __table_args__ = (
+        CheckConstraint(PARTIAL_DATE_CHECK.format(col="declaration_date"), name="decl_date"),
+        CheckConstraint(PARTIAL_DATE_CHECK.format(col="stl_installed_date"), name="stl_date"),
+        CheckConstraint(PARTIAL_DATE_CHECK.format(col="status_as_of"), name="status_date"),
+        CheckConstraint(f"stage IS NULL OR {_in('stage', STAGES)}", name="stage_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_cve: Mapped[str] = mapped_column(ForeignKey("state.cve_ent"), unique=True)
+    declaration_date: Mapped[str | None] = mapped_column(String(10))
+    stl_installed_date: Mapped[str | None] = mapped_column(String(10))
+    facilitator: Mapped[str | None] = mapped_column(Text)
+    status_text: Mapped[str | None] = mapped_column(Text)
+    status_as_of: Mapped[str | None] = mapped_column(String(10))
+    # Furthest stage the sources show; NULL when they do not say.
+    stage: Mapped[str | None] = mapped_column(String(12))
+    source: Mapped[str] = mapped_column(Text)
+
+    state: Mapped[State] = relationship()
+    members: Mapped[list[StlMember]] = relationship(
+        back_populates="exercise", cascade="all, delete-orphan"
+    )
+
+
+class StlMember(Base):
+    """A member of a Local Technical Secretariat, by sector."""
+
+    __tablename__ = "stl_member"
+    __table_args__ = (
+        UniqueConstraint("exercise_id", "sector", "name"),
+        CheckConstraint(_in("sector", SECTORS), name="sector_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("local_exercise.id", ondelete="CASCADE"))
+    sector: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(Text)
+
+    exercise: Mapped[LocalExercise] = relationship(back_populates="members")
+
+
+class ProgrammeCount(Base):
+    """A dated headline count of the local programme as published."""
+
+    __tablename__ = "programme_count"
+    __table_args__ = (CheckConstraint(PARTIAL_DATE_CHECK.format(col="as_of"), name="as_of"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[str | None] = mapped_column(String(10))
+    states_joined: Mapped[int | None]
+    stl_installed: Mapped[int | None]
+    plans_published: Mapped[int | None]
+    commitments: Mapped[int | None]
+    source: Mapped[str] = mapped_column(Text)
+
+
+class ActionPlan(Base):
+    """A national OGP action plan or a state's local action plan."""
+
+    __tablename__ = "action_plan"
+    __table_args__ = (
+        CheckConstraint("scope IN ('national', 'local')", name="scope_known"),
+        CheckConstraint(
+            "(scope = 'national' AND state_cve IS NULL) OR "
+            "(scope = 'local' AND state_cve IS NOT NULL)",
+            name="state_matches_scope",
+        ),
+        CheckConstraint(PARTIAL_DATE_CHECK.format(col="published_date"), name="published"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)  # e.g. "mx-4", "local-04-2017"
+    scope: Mapped[str] = mapped_column(String(8))
+    state_cve: Mapped[str | None] = mapped_column(ForeignKey("state.cve_ent"), index=True)
+    number: Mapped[int | None]
+    title: Mapped[str] = mapped_column(String(300))
+    period_start: Mapped[int | None]
+    period_end: Mapped[int | None]
+    published_date: Mapped[str | None] = mapped_column(String(10))
+    # Counts as the source published them (may exceed what is recorded here).
+    commitments_published: Mapped[int | None]
+    proactive_published: Mapped[int | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+
+    state: Mapped[State | None] = relationship()
+    commitments: Mapped[list[Commitment]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="Commitment.number"
+    )
+
+
+class Commitment(Base):
+    """A commitment of an action plan."""
+
+    __tablename__ = "commitment"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("action_plan.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    ogp_id: Mapped[str | None] = mapped_column(String(12), unique=True)  # e.g. MX0075
+    title: Mapped[str] = mapped_column(Text)
+    problem: Mapped[str | None] = mapped_column(Text)
+    objective: Mapped[str | None] = mapped_column(Text)
+    responsible: Mapped[str | None] = mapped_column(Text)
+    counterpart: Mapped[str | None] = mapped_column(Text)  # civil-society counterpart
+    status: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    plan: Mapped[ActionPlan] = relationship(back_populates="commitments")
+    themes: Mapped[list[CommitmentTheme]] = relationship(cascade="all, delete-orphan")
+    sdg_goals: Mapped[list[CommitmentSdg]] = relationship(cascade="all, delete-orphan")
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="commitment", cascade="all, delete-orphan", order_by="Milestone.number"
+    )
+    assessments: Mapped[list[Assessment]] = relationship(
+        back_populates="commitment", cascade="all, delete-orphan"
+    )
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="commitment", cascade="all, delete-orphan"
+    )
+
+
+class CommitmentTheme(Base):
+    """A theme tag of a commitment."""
+
+    __tablename__ = "commitment_theme"
+
+    commitment_id: Mapped[int] = mapped_column(
+        ForeignKey("commitment.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme: Mapped[str] = mapped_column(String(120), primary_key=True, index=True)
+
+
+class CommitmentSdg(Base):
+    """A Sustainable Development Goal (1..17) a commitment contributes to."""
+
+    __tablename__ = "commitment_sdg"
+    __table_args__ = (CheckConstraint("goal BETWEEN 1 AND 17", name="goal_range"),)
+
+    commitment_id: Mapped[int] = mapped_column(
+        ForeignKey("commitment.id", ondelete="CASCADE"), primary_key=True
+    )
+    goal: Mapped[int] = mapped_column(primary_key=True, index=True)
+
+
+class Assessment(Base):
+    """A grade given to a commitment by an evaluation (IRM report, civil-society review...)."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (UniqueConstraint("commitment_id", "framework", "aspect"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitment.id", ondelete="CASCADE"))
+    framework: Mapped[str] = mapped_column(String(80))  # who assessed, e.g. "irm-results-2019"
+    aspect: Mapped[str] = mapped_column(String(80))  # e.g. "early_results", "overall"
+    value: Mapped[str] = mapped_column(String(120))
+    source: Mapped[str] = mapped_column(Text)
+
+    commitment: Mapped[Commitment] = relationship(back_populates="assessments")
+
+
+class Milestone(Base):
+    """A milestone of a commitment; progress derives from weight and status."""
+
+    __tablename__ = "milestone"
+    __table_args__ = (
+        UniqueConstraint("commitment_id", "number"),
+        CheckConstraint(_in("status", MILESTONE_STATUSES), name="status_known"),
+        CheckConstraint("weight IS NULL OR weight > 0", name="weight_positive"),
+        CheckConstraint(unit_interval("progress"), name="progress_in_unit"),
+        CheckConstraint(
+            "start_date IS NULL OR due_date IS NULL OR start_date <= due_date", name="dates_order"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitment.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(Text)
+    weight: Mapped[float | None]
+    start_date: Mapped[date | None]
+    due_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(12), default="not_started")
+    # Share done while in progress, when the source states it.
+    progress: Mapped[float | None]
+    completed_on: Mapped[date | None]
+    source: Mapped[str | None] = mapped_column(Text)
+
+    commitment: Mapped[Commitment] = relationship(back_populates="milestones")
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="milestone", cascade="all, delete-orphan"
+    )
+
+
+class Evidence(Base):
+    """A link or file reference that proves a milestone's or commitment's status."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        CheckConstraint(
+            "milestone_id IS NOT NULL OR commitment_id IS NOT NULL", name="has_subject"
+        ),
+        CheckConstraint("url IS NOT NULL OR file_ref IS NOT NULL", name="has_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("commitment.id", ondelete="CASCADE"), index=True
+    )
+    milestone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("milestone.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(Text)
+    file_ref: Mapped[str | None] = mapped_column(Text)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    added_by_label: Mapped[str | None] = mapped_column(String(120))  # e.g. "seed"
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    commitment: Mapped[Commitment | None] = relationship(back_populates="evidence")
+    milestone: Mapped[Milestone | None] = relationship(back_populates="evidence")

@@ -1,0 +1,96 @@
+"""Every setting of the application, declared once with its default and a one-line help.
+
+The README's configuration table is generated from ``SETTINGS`` and a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its environment variable, default and help."""
+
+    name: str
+    default: Any
+    help: str
+    env: str | None = None  # environment variable read besides FLASK_<name>
+
+    @property
+    def env_names(self) -> list[str]:
+        names = [f"FLASK_{self.name}"]
+        if self.env:
+            names.insert(0, self.env)
+        return names
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Key that signs sessions and forms; required unless DEVELOPMENT or TESTING is on.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL of the database; empty means the SQLite file instance/estado.sqlite3. "
+        "Use postgresql+psycopg://user:pass@host/db for PostgreSQL.",
+        env="DATABASE_URL",
+    ),
+    Setting("DEVELOPMENT", False, "Development mode: allows a missing SECRET_KEY."),
+    Setting("BABEL_DEFAULT_LOCALE", "es", "Default interface language."),
+    Setting("LANGUAGES", ("es", "en"), "Interface languages offered, default first."),
+    Setting(
+        "MAP_TILE_URL",
+        "",
+        "Tile URL template for the base map; empty means no tiles (works offline).",
+    ),
+    Setting("MAP_TILE_ATTRIBUTION", "", "Attribution shown with the tiles of MAP_TILE_URL."),
+    Setting("PAGE_SIZE", 50, "Rows per page in paginated lists."),
+)
+
+
+def _coerce(raw: str, default: Any) -> Any:
+    """Turn an environment string into the type of the default."""
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+def load_settings(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the settings from defaults, then the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = setting.default
+        for env_name in setting.env_names:
+            if environ.get(env_name):
+                value = _coerce(environ[env_name], setting.default)
+                break
+        values[setting.name] = value
+    if not values["DATABASE_URL"]:
+        values["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "estado.sqlite3")
+    return values
+
+
+def settings_markdown_table() -> str:
+    """Render the settings as the README's Markdown table."""
+    lines = ["| Setting | Environment | Default | Meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = ", ".join(s.default) if isinstance(s.default, tuple) else s.default
+        default = "" if default in (None, "") else f"`{default}`"
+        envs = " or ".join(f"`{name}`" for name in s.env_names)
+        lines.append(f"| `{s.name}` | {envs} | {default} | {s.help} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(settings_markdown_table())

@@ -1,0 +1,22 @@
+"""Sourced seed data and its idempotent loaders, in the order ``flask seed all`` runs them.
+
+Each loader takes a session, adds or updates rows (never commits) and returns a LoadReport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from .base import LoadReport, SeedError
+from .states import load_states
+
+Loader = Callable[[Session], LoadReport]
+
+# name -> (loader, one-line help); order matters: later datasets refer to earlier ones.
+LOADERS: dict[str, tuple[Loader, str]] = {
+    "states": (load_states, "The 32 states with INEGI codes, official names and ISO codes."),
+}
+
+__all__ = ["LOADERS", "LoadReport", "Loader", "SeedError"]

@@ -1,0 +1,42 @@
+"""The home page and the states pages, in Spanish and English."""
+
+from __future__ import annotations
+
+
+def test_home_shows_empty_states_when_nothing_is_loaded(client):
+    html = client.get("/").get_data(as_text=True)
+    assert "La base de datos está vacía" in html
+    assert 'lang="es"' in html
+
+
+def test_home_counts_the_states(seeded_app):
+    html = seeded_app.test_client().get("/").get_data(as_text=True)
+    assert "<dt>Estados</dt><dd>32</dd>" in html
+    assert "La base de datos está vacía" not in html
+
+
+def test_english_on_request_and_remembered(seeded_app):
+    client = seeded_app.test_client()
+    response = client.get("/?lang=en")
+    html = response.get_data(as_text=True)
+    assert "<dt>States</dt><dd>32</dd>" in html
+    assert 'lang="en"' in html
+    assert "lang=en" in response.headers["Set-Cookie"]
+    assert "<dt>States</dt>" in client.get("/").get_data(as_text=True)
+
+
+def test_states_list_and_detail(seeded_app):
+    client = seeded_app.test_client()
+    html = client.get("/states/").get_data(as_text=True)
+    assert html.count("/states/") >= 32
+    assert "Michoacán de Ocampo" in html
+    detail = client.get("/states/19")
+    assert detail.status_code == 200
+    assert "Nuevo León" in detail.get_data(as_text=True)
+    assert client.get("/states/99").status_code == 404
+
+
+def test_pages_use_only_local_assets(seeded_app):
+    html = seeded_app.test_client().get("/").get_data(as_text=True)
+    assert "http://" not in html.replace("http://localhost", "")
+    assert "https://" not in html

@@ -1,0 +1,182 @@
+"""Fixtures shared by every test: app, client, runner, a fresh database per test, a browser.
+
+The database is a temporary SQLite file, or, when TEST_DATABASE_URL is set, that PostgreSQL
+database, emptied and rebuilt for each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+from app.models import Base
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+TEST_OUTPUT = ROOT / "test-output"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return [f"database: SQLite {sqlite3.sqlite_version} (temporary files)"]
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        version = conn.execute(sa.text("select version()")).scalar_one()
+    engine.dispose()
+    return [f"database: {version}"]
+
+
+def reset_database(engine: sa.Engine) -> None:
+    """Drop every table in the database, including Alembic's version table."""
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    meta.drop_all(engine)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    engine = sa.create_engine(url)
+    reset_database(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path) -> Iterator:
+    """Return a factory of apps on the test database (tables not created)."""
+    apps: list[Flask] = []
+
+    def factory(**overrides: object) -> Flask:
+        config = {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "WTF_CSRF_ENABLED": False,
+            **overrides,
+        }
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+@pytest.fixture
+def app(make_app) -> Iterator[Flask]:
+    """An app on an empty database with every table created from the models."""
+    app = make_app()
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+    yield app
+    if os.environ.get("TEST_DATABASE_URL"):
+        with app.app_context():
+            db.session.close()
+            reset_database(db.engine)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def seeded_app(app: Flask) -> Flask:
+    """The app with every seed dataset loaded (as `flask seed all` does)."""
+    from app.cli import run_loaders
+    from seeds import LOADERS
+
+    with app.app_context():
+        run_loaders(list(LOADERS))
+    return app
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """Debian's headless Chromium, driven by Playwright, with no network but loopback."""
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; `make test` installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing; run `make test` to install Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    """A fresh browser page; requests leaving loopback are refused (no network at run time)."""
+    context = browser.new_context(locale="es-MX")
+    blocked: list[str] = []
+
+    def guard(route) -> None:  # type: ignore[no-untyped-def]
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.blocked_requests = blocked  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    return TEST_OUTPUT
