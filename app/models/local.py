@@ -124,6 +124,9 @@ class Commitment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("action_plan.id", ondelete="CASCADE"))
     number: Mapped[int]
+    # The number as the source prints it when that is not a plain sequence number:
+    # "P1" for a local plan's proactive commitment, "43 y 44" for a civil-society proposal.
+    label: Mapped[str | None] = mapped_column(String(12))
     ogp_id: Mapped[str | None] = mapped_column(String(12), unique=True)  # e.g. MX0075
     title: Mapped[str] = mapped_column(Text)
     problem: Mapped[str | None] = mapped_column(Text)
