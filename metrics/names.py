@@ -1,0 +1,74 @@
+"""Names as files write them: repairing encodings, folding for matching, stable keys."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+import ftfy
+
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_SPACES = re.compile(r"\s+")
+
+
+def decode_line(raw: bytes) -> tuple[str, list[str]]:
+    """Decode one line of a Latin-1 file that may hold stray bytes; return text and notes.
+
+    Every byte is read as Latin-1 (never fails). UTF-8 sequences read that way become
+    mojibake ("SÃ¡nchez"), which ``repair_text`` fixes with ftfy. A line that is not valid
+    UTF-8 but holds bytes 0x80-0x9F has stray control codes (remains of broken multi-byte
+    characters; no real name contains them): they are removed, because reading them as
+    Windows-1252 letters, as a generic repair would, invents characters such as "Œ".
+    """
+    notes: list[str] = []
+    text = raw.decode("latin-1")
+    if _C1_CONTROLS.search(text):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _C1_CONTROLS.sub("", text)
+            notes.append("stray control bytes removed")
+    return text, notes
+
+
+def repair_text(text: str) -> tuple[str, list[str]]:
+    """Fix mojibake and stray controls with ftfy, tidy spaces; return text and what changed."""
+    notes: list[str] = []
+    fixed = ftfy.fix_text(text)
+    if fixed != text:
+        notes.append("mojibake fixed (ftfy)")
+    tidy = _SPACES.sub(" ", fixed).strip()
+    if tidy != fixed and _SPACES.sub(" ", text).strip() == text:
+        notes.append("spaces tidied")
+    return tidy, notes
+
+
+def fold(text: str) -> str:
+    """Fold a name for matching: no accents, lower case, punctuation and spaces as one space."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NOT_ALNUM.sub(" ", stripped).strip()
+
+
+def compact(text: str) -> str:
+    """Fold and drop spaces, so "NuevoLeon" and "Nuevo León" meet."""
+    return fold(text).replace(" ", "")
+
+
+def institution_key(level: str, state: str | None, name: str) -> str:
+    """Return the stable key of an institution: level, state code and folded name."""
+    return f"{level}:{state or 'fed'}:{fold(name)}"[:200]
+
+
+def state_lookup(states: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """Map the compact form of every name of each state (cve_ent -> names) to its cve_ent."""
+    lookup: dict[str, str] = {}
+    for cve, names in states.items():
+        for name in names:
+            key = compact(name)
+            if lookup.get(key, cve) != cve:
+                raise ValueError(f"state name {name!r} is ambiguous ({lookup[key]} and {cve})")
+            lookup[key] = cve
+    return lookup

@@ -1,0 +1,122 @@
+"""Metric rounds, their weight schemes and the figures their reports published, with sources."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from sqlalchemy.orm import Session
+
+from app.models import DataRevision, MetricRound, PublishedFigure
+from metrics import SchemeError, validate_scheme
+
+from .base import DATA_DIR, LoadReport, SeedError, read_csv, upsert
+
+ROUNDS_CSV = DATA_DIR / "metric_rounds.csv"
+WEIGHTS_CSV = DATA_DIR / "metric_weights.csv"
+PUBLISHED_CSV = DATA_DIR / "metric_published.csv"
+SCOPES = ("national", "state", "level", "type")
+FIGURE_INDICES = ("GA", "T", "P", "TG", "TC", "PG", "PC", "GAg", "GAc", "N")
+LEVEL_KEYS = ("federal", "state", "municipal")
+
+
+def _year(path, number: int, text: str) -> int:  # type: ignore[no-untyped-def]
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise SeedError(path, number, "year", f"'{text}' is not a year")
+    return int(text)
+
+
+def _number(path, number: int, name: str, text: str) -> float:  # type: ignore[no-untyped-def]
+    try:
+        value = float(text)
+    except ValueError:
+        raise SeedError(path, number, name, f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise SeedError(path, number, name, f"'{text}' is not a finite number")
+    return value
+
+
+def load_weight_schemes() -> dict[int, dict[str, dict[str, float]]]:
+    """Read every round's weight scheme from the seed file, validated."""
+    schemes: dict[int, dict[str, dict[str, float]]] = defaultdict(dict)
+    for number, row in read_csv(
+        WEIGHTS_CSV, ("year", "subindex", "component", "label", "weight", "source")
+    ):
+        year = _year(WEIGHTS_CSV, number, row["year"])
+        weight = _number(WEIGHTS_CSV, number, "weight", row["weight"])
+        per_sub = schemes[year].setdefault(row["subindex"], {})
+        if row["component"] in per_sub:
+            raise SeedError(WEIGHTS_CSV, number, "component", "appears twice in its sub-index")
+        per_sub[row["component"]] = weight
+    for year, scheme in schemes.items():
+        try:
+            schemes[year] = validate_scheme(scheme)
+        except SchemeError as exc:
+            raise SeedError(WEIGHTS_CSV, None, "weight", f"{year}: {exc}") from None
+    return dict(schemes)
+
+
+def component_labels() -> dict[tuple[int, str, str], str]:
+    """Return (year, sub-index, component) -> Spanish label as the report names it."""
+    return {
+        (int(row["year"]), row["subindex"], row["component"]): row["label"]
+        for _, row in read_csv(WEIGHTS_CSV, ("year", "subindex", "component", "label"))
+    }
+
+
+def load_metric_published(session: Session) -> LoadReport:
+    """Load the rounds, their weight schemes and their published figures."""
+    report = LoadReport("metric")
+    schemes = load_weight_schemes()
+    rounds: dict[int, MetricRound] = {}
+    for number, row in read_csv(ROUNDS_CSV, ("year", "label", "institutions", "source")):
+        year = _year(ROUNDS_CSV, number, row["year"])
+        if year in rounds:
+            raise SeedError(ROUNDS_CSV, number, "year", f"{year} appears twice")
+        values = {
+            "label": row["label"],
+            "source": row["source"],
+            "weight_scheme": schemes.get(year, {}),
+            "notes": row["notes"],
+        }
+        rounds[year], outcome = upsert(session, MetricRound, {"year": year}, values)
+        report.count(outcome)
+    session.flush()
+
+    seen: set[tuple] = set()
+    required = ("year", "scope", "index", "value", "source")
+    for number, row in read_csv(PUBLISHED_CSV, required):
+        year = _year(PUBLISHED_CSV, number, row["year"])
+        if year not in rounds:
+            raise SeedError(PUBLISHED_CSV, number, "year", f"{year} is not in {ROUNDS_CSV.name}")
+        scope, key, index = row["scope"], row["scope_key"] or "", row["index"]
+        if scope not in SCOPES:
+            raise SeedError(PUBLISHED_CSV, number, "scope", f"'{scope}' is not one of {SCOPES}")
+        if index not in FIGURE_INDICES:
+            raise SeedError(PUBLISHED_CSV, number, "index", f"'{index}' is not a known index")
+        if scope == "national" and key:
+            raise SeedError(PUBLISHED_CSV, number, "scope_key", "must be empty for national")
+        if scope == "state" and not (
+            key == "federal" or (key.isdigit() and len(key) == 2 and 1 <= int(key) <= 32)
+        ):
+            raise SeedError(PUBLISHED_CSV, number, "scope_key", f"'{key}' is not a cve_ent")
+        if scope == "level" and key not in LEVEL_KEYS:
+            raise SeedError(PUBLISHED_CSV, number, "scope_key", f"'{key}' is not a level")
+        value = _number(PUBLISHED_CSV, number, "value", row["value"])
+        if index != "N" and not 0 <= value <= 1:
+            raise SeedError(PUBLISHED_CSV, number, "value", f"{value} is outside [0, 1]")
+        identity = (year, scope, key, index)
+        if identity in seen:
+            raise SeedError(PUBLISHED_CSV, number, None, f"{identity} appears twice")
+        seen.add(identity)
+        decimals = int(row["decimals"]) if row["decimals"] else None
+        _, outcome = upsert(
+            session,
+            PublishedFigure,
+            {"round_id": rounds[year].id, "scope": scope, "scope_key": key, "index_name": index},
+            {"value": value, "decimals": decimals, "note": row["note"], "source": row["source"]},
+        )
+        report.count(outcome)
+    if report.changed:
+        DataRevision.bump(session, "metric")
+    return report
