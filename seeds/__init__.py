@@ -10,6 +10,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from .base import LoadReport, SeedError
+from .metric_published import load_metric_published
 from .states import load_states
 
 Loader = Callable[[Session], LoadReport]
@@ -17,6 +18,10 @@ Loader = Callable[[Session], LoadReport]
 # name -> (loader, one-line help); order matters: later datasets refer to earlier ones.
 LOADERS: dict[str, tuple[Loader, str]] = {
     "states": (load_states, "The 32 states with INEGI codes, official names and ISO codes."),
+    "metric": (
+        load_metric_published,
+        "Metric rounds, their weight schemes and the figures INAI published (with sources).",
+    ),
 }
 
 __all__ = ["LOADERS", "LoadReport", "Loader", "SeedError"]
