@@ -1,0 +1,123 @@
+"""Spanish labels (marked for translation) for the codes the tracker stores."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+UNKNOWN = _l("desconocido")
+
+STAGE_LABELS = {
+    "none": _l("Sin firmar"),
+    "declaration": _l("Declaratoria firmada"),
+    "secretariat": _l("Secretariado instalado"),
+    "plan": _l("Plan publicado"),
+}
+STAGE_ORDER = ("plan", "secretariat", "declaration", "none")
+
+SECTOR_LABELS = {
+    "gobierno": _l("Gobierno"),
+    "sociedad_civil": _l("Sociedad civil"),
+    "organismo_garante": _l("Organismo garante"),
+    "otro": _l("Otros integrantes"),
+}
+
+PROGRESS_STATE_LABELS = {
+    "unknown": _l("Sin datos de hitos"),
+    "not_started": _l("No iniciado"),
+    "in_progress": _l("En proceso"),
+    "complete": _l("Completo"),
+    "verified": _l("Verificado"),
+    "off_track": _l("Retrasado"),
+}
+
+MILESTONE_STATUS_LABELS = {
+    "not_started": _l("No iniciado"),
+    "in_progress": _l("En proceso"),
+    "complete": _l("Completo"),
+    "verified": _l("Verificado"),
+}
+
+SCOPE_LABELS = {"national": _l("Nacional"), "local": _l("Local")}
+
+FRAMEWORK_LABELS = {
+    "irm-commitment-page": _l("Página del compromiso en OGP (IRM)"),
+    "irm-results-2019-2022": _l("Informe de resultados 2019-2022 (IRM)"),
+    "irm-design-2019-2021": _l("Informe de diseño 2019-2021 (IRM)"),
+    "osc-2012": _l("Evaluación de las organizaciones de la sociedad civil (2012)"),
+}
+
+ASPECT_LABELS = {
+    "early_results": _l("Resultados tempranos"),
+    "ambition": _l("Ambición"),
+    "status": _l("Estado"),
+    "completion": _l("Nivel de cumplimiento"),
+    "noteworthy": _l("Compromiso destacado"),
+    "availability": _l("A) Disponibilidad y actitud del gobierno"),
+    "work_program": _l("B) Programa de trabajo específico"),
+    "response_time": _l("C) Tiempo de respuesta"),
+    "progress": _l("D) Avance en los planes de trabajo"),
+    "quality": _l("E) Calidad del cumplimiento"),
+    "overall": _l("Evaluación global"),
+}
+OSC_ASPECTS = ("availability", "work_program", "response_time", "progress", "quality", "overall")
+
+VALUE_LABELS = {
+    "total": _l("Cumplimiento total"),
+    "partial": _l("Cumplimiento parcial"),
+    "null": _l("Cumplimiento nulo"),
+    "none yet": _l("Aún ninguno"),
+    "none": _l("Ninguno"),
+    "marginal": _l("Marginales"),
+    "significant": _l("Significativos"),
+    "outstanding": _l("Sobresalientes"),
+    "high": _l("Alta"),
+    "inactive": _l("Inactivo"),
+    "limited": _l("Limitado"),
+    "substantial": _l("Sustancial"),
+    "complete": _l("Completo"),
+    "yes": _l("Sí"),
+}
+VALUE_ABBREVIATIONS = {"total": "TC", "partial": "PC", "null": "NC"}
+
+THEME_LABELS = {
+    "Fiscal Openness": _l("Apertura fiscal"),
+    "Gender": _l("Género"),
+    "Public Service Delivery": _l("Prestación de servicios públicos"),
+    "Civic Space": _l("Espacio cívico"),
+    "Anti-Corruption": _l("Anticorrupción"),
+    "Public Participation": _l("Participación pública"),
+    "Improving public services": _l("Mejorar los servicios públicos"),
+    "Increasing public integrity": _l("Aumentar la integridad pública"),
+    "More effectively Managing Public Resources": _l(
+        "Gestionar con más eficacia los recursos públicos"
+    ),
+    "Increasing corporate accountability": _l("Aumentar la rendición de cuentas corporativa"),
+    "Creating safer communities": _l("Crear comunidades más seguras"),
+}
+
+ACTION_LABELS = {"create": _l("Alta"), "update": _l("Cambio"), "delete": _l("Baja")}
+
+ENTITY_LABELS = {
+    "local_exercise": _l("Ejercicio local"),
+    "stl_member": _l("Integrante del Secretariado Técnico Local"),
+    "programme_count": _l("Cifra del programa"),
+    "action_plan": _l("Plan de acción"),
+    "commitment": _l("Compromiso"),
+    "assessment": _l("Evaluación"),
+    "milestone": _l("Hito"),
+    "evidence": _l("Evidencia"),
+}
+
+
+def label(mapping: dict, code: object) -> object:
+    """Return the label of ``code`` in ``mapping``, the code itself if unlisted, or unknown."""
+    if code is None or code == "":
+        return UNKNOWN
+    return mapping.get(code, code)
+
+
+def aspect_label(aspect: str) -> str:
+    """Label an assessment aspect; "45a:availability" names the part evaluated."""
+    part, _, name = aspect.rpartition(":")
+    text = str(label(ASPECT_LABELS, name))
+    return f"{text} ({part})" if part else text

@@ -1,0 +1,226 @@
+"""Queries of the tracker, in SQL that runs the same on SQLite and PostgreSQL.
+
+Search folds case and accents on both sides: the column through nested ``replace()`` and
+``lower()`` (SQLite's ``lower()`` only knows ASCII, so accented capitals are replaced first),
+the terms in Python. Progress filters and sorting use the rules of ``progress.py`` in SQL.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Float, Select, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.models import (
+    ActionPlan,
+    Commitment,
+    CommitmentSdg,
+    CommitmentTheme,
+    LocalExercise,
+    Milestone,
+    State,
+)
+
+from .progress import DONE_STATUSES, IN_PROGRESS_DEFAULT
+
+# Accented letters of Spanish (and ü) and what they fold to.
+_FOLDS = {
+    "á": "a", "é": "e", "í": "i", "ó": "o", "ú": "u", "ü": "u", "ñ": "n",
+    "Á": "a", "É": "e", "Í": "i", "Ó": "o", "Ú": "u", "Ü": "u", "Ñ": "n",
+}
+
+
+def fold_text(text: str) -> str:
+    """Lower-case and strip accents in Python, as ``folded`` does in SQL."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def folded(column: Any) -> ColumnElement:
+    """Return ``column`` lower-cased with Spanish accents removed, in portable SQL."""
+    expr = column
+    for accented, plain in _FOLDS.items():
+        expr = func.replace(expr, accented, plain)
+    return func.lower(expr)
+
+
+def search_clause(columns: list[Any], query: str) -> ColumnElement | None:
+    """Every word of ``query`` must appear in one of ``columns`` (case/accent-insensitive)."""
+    terms = fold_text(query).split()
+    if not terms:
+        return None
+    clauses = []
+    for term in terms:
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(or_(*(folded(c).like(f"%{escaped}%", escape="\\") for c in columns)))
+    return and_(*clauses)
+
+
+def milestone_summary(today: date):  # noqa: ANN201 (a SQLAlchemy subquery)
+    """Per commitment with milestones: counts and progress by the rules of progress.py."""
+    m = Milestone
+    value = case(
+        (m.status == "not_started", cast(literal(0.0), Float)),
+        (m.status == "in_progress", func.coalesce(m.progress, IN_PROGRESS_DEFAULT)),
+        else_=cast(literal(1.0), Float),
+    )
+
+    def tally(condition: ColumnElement) -> ColumnElement:
+        return func.sum(case((condition, 1), else_=0))
+
+    return (
+        select(
+            m.commitment_id.label("commitment_id"),
+            func.count().label("n"),
+            func.count(m.weight).label("n_weighted"),
+            tally(m.status.in_(DONE_STATUSES)).label("done"),
+            tally(m.status == "verified").label("verified"),
+            tally(m.status == "not_started").label("not_started"),
+            tally(and_(m.due_date < today, m.status.not_in(DONE_STATUSES))).label("late"),
+            func.sum(m.weight * value).label("weighted_sum"),
+            func.sum(m.weight).label("weight_total"),
+            func.avg(value).label("mean"),
+        )
+        .group_by(m.commitment_id)
+        .subquery("ms")
+    )
+
+
+def progress_columns(ms: Any) -> tuple[ColumnElement, ColumnElement, ColumnElement]:
+    """Return (progress value, progress state, late count) expressions over ``ms``."""
+    value = case(
+        (ms.c.n.is_(None), None),
+        (ms.c.n == ms.c.n_weighted, ms.c.weighted_sum / ms.c.weight_total),
+        else_=ms.c.mean,
+    )
+    state = case(
+        (ms.c.n.is_(None), "unknown"),
+        (ms.c.verified == ms.c.n, "verified"),
+        (ms.c.done == ms.c.n, "complete"),
+        (ms.c.not_started == ms.c.n, "not_started"),
+        else_="in_progress",
+    )
+    late = func.coalesce(ms.c.late, 0)
+    return value, state, late
+
+
+@dataclass
+class CommitmentFilters:
+    """The filters of a commitments list, all from the query string."""
+
+    state: str | None = None
+    plan: int | None = None
+    scope: str | None = None
+    status: str | None = None  # a progress state, or "off_track"
+    theme: str | None = None
+    sdg: int | None = None
+    q: str | None = None
+    sort: str = "plan"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+COMMITMENT_SORTS = {
+    "plan": "plan",
+    "title": "title",
+    "state": "state",
+    "progress": "progress",
+    "updated": "updated",
+}
+
+
+def commitments_query(filters: CommitmentFilters, today: date) -> Select:
+    """Select (Commitment, ActionPlan, State name, progress, state, late) rows as filtered."""
+    ms = milestone_summary(today)
+    value, pstate, late = progress_columns(ms)
+    stmt = (
+        select(
+            Commitment,
+            ActionPlan,
+            State.name.label("state_name"),
+            value.label("progress"),
+            pstate.label("progress_state"),
+            late.label("late"),
+        )
+        .join(ActionPlan, Commitment.plan_id == ActionPlan.id)
+        .outerjoin(State, ActionPlan.state_cve == State.cve_ent)
+        .outerjoin(ms, ms.c.commitment_id == Commitment.id)
+    )
+    if filters.state:
+        stmt = stmt.where(ActionPlan.state_cve == filters.state)
+    if filters.plan:
+        stmt = stmt.where(ActionPlan.id == filters.plan)
+    if filters.scope in ("national", "local"):
+        stmt = stmt.where(ActionPlan.scope == filters.scope)
+    if filters.status == "off_track":
+        stmt = stmt.where(late > 0)
+    elif filters.status:
+        stmt = stmt.where(pstate == filters.status)
+    if filters.theme:
+        stmt = stmt.where(
+            exists().where(
+                CommitmentTheme.commitment_id == Commitment.id,
+                CommitmentTheme.theme == filters.theme,
+            )
+        )
+    if filters.sdg:
+        stmt = stmt.where(
+            exists().where(
+                CommitmentSdg.commitment_id == Commitment.id, CommitmentSdg.goal == filters.sdg
+            )
+        )
+    if filters.q:
+        clause = search_clause([Commitment.title, Commitment.ogp_id], filters.q)
+        if clause is not None:
+            stmt = stmt.where(clause)
+    descending = filters.sort.startswith("-")
+    key = COMMITMENT_SORTS.get(filters.sort.lstrip("-"), "plan")
+    if key == "title":
+        order = [folded(Commitment.title)]
+    elif key == "state":
+        order = [State.name.is_(None), State.name, ActionPlan.id, Commitment.number]
+    elif key == "progress":
+        # Unknown progress always sorts last, whichever the direction.
+        return stmt.order_by(
+            value.is_(None), value.desc() if descending else value, Commitment.id
+        )
+    elif key == "updated":
+        order = [Commitment.updated_at, Commitment.id]
+    else:
+        order = [ActionPlan.scope.desc(), State.name, ActionPlan.id, Commitment.number]
+    if descending:
+        order = [o.desc() for o in order]
+    return stmt.order_by(*order, Commitment.id)
+
+
+def recorded_counts(session: Session) -> dict[str, int]:
+    """Count what is recorded here, to show beside the published headline counts."""
+
+    def scalar(stmt: Select) -> int:
+        return session.scalar(stmt) or 0
+
+    local_plans = select(ActionPlan.id).where(ActionPlan.scope == "local")
+    return {
+        "exercises": scalar(select(func.count()).select_from(LocalExercise)),
+        "joined": scalar(
+            select(func.count()).where(
+                LocalExercise.stage.in_(("declaration", "secretariat", "plan"))
+            )
+        ),
+        "stl": scalar(
+            select(func.count()).where(LocalExercise.stage.in_(("secretariat", "plan")))
+        ),
+        "plans": scalar(select(func.count()).select_from(local_plans.subquery())),
+        "commitments": scalar(
+            select(func.count()).where(Commitment.plan_id.in_(local_plans))
+        ),
+        "states_with_plan": scalar(
+            select(func.count(func.distinct(ActionPlan.state_cve))).where(
+                ActionPlan.scope == "local"
+            )
+        ),
+    }

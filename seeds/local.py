@@ -1,0 +1,311 @@
+"""The local co-creation exercises: stages, secretariat members, headline counts, plans and
+commitments, from the sourced facts in ``seeds/data/local_*.csv``.
+
+Stage rule (``derive_stage``), the furthest stage the sources show:
+
+1. the state has a published local plan in ``local_plans.csv``            -> ``plan``
+2. else an STL installation date, or a status saying the STL is installed -> ``secretariat``
+3. else a declaration date, or a status saying the state joined the
+   programme (joining is by signing the joint declaration)               -> ``declaration``
+4. else a status saying it has not signed / not taken up the initiative  -> ``none``
+5. else the sources do not say                                           -> NULL (unknown)
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    ActionPlan,
+    Commitment,
+    DataRevision,
+    LocalExercise,
+    ProgrammeCount,
+    State,
+    StlMember,
+)
+from app.models.local import SECTORS
+
+from .audit import audited_upsert
+from .base import DATA_DIR, LoadReport, SeedError, read_csv
+
+EXERCISES_CSV = DATA_DIR / "local_exercises.csv"
+MEMBERS_CSV = DATA_DIR / "local_stl_members.csv"
+COUNTS_CSV = DATA_DIR / "local_counts.csv"
+PLANS_CSV = DATA_DIR / "local_plans.csv"
+COMMITMENTS_CSV = DATA_DIR / "local_commitments.csv"
+
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+# Status phrases (accent- and case-folded) that the stage rule reads.
+STL_INSTALLED_PHRASES = ("secretariado tecnico local instalado", "stl instalado")
+JOINED_PHRASES = ("sumado al programa", "se integro al sistema")
+NOT_SIGNED_PHRASES = ("no han firmado", "no ha firmado", "aun sin impulsar")
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` and strip accents, for matching phrases."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def check_partial_date(path: Path, row: int, field: str, value: str | None) -> str | None:
+    """Return ``value`` if it is "YYYY", "YYYY-MM" or "YYYY-MM-DD" (a real date), else fail."""
+    if value is None:
+        return None
+    if not _PARTIAL_DATE.match(value):
+        raise SeedError(path, row, field, f"'{value}' is not YYYY, YYYY-MM or YYYY-MM-DD")
+    parts = [int(p) for p in value.split("-")] + [1, 1]
+    try:
+        date(parts[0], parts[1], parts[2])
+    except ValueError as exc:
+        raise SeedError(path, row, field, f"'{value}' is not a real date ({exc})") from None
+    return value
+
+
+def check_count(path: Path, row: int, field: str, value: str | None) -> int | None:
+    """Return ``value`` as a non-negative integer (None when empty), else fail."""
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise SeedError(path, row, field, f"'{value}' is not a whole number")
+    return int(value)
+
+
+def derive_stage(
+    *,
+    has_plan: bool,
+    stl_installed_date: str | None,
+    declaration_date: str | None,
+    status_text: str | None,
+) -> str | None:
+    """Return the furthest stage the facts show (see the module docstring), or None."""
+    status = fold(status_text or "")
+    if has_plan:
+        return "plan"
+    if stl_installed_date or any(p in status for p in STL_INSTALLED_PHRASES):
+        return "secretariat"
+    if declaration_date or any(p in status for p in JOINED_PHRASES):
+        return "declaration"
+    if any(p in status for p in NOT_SIGNED_PHRASES):
+        return "none"
+    return None
+
+
+def plan_period_label(
+    period_start: int | None, period_end: int | None, published: str | None
+) -> str:
+    """Return how ``local_commitments.csv`` names a plan: "2016-2018", else the year, else ""."""
+    if period_start and period_end:
+        return f"{period_start}-{period_end}"
+    if published:
+        return published[:4]
+    return ""
+
+
+def plan_key(cve: str, period: str) -> str:
+    """Return the stable key of a state's local plan, e.g. "local-04-2017"."""
+    return f"local-{cve}-{period}" if period else f"local-{cve}"
+
+
+def commitment_numbers(labels: list[str], path: Path, rows: list[int]) -> list[int]:
+    """Number a plan's commitments: "3" -> 3; proactive "P<n>" -> after the last numbered one."""
+    core = [int(label) for label in labels if label.isdigit()]
+    last = max(core, default=0)
+    numbers = []
+    for label, row in zip(labels, rows, strict=True):
+        if label.isdigit():
+            numbers.append(int(label))
+        elif re.fullmatch(r"P\d+", label):
+            numbers.append(last + int(label[1:]))
+        else:
+            raise SeedError(path, row, "number", f"'{label}' is neither a number nor P<n>")
+    return numbers
+
+
+def _states(session: Session) -> dict[str, State]:
+    return {s.cve_ent: s for s in session.scalars(select(State))}
+
+
+def _state_of(states: dict[str, State], path: Path, row: int, cve: str) -> State:
+    state = states.get(cve)
+    if state is None:
+        raise SeedError(path, row, "cve_ent", f"'{cve}' is not a loaded state (run seed states)")
+    return state
+
+
+def load_local(session: Session) -> LoadReport:
+    """Load the exercises, STL members, counts, local plans and their commitments."""
+    report = LoadReport("local")
+    states = _states(session)
+
+    # Read and check everything first, so a bad row stops the load before any write.
+    plans: dict[str, dict] = {}
+    for number, row in read_csv(PLANS_CSV, ("cve_ent", "plan_title", "source")):
+        cve = _state_of(states, PLANS_CSV, number, row["cve_ent"]).cve_ent
+        start = check_count(PLANS_CSV, number, "period_start", row["period_start"])
+        end = check_count(PLANS_CSV, number, "period_end", row["period_end"])
+        published = check_partial_date(PLANS_CSV, number, "published_date", row["published_date"])
+        period = plan_period_label(start, end, published)
+        key = plan_key(cve, period)
+        if key in plans:
+            raise SeedError(PLANS_CSV, number, "cve_ent", f"a second plan of {cve} for '{period}'")
+        plans[key] = {
+            "row": number,
+            "cve": cve,
+            "period": period,
+            "values": {
+                "scope": "local",
+                "state_cve": cve,
+                "number": None,
+                "title": row["plan_title"],
+                "period_start": start,
+                "period_end": end,
+                "published_date": published,
+                "commitments_published": check_count(
+                    PLANS_CSV, number, "commitments_count", row["commitments_count"]
+                ),
+                "proactive_published": check_count(
+                    PLANS_CSV, number, "proactive_count", row["proactive_count"]
+                ),
+                "source": row["source"],
+            },
+            "commitments": [],
+        }
+    by_period = {(p["cve"], p["period"]): key for key, p in plans.items()}
+
+    for number, row in read_csv(COMMITMENTS_CSV, ("cve_ent", "number", "title_es", "source")):
+        cve = _state_of(states, COMMITMENTS_CSV, number, row["cve_ent"]).cve_ent
+        key = by_period.get((cve, row["plan_period"] or ""))
+        if key is None:
+            raise SeedError(
+                COMMITMENTS_CSV, number, "plan_period",
+                f"no plan of {cve} for '{row['plan_period'] or ''}' in {PLANS_CSV.name}",
+            )
+        plans[key]["commitments"].append((number, row))
+
+    exercises: dict[str, dict] = {}
+    for number, row in read_csv(EXERCISES_CSV, ("cve_ent", "state_name", "source")):
+        state = _state_of(states, EXERCISES_CSV, number, row["cve_ent"])
+        if row["state_name"] != state.name:
+            raise SeedError(
+                EXERCISES_CSV, number, "state_name",
+                f"'{row['state_name']}' is not the name of {state.cve_ent} ('{state.name}')",
+            )
+        if state.cve_ent in exercises:
+            raise SeedError(EXERCISES_CSV, number, "cve_ent", f"'{state.cve_ent}' appears twice")
+        values = {
+            "declaration_date": check_partial_date(
+                EXERCISES_CSV, number, "declaration_date", row["declaration_date"]
+            ),
+            "stl_installed_date": check_partial_date(
+                EXERCISES_CSV, number, "stl_installed_date", row["stl_installed_date"]
+            ),
+            "facilitator": row["facilitator"],
+            "status_text": row["status_text"],
+            "status_as_of": check_partial_date(
+                EXERCISES_CSV, number, "status_as_of", row["status_as_of"]
+            ),
+            "source": row["source"],
+        }
+        values["stage"] = derive_stage(
+            has_plan=any(p["cve"] == state.cve_ent for p in plans.values()),
+            stl_installed_date=values["stl_installed_date"],
+            declaration_date=values["declaration_date"],
+            status_text=values["status_text"],
+        )
+        exercises[state.cve_ent] = values
+    for p in plans.values():
+        if p["cve"] not in exercises:
+            raise SeedError(
+                PLANS_CSV, p["row"], "cve_ent", f"{p['cve']} has a plan but no exercise row"
+            )
+
+    members: list[tuple[str, str, str, str]] = []
+    seen_members: set[tuple[str, str, str]] = set()
+    for number, row in read_csv(MEMBERS_CSV, ("cve_ent", "sector", "member_name", "source")):
+        cve = _state_of(states, MEMBERS_CSV, number, row["cve_ent"]).cve_ent
+        if cve not in exercises:
+            raise SeedError(MEMBERS_CSV, number, "cve_ent", f"{cve} has no row in exercises")
+        if row["sector"] not in SECTORS:
+            raise SeedError(
+                MEMBERS_CSV, number, "sector", f"'{row['sector']}' is not one of {SECTORS}"
+            )
+        ident = (cve, row["sector"], row["member_name"])
+        if ident in seen_members:
+            raise SeedError(MEMBERS_CSV, number, "member_name", "the member appears twice")
+        seen_members.add(ident)
+        members.append((cve, row["sector"], row["member_name"], row["source"]))
+
+    counts = []
+    for number, row in read_csv(COUNTS_CSV, ("source",)):
+        values = {
+            name: check_count(COUNTS_CSV, number, name, row[name])
+            for name in ("states_joined", "stl_installed", "plans_published", "commitments")
+        }
+        as_of = check_partial_date(COUNTS_CSV, number, "date", row["date"])
+        counts.append(({"as_of": as_of, "source": row["source"]}, values))
+
+    # Write, recording every change.
+    for cve, values in exercises.items():
+        _, outcome = audited_upsert(
+            session, LocalExercise, {"state_cve": cve}, values,
+            state_cve=cve, summary=f"Ejercicio local: {states[cve].name}",
+        )
+        report.count(outcome)
+    session.flush()
+    exercise_ids = dict(
+        session.execute(select(LocalExercise.state_cve, LocalExercise.id)).all()
+    )
+    for cve, sector, name, source in members:
+        _, outcome = audited_upsert(
+            session, StlMember,
+            {"exercise_id": exercise_ids[cve], "sector": sector, "name": name},
+            {"source": source},
+            state_cve=cve, summary=f"Secretariado Técnico Local de {states[cve].name}: {name}",
+        )
+        report.count(outcome)
+    for key, values in counts:
+        _, outcome = audited_upsert(
+            session, ProgrammeCount, key, values, state_cve=None,
+            summary=f"Cifras del programa ({key['as_of'] or 'sin fecha'})",
+        )
+        report.count(outcome)
+    for key, p in plans.items():
+        cve = p["cve"]
+        plan, outcome = audited_upsert(
+            session, ActionPlan, {"key": key}, p["values"],
+            state_cve=cve, summary=f"{p['values']['title']} de {states[cve].name}",
+        )
+        report.count(outcome)
+        rows = p["commitments"]
+        labels = [row["number"] for _, row in rows]
+        numbers = commitment_numbers(labels, COMMITMENTS_CSV, [n for n, _ in rows])
+        if len(set(numbers)) != len(numbers):
+            raise SeedError(COMMITMENTS_CSV, rows[0][0], "number", f"a number repeats in {key}")
+        for (_, row), label, seq in zip(rows, labels, numbers, strict=True):
+            _, outcome = audited_upsert(
+                session, Commitment, {"plan_id": plan.id, "number": seq},
+                {
+                    "label": label if not label.isdigit() else None,
+                    "title": row["title_es"],
+                    "responsible": row["responsible"],
+                    "source": row["source"],
+                },
+                state_cve=cve, summary=row["title_es"],
+            )
+            report.count(outcome)
+    if report.changed:
+        DataRevision.bump(session, "local")
+    staged = sum(1 for v in exercises.values() if v["stage"])
+    report.notes.append(
+        f"{len(exercises)} states with an exercise row, {staged} with a known stage; "
+        f"{len(plans)} plans, {sum(len(p['commitments']) for p in plans.values())} commitments"
+    )
+    return report

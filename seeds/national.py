@@ -1,0 +1,155 @@
+"""Mexico's national OGP action plans transcribed from the stored sources.
+
+``national_plans.csv``: the 2011-2012 extended plan and plan 4 (2019-2021).
+``national_commitments.csv``: their commitments (plan 4: MX0075..MX0087 with OGP themes; the
+extended plan: the 36 commitments of the civil-society evaluation, with its challenge as theme).
+``national_assessments.csv``: findings per commitment as Assessment rows (IRM commitment pages,
+results and design reports for plan 4; the civil-society grades for the extended plan).
+Every row names its source.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.orm import Session
+
+from app.models import ActionPlan, Assessment, Commitment, CommitmentTheme, DataRevision
+
+from .audit import audited_upsert, record
+from .base import DATA_DIR, LoadReport, SeedError, read_csv
+from .local import check_count, check_partial_date
+
+PLANS_CSV = DATA_DIR / "national_plans.csv"
+COMMITMENTS_CSV = DATA_DIR / "national_commitments.csv"
+ASSESSMENTS_CSV = DATA_DIR / "national_assessments.csv"
+
+_OGP_ID = re.compile(r"^MX\d{4}$")
+# The civil-society grades: total, partial or null compliance.
+OSC_GRADES = ("total", "partial", "null")
+
+
+def sync_themes(session: Session, commitment: Commitment, themes: list[str]) -> bool:
+    """Make the commitment's themes exactly ``themes``; record a change; return whether any."""
+    current = sorted(t.theme for t in commitment.themes)
+    wanted = sorted(set(themes))
+    if current == wanted:
+        return False
+    commitment.themes[:] = [t for t in commitment.themes if t.theme in wanted]
+    have = {t.theme for t in commitment.themes}
+    for theme in wanted:
+        if theme not in have:
+            commitment.themes.append(CommitmentTheme(theme=theme))
+    record(
+        session, "create" if not current else "update", commitment,
+        before=None if not current else {"themes": current}, after={"themes": wanted},
+        state_cve=None, commitment_id=commitment.id, summary=commitment.title,
+    )
+    return True
+
+
+def load_national(session: Session) -> LoadReport:
+    """Load the national plans, their commitments, themes and assessments."""
+    report = LoadReport("national")
+    plans: dict[str, dict] = {}
+    for number, row in read_csv(PLANS_CSV, ("key", "number", "title", "source")):
+        if row["key"] in plans:
+            raise SeedError(PLANS_CSV, number, "key", f"'{row['key']}' appears twice")
+        plans[row["key"]] = {
+            "scope": "national",
+            "state_cve": None,
+            "number": check_count(PLANS_CSV, number, "number", row["number"]),
+            "title": row["title"],
+            "period_start": check_count(PLANS_CSV, number, "period_start", row["period_start"]),
+            "period_end": check_count(PLANS_CSV, number, "period_end", row["period_end"]),
+            "published_date": check_partial_date(
+                PLANS_CSV, number, "published_date", row["published_date"]
+            ),
+            "commitments_published": check_count(
+                PLANS_CSV, number, "commitments_published", row["commitments_published"]
+            ),
+            "proactive_published": None,
+            "notes": row["notes"],
+            "source": row["source"],
+        }
+
+    commitments: dict[tuple[str, int], dict] = {}
+    for number, row in read_csv(
+        COMMITMENTS_CSV, ("plan_key", "number", "title", "source")
+    ):
+        if row["plan_key"] not in plans:
+            raise SeedError(
+                COMMITMENTS_CSV, number, "plan_key", f"unknown plan '{row['plan_key']}'"
+            )
+        seq = check_count(COMMITMENTS_CSV, number, "number", row["number"])
+        if row["ogp_id"] and not _OGP_ID.match(row["ogp_id"]):
+            raise SeedError(COMMITMENTS_CSV, number, "ogp_id", f"'{row['ogp_id']}' is not MX0000")
+        ident = (row["plan_key"], seq)
+        if ident in commitments:
+            raise SeedError(COMMITMENTS_CSV, number, "number", f"{ident} appears twice")
+        commitments[ident] = {
+            "values": {
+                "label": row["label"],
+                "ogp_id": row["ogp_id"],
+                "title": row["title"],
+                "objective": row["objective"],
+                "responsible": row["responsible"],
+                "counterpart": row["counterpart"],
+                "source": row["source"],
+            },
+            "themes": [t.strip() for t in (row["themes"] or "").split(";") if t.strip()],
+        }
+
+    assessments = []
+    seen: set[tuple] = set()
+    for number, row in read_csv(
+        ASSESSMENTS_CSV, ("plan_key", "number", "framework", "aspect", "value", "source")
+    ):
+        seq = check_count(ASSESSMENTS_CSV, number, "number", row["number"])
+        ident = (row["plan_key"], seq)
+        if ident not in commitments:
+            raise SeedError(ASSESSMENTS_CSV, number, "number", f"no commitment {ident}")
+        if row["framework"] == "osc-2012" and row["value"] not in OSC_GRADES:
+            raise SeedError(
+                ASSESSMENTS_CSV, number, "value", f"'{row['value']}' is not one of {OSC_GRADES}"
+            )
+        full = (*ident, row["framework"], row["aspect"])
+        if full in seen:
+            raise SeedError(ASSESSMENTS_CSV, number, "aspect", f"{full} appears twice")
+        seen.add(full)
+        assessments.append((ident, row))
+
+    plan_ids: dict[str, int] = {}
+    for key, values in plans.items():
+        plan, outcome = audited_upsert(
+            session, ActionPlan, {"key": key}, values, state_cve=None, summary=values["title"]
+        )
+        plan_ids[key] = plan.id
+        report.count(outcome)
+    commitment_ids: dict[tuple[str, int], int] = {}
+    for (key, seq), c in commitments.items():
+        obj, outcome = audited_upsert(
+            session, Commitment, {"plan_id": plan_ids[key], "number": seq}, c["values"],
+            state_cve=None, summary=c["values"]["title"],
+        )
+        if sync_themes(session, obj, c["themes"]) and outcome == "unchanged":
+            outcome = "updated"
+        commitment_ids[(key, seq)] = obj.id
+        report.count(outcome)
+    for ident, row in assessments:
+        cid = commitment_ids[ident]
+        _, outcome = audited_upsert(
+            session, Assessment,
+            {"commitment_id": cid, "framework": row["framework"], "aspect": row["aspect"]},
+            {"value": row["value"], "source": row["source"]},
+            state_cve=None, commitment_id=cid,
+            summary=f"{row['framework']} · {row['aspect']}: {row['value']}",
+        )
+        report.count(outcome)
+    if report.changed:
+        DataRevision.bump(session, "national")
+    report.notes.append(
+        f"{len(plans)} national plans, {len(commitments)} commitments, "
+        f"{len(assessments)} assessments"
+    )
+    return report
