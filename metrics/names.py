@@ -13,16 +13,22 @@ _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
 
 
-def decode_line(raw: bytes) -> tuple[str, list[str]]:
-    """Decode one line of a Latin-1 file that may hold stray bytes; return text and notes.
+def decode_line(raw: bytes, encoding: str = "latin-1") -> tuple[str, list[str]]:
+    """Decode one line of a file that may hold stray bytes; return text and notes.
 
-    Every byte is read as Latin-1 (never fails). UTF-8 sequences read that way become
+    With ``encoding="utf-8"`` a valid UTF-8 line is read as such; any other line is read as
+    Latin-1, where every byte is a character (never fails). UTF-8 sequences read that way become
     mojibake ("SÃ¡nchez"), which ``repair_text`` fixes with ftfy. A line that is not valid
     UTF-8 but holds bytes 0x80-0x9F has stray control codes (remains of broken multi-byte
     characters; no real name contains them): they are removed, because reading them as
     Windows-1252 letters, as a generic repair would, invents characters such as "Œ".
     """
     notes: list[str] = []
+    if encoding == "utf-8":
+        try:
+            return raw.decode("utf-8"), notes
+        except UnicodeDecodeError:
+            notes.append("not valid UTF-8: read as Latin-1")
     text = raw.decode("latin-1")
     if _C1_CONTROLS.search(text):
         try:

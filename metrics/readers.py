@@ -80,11 +80,16 @@ class ReadResult:
     rows_read: int = 0
 
 
-def _decode_file(path: Path) -> tuple[list[str], dict[int, list[str]], dict[int, str]]:
+def _decode_file(
+    path: Path, encoding: str = "latin-1"
+) -> tuple[list[str], dict[int, list[str]], dict[int, str]]:
     """Return the file's lines decoded, the decoding notes and the raw text per row number."""
     lines, notes, raw_text = [], {}, {}
-    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
-        text, line_notes = decode_line(raw)
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):  # a BOM, as spreadsheet programs write
+        data = data[3:]
+    for number, raw in enumerate(data.splitlines(), start=1):
+        text, line_notes = decode_line(raw, encoding)
         lines.append(text)
         if line_notes:
             notes[number] = line_notes
@@ -128,6 +133,15 @@ def _check_unique_keys(frame: pd.DataFrame, path: Path) -> None:
         first = int(frame.index[(frame["key"] == key).to_numpy()][0])
         raise ReadError(
             path, row, "institution", f"the same institution as row {first} ({key!r})"
+        )
+
+
+def _none_for_missing(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    """Keep text columns as objects with None (not NaN) for missing values."""
+    for column in columns:
+        frame[column] = pd.Series(
+            [v if isinstance(v, str) and v else None for v in frame[column]],
+            index=frame.index, dtype=object,
         )
 
 
@@ -199,6 +213,7 @@ def read_inai_2017(path: Path | str, states: dict[str, str]) -> ReadResult:
     if frame.empty:
         raise ReadError(path, None, None, "the file has no institutions")
     _missing_to_nan(frame, list(INDICES))
+    _none_for_missing(frame, ("state", "municipality_code"))
     _check_unique_keys(frame, path)
     return ReadResult(frame, repairs, len(frame))
 
@@ -210,7 +225,7 @@ def _read_standard_table(path: Path) -> tuple[pd.DataFrame, list[Repair]]:
         return table, []
     if suffix != ".csv":
         raise ReadError(path, None, None, "the standard format is a .csv or .xlsx file")
-    lines, notes, raw_text = _decode_file(path)
+    lines, notes, raw_text = _decode_file(path, "utf-8")
     table = pd.read_csv(io.StringIO("\n".join(lines)), dtype=str, keep_default_na=False)
     repairs = [Repair(n, raw_text[n], lines[n - 1], v) for n, v in notes.items() if n > 1]
     return table, repairs
@@ -284,6 +299,7 @@ def read_standard(path: Path | str, states: dict[str, str]) -> ReadResult:
     frame = pd.DataFrame.from_records(records).set_index("row", drop=False)
     frame.index.name = None
     _missing_to_nan(frame, [c for c in (*INDICES, *components) if c in frame.columns])
+    _none_for_missing(frame, ("state", "municipality_code"))
     _check_unique_keys(frame, path)
     repairs.sort(key=lambda r: r.row)
     return ReadResult(frame, repairs, len(frame))

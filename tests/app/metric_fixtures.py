@@ -37,3 +37,19 @@ def metric_app(metric_seeded: Flask) -> Flask:
     """The seeded app with the real 2017 file (../shared/data/mga-2017/BSO.csv) imported."""
     import_file(metric_seeded, BSO, 2017)
     return metric_seeded
+
+
+def write_synthetic_2019(path: Path) -> Path:
+    """Write a SYNTHETIC 2019 round in the standard format (test data, not real results).
+
+    It keeps the 2017 institutions of Aguascalientes and Querétaro (matched by key; one by a
+    new spelling plus its key), drops the rest, and adds one new institution.
+    """
+    lines = ["institution,level,state,type,key,TG,TC,PG,PC"]
+    lines.append("Congreso del Estado (synthetic),state,Aguascalientes,legislative,,0.9,0.9,0.9,0.9")
+    lines.append("Municipio de Querétaro,municipal,22,municipality,municipal:22:queretaro,1,1,1,1")
+    lines.append("Auditoria Superior de la Federacion,federal,,legislative,federal:fed:asf,0,0,0,0")
+    for name in ("Aguascalientes", "Jesus Maria"):
+        lines.append(f"{name},municipal,01,municipality,,0.5,0.5,0.5,0.5")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
