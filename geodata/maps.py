@@ -1,0 +1,274 @@
+"""Map builders: a layer plus values -> ``folium.Map``, and its components for a template.
+
+The builders are pure: every text they show comes in as an argument (the app translates it),
+every name from data is escaped, and every asset URL comes from ``assets`` (folium's CDN
+links are replaced or dropped), so a map works with no network.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import folium
+from branca.element import MacroElement
+from folium.utilities import JsCode
+from jinja2 import Template
+
+from .classify import NO_DATA_COLOUR, OUTLINE, Classes, ranks
+from .layers import CODE_PROPERTY, Layer, feature_collection
+
+# Names of folium's default assets that the maps need; every other default link is dropped.
+NEEDED_ASSETS = ("leaflet", "leaflet_css")
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """A configured tile layer: URL template and its attribution (shown escaped)."""
+
+    url: str
+    attribution: str
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    """One legend entry: swatch colour, label, and whether it marks missing data."""
+
+    colour: str
+    label: str
+    no_data: bool = False
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category of a categorical map (e.g. a stage of the local exercises)."""
+
+    key: str
+    label: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class MapComponents:
+    """The pieces of a rendered map that a page template embeds."""
+
+    head: str  # <script>/<link> to local assets and the map's styles
+    html: str  # the map's container
+    script: str  # the JavaScript that draws it (without <script> tags)
+
+
+class Legend(MacroElement):
+    """A Leaflet control holding a legend whose HTML is built (escaped) in Python."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: "bottomleft"});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div", "map-legend");
+            div.setAttribute("role", "group");
+            div.setAttribute("aria-label", {{ this.title|tojson }});
+            div.innerHTML = {{ this.html|tojson }};
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, items: Sequence[LegendItem]):
+        super().__init__()
+        self._name = "Legend"
+        self.title = title
+        rows = []
+        for item in items:
+            css = "swatch no-data" if item.no_data else "swatch"
+            rows.append(
+                f'<li><span class="{css}" style="background:{html.escape(item.colour)}">'
+                f"</span>{html.escape(item.label)}</li>"
+            )
+        self.html = f"<strong>{html.escape(title)}</strong><ul>{''.join(rows)}</ul>"
+
+
+def _style(colour: str, no_data: bool) -> dict[str, object]:
+    style: dict[str, object] = {
+        "fillColor": colour,
+        "fillOpacity": 0.85,
+        "color": OUTLINE,
+        "weight": 0.8,
+    }
+    if no_data:
+        style.update({"dashArray": "3 3", "fillOpacity": 0.6})
+    return style
+
+
+def _base_map(layer: Layer, assets: Mapping[str, str], tiles: Tiles | None) -> folium.Map:
+    """Return a map fitted to the layer, with local assets only and tiles only if configured."""
+    m = folium.Map(
+        location=[23.6, -102.5],
+        zoom_start=5,
+        tiles=None,
+        zoom_snap=0.25,
+        prefer_canvas=False,
+    )
+    # Instance attributes: folium's class-level lists stay untouched.
+    m.default_js = [(n, assets[n]) for n, _ in folium.Map.default_js if n in assets]
+    m.default_css = [(n, assets[n]) for n, _ in folium.Map.default_css if n in assets]
+    missing = [n for n in NEEDED_ASSETS if n not in assets]
+    if missing:
+        raise ValueError(f"local URLs are needed for {missing}")
+    if tiles is not None and tiles.url:
+        folium.TileLayer(tiles=tiles.url, attr=html.escape(tiles.attribution)).add_to(m)
+    minx, miny, maxx, maxy = layer.frame.total_bounds
+    m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]])
+    return m
+
+
+def _add_shapes(
+    m: folium.Map,
+    layer: Layer,
+    styles: Mapping[str, dict[str, object]],
+    tips: Mapping[str, str],
+    links: Mapping[str, str],
+    credit: str,
+) -> folium.GeoJson:
+    """Draw the layer's features with their styles, tooltips and click-through links."""
+    properties = {
+        code: {"tip": tips.get(code, ""), **({"url": links[code]} if code in links else {})}
+        for code in layer.codes
+    }
+    data = feature_collection(
+        layer.frame, CODE_PROPERTY[layer.level], properties=properties, with_id=True
+    )
+    shapes = folium.GeoJson(
+        data,
+        name=layer.name,
+        style_function=lambda feature: styles[feature["id"]],
+        highlight_function=lambda feature: {"weight": 3, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        on_each_feature=JsCode(
+            """function (feature, layer) {
+                if (feature.properties.url) {
+                    layer.on("click", function () {
+                        window.location.assign(feature.properties.url);
+                    });
+                }
+            }"""
+        ),
+        attribution=html.escape(credit),
+        className="map-shape",
+    )
+    shapes.add_to(m)
+    return shapes
+
+
+def _tip(name: str, lines: Sequence[tuple[str, str]]) -> str:
+    """Return tooltip HTML with every piece of text escaped (names come from data)."""
+    parts = [f"<strong>{html.escape(name)}</strong>"]
+    parts += [f"{html.escape(label)}: {html.escape(value)}" for label, value in lines]
+    return "<br>".join(parts)
+
+
+@dataclass(frozen=True)
+class ChoroplethText:
+    """The (translated) words a choropleth shows."""
+
+    title: str  # legend title, e.g. "Índice de Gobierno Abierto (GA), 2019"
+    value_label: str  # e.g. "GA"
+    rank_label: str  # e.g. "Lugar"
+    no_data: str  # e.g. "sin datos"
+    credit: str  # boundary layer attribution shown on the map
+    of_total: str = "de"  # "3 de 32"
+
+
+def format_value(value: float | None, decimals: int = 2) -> str | None:
+    """Format a score as printed in the reports (two decimals), None when missing."""
+    return None if value is None else f"{value:.{decimals}f}"
+
+
+def choropleth_map(
+    layer: Layer,
+    values: Mapping[str, float | None],
+    classes: Classes,
+    *,
+    text: ChoroplethText,
+    names: Mapping[str, str] | None = None,
+    links: Mapping[str, str] | None = None,
+    assets: Mapping[str, str],
+    tiles: Tiles | None = None,
+) -> folium.Map:
+    """Return a classed choropleth of ``values`` (by code) over ``layer``.
+
+    Codes without a value are drawn in the no-data style; tooltips give name, value and rank.
+    """
+    names = {**layer.frame["name"].to_dict(), **(names or {})}
+    rank = ranks(values)
+    ranked = len(rank)
+    styles, tips = {}, {}
+    for code in layer.codes:
+        value = values.get(code)
+        styles[code] = _style(classes.colour(value), classes.index(value) is None)
+        shown = format_value(value)
+        lines = [(text.value_label, shown if shown is not None else text.no_data)]
+        if code in rank:
+            lines.append((text.rank_label, f"{rank[code]} {text.of_total} {ranked}"))
+        tips[code] = _tip(names.get(code, code), lines)
+    m = _base_map(layer, assets, tiles)
+    _add_shapes(m, layer, styles, tips, links or {}, text.credit)
+    items = [LegendItem(c, label) for c, label in zip(classes.colours, classes.labels(),
+                                                       strict=True)]
+    items.append(LegendItem(NO_DATA_COLOUR, text.no_data, no_data=True))
+    m.add_child(Legend(text.title, items))
+    return m
+
+
+def category_map(
+    layer: Layer,
+    values: Mapping[str, str | None],
+    categories: Sequence[Category],
+    *,
+    title: str,
+    value_label: str,
+    no_data: str,
+    credit: str,
+    names: Mapping[str, str] | None = None,
+    links: Mapping[str, str] | None = None,
+    assets: Mapping[str, str],
+    tiles: Tiles | None = None,
+) -> folium.Map:
+    """Return a map colouring each code by its category; unknown codes in the no-data style."""
+    names = {**layer.frame["name"].to_dict(), **(names or {})}
+    by_key = {c.key: c for c in categories}
+    styles, tips = {}, {}
+    for code in layer.codes:
+        category = by_key.get(values.get(code) or "")
+        colour = category.colour if category else NO_DATA_COLOUR
+        styles[code] = _style(colour, category is None)
+        tips[code] = _tip(
+            names.get(code, code), [(value_label, category.label if category else no_data)]
+        )
+    m = _base_map(layer, assets, tiles)
+    _add_shapes(m, layer, styles, tips, links or {}, credit)
+    items = [LegendItem(c.colour, c.label) for c in categories]
+    items.append(LegendItem(NO_DATA_COLOUR, no_data, no_data=True))
+    m.add_child(Legend(title, items))
+    return m
+
+
+def map_components(m: folium.Map) -> MapComponents:
+    """Render ``m`` and return the pieces a page embeds (never a whole folium page).
+
+    folium's own page header sets full-page styles on html/body; it is left out, and the
+    page's stylesheet sizes the map instead.
+    """
+    figure = m.get_root()
+    figure.render()
+    header = figure.header
+    for name in (m.get_name(), "meta_http"):
+        header._children.pop(name, None)
+    return MapComponents(
+        head=header.render().strip(),
+        html=figure.html.render().strip(),
+        script=figure.script.render().strip(),
+    )
