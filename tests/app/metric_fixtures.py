@@ -46,7 +46,9 @@ def write_synthetic_2019(path: Path) -> Path:
     new spelling plus its key), drops the rest, and adds one new institution.
     """
     lines = ["institution,level,state,type,key,TG,TC,PG,PC"]
-    lines.append("Congreso del Estado (synthetic),state,Aguascalientes,legislative,,0.9,0.9,0.9,0.9")
+    lines.append(
+        "Congreso del Estado (synthetic),state,Aguascalientes,legislative,,0.9,0.9,0.9,0.9"
+    )
     lines.append("Municipio de Querétaro,municipal,22,municipality,municipal:22:queretaro,1,1,1,1")
     lines.append("Auditoria Superior de la Federacion,federal,,legislative,federal:fed:asf,0,0,0,0")
     for name in ("Aguascalientes", "Jesus Maria"):

@@ -158,5 +158,5 @@ def test_standard_format_errors_name_row_and_field(tmp_path):
     path.write_text(
         "institution,level,state,type\nX,state,01,party\nx,state,1,party\n", encoding="utf-8"
     )
-    with pytest.raises(ReadError, match="row 3, field 'institution': the same institution as row 2"):
+    with pytest.raises(ReadError, match="row 3, field 'institution': the same institution as row"):
         read_standard(path, states())

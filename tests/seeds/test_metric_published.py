@@ -1,0 +1,67 @@
+"""The metric seeds: rounds, weight schemes and published figures, each with its source."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.cli import run_loaders
+from app.extensions import db
+from app.models import MetricRound, PublishedFigure
+from seeds import LOADERS, SeedError
+from seeds import metric_published as module
+
+
+def test_loader_is_registered_after_states():
+    names = list(LOADERS)
+    assert names.index("metric") > names.index("states")
+
+
+def test_loads_rounds_schemes_and_figures_idempotently(app):
+    with app.app_context():
+        [states, first] = run_loaders(["states", "metric"])
+        assert first.created == 4 + 62 and first.updated == 0
+        [again] = run_loaders(["metric"])
+        assert (again.created, again.updated, again.unchanged) == (0, 0, 66)
+        rounds = {r.year: r for r in db.session.scalars(select(MetricRound))}
+        assert sorted(rounds) == [2017, 2019, 2021, 2023]
+        assert rounds[2017].weight_scheme["PG"] == {
+            "mechanisms": 0.2, "actors": 0.1, "functioning": 0.3, "format": 0.1, "follow_up": 0.3
+        }
+        assert rounds[2019].weight_scheme == {}  # weights not publicly confirmed
+        figures = db.session.scalars(select(PublishedFigure)).all()
+        assert all(f.source for f in figures)
+        national = {
+            (f.round.year, f.index_name): f.value for f in figures if f.scope == "national"
+        }
+        assert national[(2017, "GA")] == 0.39 and national[(2023, "N")] == 2043
+        assert national[(2019, "P")] == 0.41 and national[(2021, "T")] == 0.61
+        states_2017 = db.session.scalar(
+            select(func.count()).select_from(PublishedFigure).where(
+                PublishedFigure.scope == "state", PublishedFigure.round_id == rounds[2017].id
+            )
+        )
+        assert states_2017 == 33
+
+
+def test_bad_rows_name_file_row_and_field(app, tmp_path, monkeypatch):
+    bad = tmp_path / "metric_published.csv"
+    bad.write_text(
+        "year,scope,scope_key,index,value,decimals,note,source\n"
+        "2017,state,99,GA,0.4,2,,Somewhere\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(module, "PUBLISHED_CSV", bad)
+    with app.app_context():
+        run_loaders(["states"])
+        with pytest.raises(SeedError, match="metric_published.csv, row 2, field 'scope_key'"):
+            run_loaders(["metric"])
+        assert db.session.scalar(select(func.count()).select_from(MetricRound)) == 0
+    weights = tmp_path / "metric_weights.csv"
+    weights.write_text(
+        "year,subindex,component,label,weight,source\n2017,TG,a,A,0.5,Somewhere\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(module, "WEIGHTS_CSV", weights)
+    with pytest.raises(SeedError, match="weights sum to 0.5"):
+        module.load_weight_schemes()
