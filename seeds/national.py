@@ -43,7 +43,7 @@ def sync_themes(session: Session, commitment: Commitment, themes: list[str]) -> 
     record(
         session, "create" if not current else "update", commitment,
         before=None if not current else {"themes": current}, after={"themes": wanted},
-        state_cve=None, commitment_id=commitment.id, summary=commitment.title,
+        state_cve=None, commitment_id=commitment.id, summary="Temas: " + ", ".join(wanted),
     )
     return True
 

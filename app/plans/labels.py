@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask_babel import lazy_gettext as _l
 
 UNKNOWN = _l("desconocido")
@@ -95,7 +97,11 @@ THEME_LABELS = {
     "Creating safer communities": _l("Crear comunidades más seguras"),
 }
 
-ACTION_LABELS = {"create": _l("Alta"), "update": _l("Cambio"), "delete": _l("Baja")}
+ACTION_LABELS = {
+    "create": _l("Creación"),
+    "update": _l("Modificación"),
+    "delete": _l("Eliminación"),
+}
 
 ENTITY_LABELS = {
     "local_exercise": _l("Ejercicio local"),
@@ -114,6 +120,26 @@ def label(mapping: dict, code: object) -> object:
     if code is None or code == "":
         return UNKNOWN
     return mapping.get(code, code)
+
+
+def source_parts(text: str | None) -> list[tuple[str | None, str, str]]:
+    """Split a "; "-separated source into (href or None, short text, full text) parts.
+
+    A URL shows as its host (the full address stays in the link's title), so long addresses
+    do not crowd the tables.
+    """
+    parts = []
+    for part in (text or "").split("; "):
+        part = part.strip()
+        if not part:
+            continue
+        if part.startswith(("http://", "https://")):
+            url, _, note = part.partition(" ")
+            host = urlsplit(url).netloc.removeprefix("www.")
+            parts.append((url, f"{host} {note}".strip(), part))
+        else:
+            parts.append((None, part, part))
+    return parts
 
 
 def aspect_label(aspect: str) -> str:

@@ -43,6 +43,7 @@ from .labels import (
     VALUE_LABELS,
     aspect_label,
     label,
+    source_parts,
 )
 from .listing import csv_response, page_number, paginate, query_url, wants_csv
 from .progress import PlanProgress, Progress, commitment_progress, plan_progress
@@ -62,6 +63,7 @@ def tracker_helpers() -> dict[str, object]:
         "query_url": query_url,
         "tracker_label": label,
         "aspect_label": aspect_label,
+        "source_parts": source_parts,
         "theme_labels": THEME_LABELS,
         "value_labels": VALUE_LABELS,
         "value_abbr": VALUE_ABBREVIATIONS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,5 +39,6 @@ def detail(cve_ent: str) -> str:
         "states/detail.html",
         state=state,
         metric_results=metric_results(db.session, state.cve_ent),
+        metric_static_endpoints=[e for e in current_app.view_functions if e == "metric.static"],
         **state_tracker_context(db.session, state.cve_ent),
     )
