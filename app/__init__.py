@@ -31,12 +31,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     i18n.init_app(app)
 
-    from . import main, metric, plans, states
+    from . import main, maps, metric, plans, states
 
     app.register_blueprint(main.bp)
     app.register_blueprint(states.bp)
     app.register_blueprint(plans.bp)
     app.register_blueprint(metric.bp)
+    app.register_blueprint(maps.bp)
 
     from . import cli
 

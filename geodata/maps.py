@@ -121,7 +121,9 @@ def _base_map(layer: Layer, assets: Mapping[str, str], tiles: Tiles | None) -> f
     if tiles is not None and tiles.url:
         folium.TileLayer(tiles=tiles.url, attr=html.escape(tiles.attribution)).add_to(m)
     minx, miny, maxx, maxy = layer.frame.total_bounds
-    m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]])
+    # Room at the bottom for the legend, which sits over the Pacific.
+    m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]],
+                 padding_bottom_right=(0, 120), padding_top_left=(10, 10))
     return m
 
 

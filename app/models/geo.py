@@ -71,8 +71,8 @@ class DataRevision(Base):
     def current(cls, session: Session, *datasets: str) -> tuple[int, ...]:
         """Return the revisions of ``datasets`` (0 when never changed), for cache keys."""
         rows = dict(
-            session.execute(select(cls.dataset, cls.revision).where(cls.dataset.in_(datasets)))
-            .tuples()
-            .all()
+            session.execute(
+                select(cls.dataset, cls.revision).where(cls.dataset.in_(datasets))
+            ).all()
         )
         return tuple(rows.get(name, 0) for name in datasets)

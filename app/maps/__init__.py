@@ -1,0 +1,7 @@
+"""Maps: the metric choropleth, the local exercises map, their downloads and layer imports."""
+
+from flask import Blueprint
+
+bp = Blueprint("maps", __name__, template_folder="templates", cli_group="geodata")
+
+from . import cli, views  # noqa: E402,F401  (register routes and commands on bp)

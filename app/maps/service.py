@@ -1,0 +1,130 @@
+"""The maps' data: the active boundary layer, stored imports, exercise stages, state names.
+
+Functions take a session and never commit; the view or the command owns the transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.models import BoundaryLayer, DataRevision, LocalExercise, State
+from geodata.layers import Layer, bundled_state_layer, layer_from_geojson
+
+# Every dataset a map draws from: a change to any of them invalidates the cached pages.
+DATASETS = ("metric", "local", "geodata")
+
+_layers: dict[tuple[str, int], Layer] = {}
+_layers_lock = threading.Lock()
+
+
+def active_layer(session: Session, level: str = "state") -> tuple[Layer, bool]:
+    """Return the layer maps draw at ``level`` and whether it is the bundled one.
+
+    An imported, active layer wins; otherwise the bundled 32-state layer is used.
+    """
+    row = session.execute(
+        select(BoundaryLayer.id, BoundaryLayer.name, BoundaryLayer.source)
+        .where(BoundaryLayer.level == level, BoundaryLayer.active.is_(True))
+        .order_by(BoundaryLayer.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        if level != "state":
+            raise LookupError(f"no {level} layer has been imported")
+        return bundled_state_layer(), True
+    key = (level, row.id)
+    with _layers_lock:
+        layer = _layers.get(key)
+    if layer is None:
+        text = session.scalar(select(BoundaryLayer.geojson).where(BoundaryLayer.id == row.id))
+        layer = layer_from_geojson(text or "", level, name=row.name, source=row.source)
+        with _layers_lock:
+            _layers.clear()  # imports are rare: keep only the latest parsed layers
+            _layers[key] = layer
+    return layer, False
+
+
+def store_layer(session: Session, layer: Layer, original_crs: str) -> BoundaryLayer:
+    """Store ``layer`` as the active layer of its level and record that geodata changed."""
+    session.execute(
+        update(BoundaryLayer)
+        .where(BoundaryLayer.level == layer.level, BoundaryLayer.active.is_(True))
+        .values(active=False)
+    )
+    row = BoundaryLayer(
+        level=layer.level,
+        name=layer.name[:200],
+        source=layer.source,
+        original_crs=original_crs[:200],
+        feature_count=len(layer.frame),
+        geojson=layer.geojson(),
+        active=True,
+    )
+    session.add(row)
+    DataRevision.bump(session, "geodata")
+    return row
+
+
+def deactivate_layers(session: Session, level: str) -> int:
+    """Stop using imported layers of ``level`` (maps fall back to the bundle); return count."""
+    result = session.execute(
+        update(BoundaryLayer)
+        .where(BoundaryLayer.level == level, BoundaryLayer.active.is_(True))
+        .values(active=False)
+    )
+    if result.rowcount:
+        DataRevision.bump(session, "geodata")
+    return result.rowcount or 0
+
+
+def state_names(session: Session) -> dict[str, str]:
+    """Return cve_ent -> common name (short_name) of the seeded states."""
+    return dict(session.execute(select(State.cve_ent, State.short_name)).all())
+
+
+def known_states(session: Session) -> dict[str, str]:
+    """Return cve_ent -> official name, the codes an imported layer may use."""
+    return dict(session.execute(select(State.cve_ent, State.name)).all())
+
+
+def exercise_rows(session: Session) -> dict[str, LocalExercise]:
+    """Return cve_ent -> the state's local exercise row (states without one are absent)."""
+    rows = session.scalars(select(LocalExercise)).all()
+    return {row.state_cve: row for row in rows}
+
+
+class PageCache:
+    """A small thread-safe LRU of rendered map parts, keyed by data revisions and query."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """Return the cached value of ``key``, building and storing it on a miss."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+        value = build()  # outside the lock: a slow build must not block warm requests
+        with self._lock:
+            self.misses += 1
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
