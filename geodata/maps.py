@@ -181,7 +181,7 @@ class ChoroplethText:
     rank_label: str  # e.g. "Lugar"
     no_data: str  # e.g. "sin datos"
     credit: str  # boundary layer attribution shown on the map
-    of_total: str = "de"  # "3 de 32"
+    rank_format: str = "%(rank)s de %(total)s"  # e.g. "3 de 28"
 
 
 def format_value(value: float | None, decimals: int = 2) -> str | None:
@@ -214,7 +214,8 @@ def choropleth_map(
         shown = format_value(value)
         lines = [(text.value_label, shown if shown is not None else text.no_data)]
         if code in rank:
-            lines.append((text.rank_label, f"{rank[code]} {text.of_total} {ranked}"))
+            lines.append((text.rank_label, text.rank_format % {"rank": rank[code],
+                                                                "total": ranked}))
         tips[code] = _tip(names.get(code, code), lines)
     m = _base_map(layer, assets, tiles)
     _add_shapes(m, layer, styles, tips, links or {}, text.credit)

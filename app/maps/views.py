@@ -198,7 +198,7 @@ def _build_state_map() -> dict[str, Any]:
             rank_label=_("Lugar"),
             no_data=str(NO_DATA),
             credit=_credit(bundled, layer),
-            of_total=_("de"),
+            rank_format=_("%(rank)s de %(total)s"),
         ),
         names={r["code"]: r["name"] for r in rows},
         links={r["code"]: url_for("states.detail", cve_ent=r["code"]) for r in rows},
