@@ -24,20 +24,27 @@ class ComputeResult:
 
 
 def _coerce(frame: pd.DataFrame, column: str, problems: list[pd.DataFrame]) -> np.ndarray:
-    """Return ``column`` as floats; unreadable or out-of-range values become NaN and are logged."""
+    """Return ``column`` as floats; unreadable or out-of-range values become NaN and are logged.
+
+    A clean float column is returned without copying (the caller never writes into it).
+    """
     raw = frame[column]
     if pd.api.types.is_float_dtype(raw.dtype) or pd.api.types.is_integer_dtype(raw.dtype):
-        values = raw.to_numpy(dtype="float64", na_value=np.nan, copy=True)
-        unreadable = np.zeros(len(values), dtype=bool)
+        values = raw.to_numpy(dtype="float64", na_value=np.nan, copy=False)
+        unreadable = None
     else:
         values = pd.to_numeric(raw, errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan, copy=True
         )
         unreadable = np.isnan(values) & raw.notna().to_numpy()
     with np.errstate(invalid="ignore"):
-        outside = ~np.isnan(values) & ((values < 0) | (values > 1) | ~np.isfinite(values))
+        # NaN compares False, so only known values can be outside.
+        outside = (values < 0) | (values > 1) | np.isinf(values)
+    bad = outside if unreadable is None else (outside | unreadable)
+    if not bad.any():
+        return values
     for mask, reason in ((unreadable, "not a number"), (outside, "outside [0, 1]")):
-        if mask.any():
+        if mask is not None and mask.any():
             idx = np.flatnonzero(mask)
             problems.append(
                 pd.DataFrame(
@@ -49,7 +56,8 @@ def _coerce(frame: pd.DataFrame, column: str, problems: list[pd.DataFrame]) -> n
                     }
                 )
             )
-    values[unreadable | outside] = np.nan
+    values = values.copy()
+    values[bad] = np.nan
     return values
 
 
@@ -103,12 +111,10 @@ def compute_indices(
     """
     clean_scheme = validate_scheme(scheme)
     problems: list[pd.DataFrame] = []
-    out = frame.copy()
     values: dict[str, np.ndarray] = {}
     for column in [*INDICES, *(c for c in frame.columns if "." in str(c))]:
         if column in frame.columns:
             values[column] = _coerce(frame, column, problems)
-            out[column] = values[column]
 
     for sub in SUBINDICES:
         derived = None
@@ -131,8 +137,14 @@ def compute_indices(
             name, values.get(name), derived, frame.index, tolerance, f"({a}+{b})/2", problems
         )
 
+    # Build the result from the arrays without copying or consolidating them (fast on
+    # millions of rows); the input frame is left untouched.
+    columns: dict[str, object] = {}
+    for column in frame.columns:
+        columns[column] = values[column] if column in values else frame[column]
     for name in (*INDICES, *PERSPECTIVES):
-        out[name] = values[name]
+        columns[name] = values[name]
+    out = pd.DataFrame(columns, index=frame.index, copy=False)
     rejected = (
         pd.concat(problems, ignore_index=True)
         if problems

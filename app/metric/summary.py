@@ -84,7 +84,8 @@ def summary_table(
 
 def comparison(session: Session, before: int, after: int):  # type: ignore[no-untyped-def]
     """Return the engine's comparison of two loaded rounds."""
-    return compare_rounds(round_frame(session, before), round_frame(session, after))
+    # The importer matched keys to institution ids, so ids identify institutions here.
+    return compare_rounds(round_frame(session, before), round_frame(session, after), on="id")
 
 
 def comparison_table(
