@@ -187,16 +187,18 @@ def import_round(
 
     by_key = {i.key: i for i in session.scalars(select(Institution))}
     by_id = {i.id: i for i in by_key.values()}
-    by_alias = {
-        a.alias_key: a.institution_id for a in session.scalars(select(InstitutionAlias))
+    # Name variant -> institution; new institutions get ids only at the final flush.
+    by_alias: dict[str, Institution] = {
+        a.alias_key: by_id[a.institution_id]
+        for a in session.scalars(select(InstitutionAlias))
+        if a.institution_id in by_id
     }
     existing = {
         s.institution_id: s
         for s in session.scalars(select(MetricScore).where(MetricScore.round_id == metric_round.id))
     }
     explicit_keys = fmt == "standard"
-    seen: dict[int, int] = {}
-    kept: set[int] = set()
+    seen: dict[Institution, int] = {}
     records = frame.to_dict("records")
     for row in tqdm(records, desc=f"round {year}", unit="row", disable=not progress):
         number = int(row["row"])
@@ -205,15 +207,14 @@ def import_round(
         alias_key = institution_key(row["level"], row["state"], row["name"])
         institution = by_key.get(row["key"])
         if institution is None and not (explicit_keys and row["key"] != alias_key):
-            institution = by_id.get(by_alias.get(alias_key, -1))
+            institution = by_alias.get(alias_key)
         if institution is None:
             institution = Institution(
                 key=row["key"], name=row["name"], level=row["level"], kind=row["kind"],
                 state_cve=row["state"], municipality_code=row["municipality_code"],
             )
             session.add(institution)
-            session.flush()
-            by_key[institution.key], by_id[institution.id] = institution, institution
+            by_key[institution.key] = institution
             report.institutions_created += 1
         else:
             report.institutions_matched += 1
@@ -225,31 +226,30 @@ def import_round(
                 )
             if row["municipality_code"] and not institution.municipality_code:
                 institution.municipality_code = row["municipality_code"]
-        if institution.id in seen:
+        if institution in seen:
             raise ReadError(
                 path, number, "institution",
-                f"the same institution as row {seen[institution.id]} ({institution.key!r})",
+                f"the same institution as row {seen[institution]} ({institution.key!r})",
             )
-        seen[institution.id] = number
+        seen[institution] = number
         owner = by_alias.get(alias_key)
         if owner is None:
             session.add(
                 InstitutionAlias(institution=institution, name=row["name"], alias_key=alias_key)
             )
-            by_alias[alias_key] = institution.id
+            by_alias[alias_key] = institution
             report.aliases_added += 1
-        elif owner != institution.id:
+        elif owner is not institution:
             raise ReadError(
                 path, number, "key",
-                f"the name {row['name']!r} is already a variant of institution {owner}",
+                f"the name {row['name']!r} is already a variant of institution {owner.key!r}",
             )
         values: dict[str, Any] = {attr: _float(row[i]) for i, attr in SCORE_ATTRIBUTES.items()}
         comps = {c: _float(row[c]) for c in components}
         values["components"] = {k: v for k, v in comps.items() if v is not None} or None
         values["source_row"] = number
         values["source_name"] = str(row["source_name"])[:300]
-        score = existing.get(institution.id)
-        kept.add(institution.id)
+        score = existing.get(institution.id) if institution.id is not None else None
         if score is None:
             session.add(MetricScore(round=metric_round, institution=institution, **values))
             report.scores_created += 1
@@ -259,6 +259,7 @@ def import_round(
             report.scores_updated += 1
         else:
             report.scores_unchanged += 1
+    kept = {i.id for i in seen if i.id is not None}
     for institution_id, score in existing.items():
         if institution_id not in kept:
             session.delete(score)
