@@ -7,11 +7,12 @@ database, emptied and rebuilt for each test.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -128,52 +129,95 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(timeout=5)
 
 
+class Remote:
+    """A Playwright object whose every attribute read and call runs in its owner thread.
+
+    Playwright's sync API runs an event loop in the thread that starts it, and there
+    Flask-SQLAlchemy-Lite's async app-context teardown (asgiref) refuses to run; so one worker
+    thread owns Playwright and the tests talk to it through this proxy.
+    """
+
+    def __init__(self, target: Any, pool: ThreadPoolExecutor):
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_pool", pool)
+
+    def _run(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        value = self._pool.submit(function, *args, **kwargs).result()
+        plain = isinstance(value, str | bytes | int | float | bool | list | dict | tuple)
+        return value if value is None or plain else Remote(value, self._pool)
+
+    def __getattr__(self, name: str) -> Any:
+        return self._run(getattr, self._target, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._pool.submit(setattr, self._target, name, value).result()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._run(self._target, *args, **kwargs)
+
+    def __enter__(self) -> Any:
+        return self._run(self._target.__enter__)
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._pool.submit(self._target.__exit__, *exc).result()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator:
-    """Debian's headless Chromium, driven by Playwright, with no network but loopback."""
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+def browser() -> Iterator[tuple[Any, ThreadPoolExecutor]]:
+    """Debian's headless Chromium driven by Playwright, owned by one worker thread."""
+    if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing; `make test` installs Debian's chromium")
         pytest.skip(f"{CHROMIUM} is missing; run `make test` to install Debian's chromium")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
+    pool = ThreadPoolExecutor(max_workers=1)
+    playwright = pool.submit(lambda: sync_playwright().start()).result()
+    chromium = pool.submit(
+        playwright.chromium.launch, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    ).result()
+    yield chromium, pool
+    pool.submit(chromium.close).result()
+    pool.submit(playwright.stop).result()
+    pool.shutdown()
 
 
 @pytest.fixture
-def page(browser) -> Iterator:
-    """A fresh browser page; requests leaving loopback are refused (no network at run time)."""
-    context = browser.new_context(locale="es-MX")
+def page(browser) -> Iterator[Any]:
+    """A fresh page; requests leaving loopback are refused and listed in ``blocked_requests``."""
+    chromium, pool = browser
     blocked: list[str] = []
 
-    def guard(route) -> None:  # type: ignore[no-untyped-def]
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
-            route.continue_()
-        else:
-            blocked.append(url)
-            route.abort()
+    def open_page() -> tuple[Any, Any]:
+        context = chromium.new_context(locale="es-MX")
 
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.blocked_requests = blocked  # type: ignore[attr-defined]
-    yield page
-    context.close()
+        def guard(route) -> None:  # type: ignore[no-untyped-def]
+            url = route.request.url
+            if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
+                route.continue_()
+            else:
+                blocked.append(url)
+                route.abort()
+
+        context.route("**/*", guard)
+        return context, context.new_page()
+
+    context, raw_page = pool.submit(open_page).result()
+    remote = Remote(raw_page, pool)
+    object.__setattr__(remote, "blocked_requests", blocked)
+    yield remote
+    pool.submit(context.close).result()
 
 
 @pytest.fixture

@@ -1,16 +1,9 @@
 """In the browser: a state page and a commitment page, with screenshots in test-output/.
 
-Playwright runs in a worker thread here, not through the session-wide ``browser``/``page``
-fixtures: their event loop in the main thread makes Flask's async teardown (registered by
-Flask-SQLAlchemy-Lite) fail in every later app context of the same thread. The guard is the
-same as the ``page`` fixture's: any request leaving loopback is refused and recorded.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,44 +11,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Commitment
-from tests.conftest import CHROMIUM
 
 pytestmark = pytest.mark.browser
-
-
-def _in_browser(steps, *args):  # noqa: ANN001, ANN202
-    """Run ``steps(page, *args)`` on a fresh headless Chromium page in a worker thread."""
-
-    def run():  # noqa: ANN202
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM, headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--no-first-run",
-                      "--disable-background-networking", "--disable-component-update"],
-            )
-            context = browser.new_context(locale="es-MX")
-            blocked: list[str] = []
-
-            def guard(route) -> None:  # noqa: ANN001
-                url = route.request.url
-                if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
-                    route.continue_()
-                else:
-                    blocked.append(url)
-                    route.abort()
-
-            context.route("**/*", guard)
-            try:
-                steps(context.new_page(), *args)
-            finally:
-                context.close()
-                browser.close()
-            return blocked
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _steps(page, live_server: str, cid: int, morelos: int, out: Path) -> None:  # noqa: ANN001
@@ -90,11 +47,7 @@ def _steps(page, live_server: str, cid: int, morelos: int, out: Path) -> None:  
     page.screenshot(path=str(out / "plans-exercises.png"), full_page=True)
 
 
-def test_state_page_and_commitment_page(seeded_app, live_server, screenshot_dir):
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing; run `make test` to install Debian's chromium")
+def test_state_page_and_commitment_page(seeded_app, live_server, page, screenshot_dir):
     with seeded_app.app_context():
         cid = db.session.scalars(
             select(Commitment.id).where(Commitment.ogp_id == "MX0084")
@@ -102,5 +55,5 @@ def test_state_page_and_commitment_page(seeded_app, live_server, screenshot_dir)
         morelos = db.session.scalars(
             select(Commitment.id).where(Commitment.label == "P2")
         ).one()
-    blocked = _in_browser(_steps, live_server, cid, morelos, screenshot_dir)
-    assert blocked == []
+    _steps(page, live_server, cid, morelos, screenshot_dir)
+    assert page.blocked_requests == []
