@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.models import State
+from app.models import DataRevision, State
 
 from .base import DATA_DIR, LoadReport, SeedError, read_csv, upsert
 
@@ -27,6 +27,8 @@ def load_states(session: Session) -> LoadReport:
         values = {k: row[k] for k in ("name", "short_name", "iso_3166_2", "source")}
         _, outcome = upsert(session, State, {"cve_ent": cve}, values)
         report.count(outcome)
+    if report.changed:
+        DataRevision.bump(session, "states")  # state names are drawn on maps
     if len(seen) != 32:
         raise SeedError(STATES_CSV, None, "cve_ent", f"expected 32 states, found {len(seen)}")
     return report

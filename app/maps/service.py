@@ -17,7 +17,7 @@ from app.models import BoundaryLayer, DataRevision, LocalExercise, State
 from geodata.layers import Layer, bundled_state_layer, layer_from_geojson
 
 # Every dataset a map draws from: a change to any of them invalidates the cached pages.
-DATASETS = ("metric", "local", "geodata")
+DATASETS = ("metric", "local", "geodata", "states")
 
 _layers: dict[tuple[str, int], Layer] = {}
 _layers_lock = threading.Lock()

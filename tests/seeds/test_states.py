@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.cli import run_loaders
 from app.extensions import db
-from app.models import State
+from app.models import DataRevision, State
 from seeds import states as states_module
 from seeds.base import SeedError
 
@@ -41,9 +41,11 @@ def test_a_changed_source_row_updates_in_place(app, tmp_path, monkeypatch):
     path.write_text(data.replace("Zacatecas,Zacatecas", "Zacatecas,Zacatecas (test)"), "utf-8")
     with app.app_context():
         run_loaders(["states"])
+        before = DataRevision.current(db.session, "states")
         monkeypatch.setattr(states_module, "STATES_CSV", path)
         report = run_loaders(["states"])[0]
         assert report.updated == 1
+        assert DataRevision.current(db.session, "states") == (before[0] + 1,)
         assert db.session.get(State, "32").short_name == "Zacatecas (test)"
 
 
