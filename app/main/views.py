@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.metric.service import round_years
 from app.models import ActionPlan, Commitment, LocalExercise, MetricRound, State
 
 from . import bp
@@ -31,7 +32,10 @@ def database_summary() -> dict[str, int]:
 @bp.get("/")
 def home() -> str:
     rounds = db.session.scalars(select(MetricRound).order_by(MetricRound.year)).all()
-    return render_template("main/home.html", summary=database_summary(), rounds=rounds)
+    with_scores = set(round_years(db.session))
+    return render_template(
+        "main/home.html", summary=database_summary(), rounds=rounds, with_scores=with_scores
+    )
 
 
 # (endpoint, label): areas appear in the navigation once their blueprint is registered.

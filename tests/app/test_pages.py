@@ -40,3 +40,10 @@ def test_pages_use_only_local_assets(seeded_app):
     html = seeded_app.test_client().get("/").get_data(as_text=True)
     assert "http://" not in html.replace("http://localhost", "")
     assert "https://" not in html
+
+
+def test_home_tells_rounds_with_scores_from_published_figures_only(seeded_app):
+    html = seeded_app.test_client().get("/").get_data(as_text=True)
+    # The seeds hold the published national figures of every round but no institution scores.
+    assert html.count("solo cifras nacionales publicadas") >= 4
+    assert "resultados por institución cargados" not in html
