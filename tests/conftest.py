@@ -43,6 +43,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def reset_database(engine: sa.Engine) -> None:
     """Drop every table in the database, including Alembic's version table."""
+    if engine.dialect.name == "postgresql":
+        # One statement instead of reflecting and dropping table by table: much faster.
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        return
     meta = sa.MetaData()
     meta.reflect(engine)
     meta.drop_all(engine)
