@@ -7,8 +7,6 @@ bumps its revision, so the next request renders afresh.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from app.downloads import csv_response
 from app.extensions import db
 from app.metric.labels import INDEX_LABELS
 from app.metric.service import round_years, state_index_values
@@ -241,18 +240,6 @@ def _download_name(query: StateMapQuery, extension: str) -> str:
     return f"metrica-{query.index}-{year}-estados.{extension}"
 
 
-def _csv(rows: list[dict[str, Any]], columns: list[str], filename: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 def _geojson(data: dict[str, Any], filename: str) -> Response:
     return Response(
         dumps(data),
@@ -269,8 +256,8 @@ def state_map_csv() -> Response:
     for row in rows:
         row.update(cve_ent=row["code"], state=row["name"], year=query.year, index=query.index,
                    value=format_value(row["value"], 4) or "")
-    return _csv(rows, ["cve_ent", "state", "year", "index", "value", "rank"],
-                _download_name(query, "csv"))
+    columns = ["cve_ent", "state", "year", "index", "value", "rank"]
+    return csv_response(_download_name(query, "csv"), columns, rows)
 
 
 @bp.get("/map.geojson")
@@ -386,7 +373,7 @@ def exercise_map_csv() -> Response:
     rows = _exercise_download_rows(layer)
     columns = ["cve_ent", "state", "stage", "stage_label", "declaration_date",
                "stl_installed_date", "source"]
-    return _csv(rows, columns, "ejercicios-locales-estados.csv")
+    return csv_response("ejercicios-locales-estados.csv", columns, rows)
 
 
 @bp.get("/map/exercises.geojson")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from typing import Any
 
@@ -12,6 +10,7 @@ import pandas as pd
 from flask import Response, abort, current_app, render_template, request, url_for
 from sqlalchemy import func, select
 
+from app.downloads import csv_response
 from app.extensions import db
 from app.models import Institution, MetricRound, MetricScore, State
 from metrics import BY_CHOICES, INDICES, rank_desc
@@ -51,18 +50,6 @@ def _get_round(year: int) -> MetricRound:
     if metric_round is None:
         abort(404)
     return metric_round
-
-
-def _csv_response(rows: list[dict[str, Any]], columns: list[str], filename: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 @bp.get("/metric/")
@@ -211,7 +198,7 @@ def round_csv(year: int, by: str) -> Response:
         for index in INDICES:
             columns += [index, f"{index}_published", f"{index}_difference", f"{index}_min",
                         f"{index}_max", f"{index}_rank"]
-    return _csv_response(rows, columns, f"metrica-{year}-{by}.csv")
+    return csv_response(f"metrica-{year}-{by}.csv", columns, rows)
 
 
 @bp.get("/metric/<int:year>/institutions")
@@ -333,8 +320,8 @@ def compare() -> str | Response:
     movers = result.matched.sort_values("GA_delta", ascending=False, na_position="last")
     if request.args.get("download") == "csv":
         columns = list(result.matched.columns)
-        return _csv_response(
-            result.matched.to_dict("records"), columns, f"metrica-{before}-{after}-matched.csv"
+        return csv_response(
+            f"metrica-{before}-{after}-matched.csv", columns, result.matched.to_dict("records")
         )
     all_view = result.all_institutions(by)
     return render_template(

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import current_app, request, url_for
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -68,17 +65,3 @@ def query_url(**changes: Any) -> str:
 def wants_csv() -> bool:
     """Return whether the list is asked for as CSV (``?format=csv``)."""
     return request.args.get("format") == "csv"
-
-
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """Return rows as a UTF-8 CSV download (with BOM, so spreadsheets read the accents)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )

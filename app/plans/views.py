@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug import Response
 
+from app.downloads import csv_response
 from app.extensions import db
 from app.models import (
     ActionPlan,
@@ -45,7 +46,7 @@ from .labels import (
     label,
     source_parts,
 )
-from .listing import csv_response, page_number, paginate, query_url, wants_csv
+from .listing import page_number, paginate, query_url, wants_csv
 from .progress import PlanProgress, Progress, commitment_progress, plan_progress
 from .queries import (
     COMMITMENT_SORTS,

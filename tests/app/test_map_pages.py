@@ -106,7 +106,7 @@ def test_csv_and_geojson_downloads(map_app):
     response = client.get("/map.csv?round=2019&index=GA")
     assert response.mimetype == "text/csv"
     assert "metrica-GA-2019-estados.csv" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert len(rows) == 32
     assert rows[0] == {"cve_ent": "09", "state": "Ciudad de México", "year": "2019",
                        "index": "GA", "value": "0.9000", "rank": "1"}
@@ -179,7 +179,7 @@ def test_exercise_map_shows_stages_with_unknown_apart_from_none(app):
     names = [r[0] for r in _rows(client.get("/map/exercises?sort=name").get_data(as_text=True))]
     assert names == sorted(names, key=fold)
     response = client.get("/map/exercises.csv")
-    data = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    data = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     by_code = {r["cve_ent"]: r for r in data}
     assert by_code["02"]["stage"] == "none" and by_code["03"]["stage"] == ""
     assert by_code["01"]["stage_label"] == "Plan publicado"

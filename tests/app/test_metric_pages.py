@@ -76,7 +76,7 @@ def test_csv_downloads(metric_app):
     response = client.get("/metric/2017/state.csv")
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert len(rows) == 33
     queretaro = next(r for r in rows if r["key"] == "22")
     assert queretaro["GA_published"] == "0.27" and queretaro["GA_rank"] == "32"
@@ -131,6 +131,6 @@ def test_compare_page_over_matched_institutions(metric_app, tmp_path):
     assert "<dd>4</dd>" in html and "<dd>1</dd>" in html and "<dd>904</dd>" in html
     assert "no comparable" in html
     download = client.get("/metric/compare?from=2017&to=2019&by=state&download=csv")
-    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(download.data.decode("utf-8-sig"))))
     assert len(rows) == 4 and "GA_delta" in rows[0]
 
