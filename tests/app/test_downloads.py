@@ -13,7 +13,11 @@ def test_rows_as_sequences_or_mappings_and_missing_values_empty(app):
         response = csv_response(
             "x.csv",
             ["state", "GA"],
-            [("Querétaro", 0.27), {"state": "Oaxaca", "GA": float("nan"), "other": 1}, ["Colima", None]],
+            [
+                ("Querétaro", 0.27),
+                {"state": "Oaxaca", "GA": float("nan"), "other": 1},
+                ["Colima", None],
+            ],
         )
     assert response.headers["Content-Disposition"] == 'attachment; filename="x.csv"'
     raw = response.data.decode("utf-8")
