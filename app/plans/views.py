@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug import Response
 
@@ -397,15 +398,20 @@ def commitment(commitment_id: int) -> str:
 # --- Feeds -------------------------------------------------------------------------------
 
 
-@bp.get("/states/<cve_ent>/feed.atom")
-def state_feed(cve_ent: str) -> Response:
-    state = db.get_or_abort(State, cve_ent)
-    events = db.session.scalars(
+def _latest_events(condition: ColumnElement[bool]) -> Sequence[AuditEvent]:
+    """Return the newest audit events matching ``condition``, for a feed."""
+    return db.session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.state_cve == state.cve_ent)
+        .where(condition)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(FEED_LIMIT)
     ).all()
+
+
+@bp.get("/states/<cve_ent>/feed.atom")
+def state_feed(cve_ent: str) -> Response:
+    state = db.get_or_abort(State, cve_ent)
+    events = _latest_events(AuditEvent.state_cve == state.cve_ent)
     return atom_response(
         feed_id=url_for("plans.state_feed", cve_ent=state.cve_ent, _external=True),
         title=_("Cambios en %(state)s · Estado Abierto", state=state.name),
@@ -418,12 +424,7 @@ def state_feed(cve_ent: str) -> Response:
 @bp.get("/commitments/<int:commitment_id>/feed.atom")
 def commitment_feed(commitment_id: int) -> Response:
     c = db.get_or_abort(Commitment, commitment_id)
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.commitment_id == c.id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(FEED_LIMIT)
-    ).all()
+    events = _latest_events(AuditEvent.commitment_id == c.id)
     return atom_response(
         feed_id=url_for("plans.commitment_feed", commitment_id=c.id, _external=True),
         title=_("Cambios en el compromiso %(title)s", title=c.title[:80]),
