@@ -15,7 +15,6 @@ Prints seconds, peak memory and ratios.
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
 import math
 import os
@@ -34,20 +33,11 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from metrics import aggregate, compare_rounds, compute_indices  # noqa: E402
+from seeds.metric_published import load_weight_schemes  # noqa: E402
 
-WEIGHTS_CSV = Path(__file__).resolve().parents[1] / "seeds/data/metric_weights.csv"
 KINDS = ["state_executive", "municipality", "party", "union", "trust", "legislative",
          "university", "autonomous", "judicial", "federal_executive", "decentralized"]
 LABEL = "SYNTHETIC benchmark data (random numbers, not real metric results)"
-
-
-def scheme_2017() -> dict[str, dict[str, float]]:
-    scheme: dict[str, dict[str, float]] = {}
-    with WEIGHTS_CSV.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["year"] == "2017":
-                scheme.setdefault(row["subindex"], {})[row["component"]] = float(row["weight"])
-    return scheme
 
 
 def synthetic_round(
@@ -162,7 +152,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="institution-rounds")
     parser.add_argument("--slice", type=int, default=50_000, help="rows for the Python run")
     args = parser.parse_args()
-    scheme = scheme_2017()
+    scheme = load_weight_schemes()[2017]
     per_round, slice_per_round = args.rows // 2, args.slice // 2
     print(LABEL)
     print(f"python {platform.python_version()}, pandas {pd.__version__}, numpy {np.__version__}, "

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from metrics.names import state_lookup
+from seeds.metric_published import load_weight_schemes
 
 ROOT = Path(__file__).resolve().parents[2]
 STATES_CSV = ROOT / "seeds/data/states.csv"
-WEIGHTS_CSV = ROOT / "seeds/data/metric_weights.csv"
 
 
 def states() -> dict[str, str]:
@@ -20,16 +20,6 @@ def states() -> dict[str, str]:
     with STATES_CSV.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return state_lookup({r["cve_ent"]: (r["name"], r["short_name"]) for r in rows})
-
-
-def scheme_2017() -> dict[str, dict[str, float]]:
-    """Return the 2017 weight scheme as the seed file holds it."""
-    scheme: dict[str, dict[str, float]] = {}
-    with WEIGHTS_CSV.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["year"] == "2017":
-                scheme.setdefault(row["subindex"], {})[row["component"]] = float(row["weight"])
-    return scheme
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
@@ -47,3 +37,8 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 
 
 NAN = np.nan
+
+
+def scheme_2017() -> dict[str, dict[str, float]]:
+    """Return the 2017 weight scheme as the seed file holds it."""
+    return load_weight_schemes()[2017]
