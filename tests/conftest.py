@@ -30,6 +30,31 @@ TEST_OUTPUT = ROOT / "test-output"
 CHROMIUM = "/usr/bin/chromium"
 
 
+def shared_path(*parts: str) -> Path:
+    """Return ``../shared/<parts>``, the real data beside the checkout, or skip the calling test.
+
+    Call it inside a test or fixture, never at import time, so a clone without ``../shared``
+    still collects. The last part may be a glob pattern (``"001_*.txt"``); it must match one
+    file. With CI=true a missing ``../shared`` fails instead of skipping (CI always has it);
+    a ``../shared`` that is there but lacks the file always fails.
+    """
+    path = SHARED.joinpath(*parts)
+    shown = "../shared/" + "/".join(parts)
+    if not SHARED.is_dir():
+        reason = f"needs {shown} (the project's shared data folder), absent in this clone"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"{reason}; CI must provide {SHARED}", pytrace=False)
+        pytest.skip(reason)
+    if any(ch in parts[-1] for ch in "*?["):
+        matches = sorted(path.parent.glob(path.name))
+        if len(matches) != 1:
+            pytest.fail(f"{shown} matches {len(matches)} files in {SHARED}, not 1", pytrace=False)
+        return matches[0]
+    if not path.exists():
+        pytest.fail(f"{shown} is missing although {SHARED} is there", pytrace=False)
+    return path
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:

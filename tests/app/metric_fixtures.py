@@ -9,9 +9,12 @@ from flask import Flask
 
 from app.extensions import db
 from app.metric.importer import import_round
-from tests.conftest import SHARED
+from tests.conftest import shared_path
 
-BSO = SHARED / "data/mga-2017/BSO.csv"
+
+def bso_path() -> Path:
+    """The real 2017 file, ../shared/data/mga-2017/BSO.csv; skips the test when it is absent."""
+    return shared_path("data", "mga-2017", "BSO.csv")
 
 
 def import_file(app: Flask, path: Path, year: int, **options: object):  # type: ignore[no-untyped-def]
@@ -35,7 +38,7 @@ def metric_seeded(app: Flask) -> Flask:
 @pytest.fixture
 def metric_app(metric_seeded: Flask) -> Flask:
     """The seeded app with the real 2017 file (../shared/data/mga-2017/BSO.csv) imported."""
-    import_file(metric_seeded, BSO, 2017)
+    import_file(metric_seeded, bso_path(), 2017)
     return metric_seeded
 
 

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.metric.importer import RoundImportError, import_round
 from app.models import DataRevision, Institution, InstitutionAlias, MetricRound, MetricScore
 from tests.app import metric_fixtures
-from tests.app.metric_fixtures import BSO, import_file, write_synthetic_2019
+from tests.app.metric_fixtures import bso_path, import_file, write_synthetic_2019
 
 metric_seeded = metric_fixtures.metric_seeded
 metric_app = metric_fixtures.metric_app
@@ -24,7 +24,7 @@ def _count(model, *where) -> int:
 
 def test_importing_bso_reports_and_stores_every_institution(metric_seeded):
     runner = metric_seeded.test_cli_runner()
-    result = runner.invoke(args=["metric", "import", str(BSO), "--round", "2017"])
+    result = runner.invoke(args=["metric", "import", str(bso_path()), "--round", "2017"])
     assert result.exit_code == 0, result.output
     out = result.output
     assert "format inai-2017" in out  # guessed from the header
@@ -60,7 +60,7 @@ def test_reimporting_the_same_file_changes_nothing(metric_app):
         revision = db.session.get(DataRevision, "metric").revision
         ids = set(db.session.scalars(select(Institution.id)))
     result = metric_app.test_cli_runner().invoke(
-        args=["metric", "import", str(BSO), "--round", "2017", "--format", "inai-2017"]
+        args=["metric", "import", str(bso_path()), "--round", "2017", "--format", "inai-2017"]
     )
     assert result.exit_code == 0, result.output
     assert "institutions: 0 created, 908 matched" in result.output
@@ -75,7 +75,7 @@ def test_reimporting_the_same_file_changes_nothing(metric_app):
 
 
 def test_a_changed_file_updates_and_removes_scores(metric_app, tmp_path):
-    lines = BSO.read_bytes().splitlines()
+    lines = bso_path().read_bytes().splitlines()
     lines[1] = lines[1].replace(b"0.5054", b"0.5055")  # ASF's GA, within rounding
     removed = lines.pop()  # the last institution (Zacatecas)
     assert removed.startswith(b"Zacatecas-")
@@ -89,7 +89,7 @@ def test_a_changed_file_updates_and_removes_scores(metric_app, tmp_path):
 
 
 def test_an_unmappable_row_stops_the_import_and_stores_nothing(metric_seeded, tmp_path):
-    lines = BSO.read_bytes().splitlines()
+    lines = bso_path().read_bytes().splitlines()
     lines[700] = lines[700].replace(b",Sinaloa,", b",Sinaloaa,")
     bad = tmp_path / "BSO-bad.csv"
     bad.write_bytes(b"\r\n".join(lines))
@@ -181,18 +181,20 @@ def test_standard_xlsx_with_components_scheme_and_rejected_values(metric_seeded,
 
 def test_dry_run_and_bad_scheme(metric_seeded, tmp_path):
     runner = metric_seeded.test_cli_runner()
-    result = runner.invoke(args=["metric", "import", str(BSO), "--round", "2017", "--dry-run"])
+    bso = str(bso_path())
+    result = runner.invoke(args=["metric", "import", bso, "--round", "2017", "--dry-run"])
     assert result.exit_code == 0 and "Dry run: nothing was stored." in result.output
     with metric_seeded.app_context():
         assert _count(Institution) == 0
     scheme = tmp_path / "scheme.json"
     scheme.write_text('{"TG": {"a": 0.7}}', encoding="utf-8")
     result = runner.invoke(
-        args=["metric", "import", str(BSO), "--round", "2017", "--scheme", str(scheme)]
+        args=["metric", "import", bso, "--round", "2017", "--scheme", str(scheme)]
     )
     assert result.exit_code != 0 and "weights sum to 0.7" in result.output
 
 
 def test_import_needs_the_states(app):
+    bso = bso_path()
     with app.app_context(), pytest.raises(RoundImportError, match="flask seed states"):
-        import_round(db.session, BSO, 2017)
+        import_round(db.session, bso, 2017)

@@ -23,13 +23,12 @@ from app.models import (
 from seeds import local as local_module
 from seeds.base import SeedError
 from seeds.local import derive_stage
-from tests.conftest import SHARED
-
-FACTS = SHARED / "facts" / "local"
+from tests.conftest import shared_path
 
 
 def _facts(name: str) -> list[dict[str, str]]:
-    with (FACTS / name).open(encoding="utf-8", newline="") as handle:
+    """Rows of ../shared/facts/local/<name>; skips the test when ../shared is absent."""
+    with shared_path("facts", "local", name).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
