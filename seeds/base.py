@@ -1,4 +1,8 @@
-"""Shared pieces of the seed loaders: reading sourced CSV files and idempotent upserts."""
+"""Shared pieces of the seed loaders: reading sourced CSV files, errors and reports.
+
+Loaders write through ``app.records.upsert`` as SEED_ACTOR, with each row's source: every
+change is recorded, and loading twice changes and records nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,9 @@ import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 DATA_DIR = Path(__file__).parent / "data"
+SEED_ACTOR = "seed"
 
 
 class SeedError(ValueError):
@@ -70,23 +71,3 @@ def read_csv(path: Path, required: Iterable[str] = ("source",)) -> Iterator[tupl
                     raise SeedError(path, number, name, "is empty but required")
             yield number, row
 
-
-def upsert(
-    session: Session, model: type, key: dict[str, Any], values: dict[str, Any]
-) -> tuple[Any, str]:
-    """Create or update the row identified by ``key``; return it and the outcome.
-
-    The outcome is "created", "updated" or "unchanged", so loading twice changes nothing.
-    """
-    stmt = select(model).filter_by(**key)
-    obj = session.scalars(stmt).one_or_none()
-    if obj is None:
-        obj = model(**key, **values)
-        session.add(obj)
-        return obj, "created"
-    changed = False
-    for name, value in values.items():
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed = True
-    return obj, "updated" if changed else "unchanged"

@@ -21,10 +21,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import records
 from app.models import (
     ActionPlan,
     Commitment,
-    DataRevision,
     LocalExercise,
     ProgrammeCount,
     State,
@@ -32,8 +32,7 @@ from app.models import (
 )
 from app.models.local import SECTORS
 
-from .audit import audited_upsert
-from .base import DATA_DIR, LoadReport, SeedError, read_csv
+from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
 
 EXERCISES_CSV = DATA_DIR / "local_exercises.csv"
 MEMBERS_CSV = DATA_DIR / "local_stl_members.csv"
@@ -252,11 +251,12 @@ def load_local(session: Session) -> LoadReport:
         as_of = check_partial_date(COUNTS_CSV, number, "date", row["date"])
         counts.append(({"as_of": as_of, "source": row["source"]}, values))
 
-    # Write, recording every change.
+    # Write, recording every change (state and commitment of each event derived from the row).
     for cve, values in exercises.items():
-        _, outcome = audited_upsert(
+        _, outcome = records.upsert(
             session, LocalExercise, {"state_cve": cve}, values,
-            state_cve=cve, summary=f"Ejercicio local: {states[cve].name}",
+            actor=SEED_ACTOR, source=values["source"],
+            summary=f"Ejercicio local: {states[cve].name}",
         )
         report.count(outcome)
     session.flush()
@@ -264,24 +264,26 @@ def load_local(session: Session) -> LoadReport:
         session.execute(select(LocalExercise.state_cve, LocalExercise.id)).all()
     )
     for cve, sector, name, source in members:
-        _, outcome = audited_upsert(
+        _, outcome = records.upsert(
             session, StlMember,
             {"exercise_id": exercise_ids[cve], "sector": sector, "name": name},
             {"source": source},
-            state_cve=cve, summary=f"Secretariado Técnico Local de {states[cve].name}: {name}",
+            actor=SEED_ACTOR, source=source,
+            summary=f"Secretariado Técnico Local de {states[cve].name}: {name}",
         )
         report.count(outcome)
     for key, values in counts:
-        _, outcome = audited_upsert(
-            session, ProgrammeCount, key, values, state_cve=None,
+        _, outcome = records.upsert(
+            session, ProgrammeCount, key, values, actor=SEED_ACTOR, source=key["source"],
             summary=f"Cifras del programa ({key['as_of'] or 'sin fecha'})",
         )
         report.count(outcome)
     for key, p in plans.items():
         cve = p["cve"]
-        plan, outcome = audited_upsert(
+        plan, outcome = records.upsert(
             session, ActionPlan, {"key": key}, p["values"],
-            state_cve=cve, summary=f"{p['values']['title']} de {states[cve].name}",
+            actor=SEED_ACTOR, source=p["values"]["source"],
+            summary=f"{p['values']['title']} de {states[cve].name}",
         )
         report.count(outcome)
         rows = p["commitments"]
@@ -290,7 +292,7 @@ def load_local(session: Session) -> LoadReport:
         if len(set(numbers)) != len(numbers):
             raise SeedError(COMMITMENTS_CSV, rows[0][0], "number", f"a number repeats in {key}")
         for (_, row), label, seq in zip(rows, labels, numbers, strict=True):
-            _, outcome = audited_upsert(
+            _, outcome = records.upsert(
                 session, Commitment, {"plan_id": plan.id, "number": seq},
                 {
                     "label": label if not label.isdigit() else None,
@@ -298,11 +300,9 @@ def load_local(session: Session) -> LoadReport:
                     "responsible": row["responsible"],
                     "source": row["source"],
                 },
-                state_cve=cve, summary=row["title_es"],
+                actor=SEED_ACTOR, source=row["source"], summary=row["title_es"],
             )
             report.count(outcome)
-    if report.changed:
-        DataRevision.bump(session, "local")
     staged = sum(1 for v in exercises.values() if v["stage"])
     report.notes.append(
         f"{len(exercises)} states with an exercise row, {staged} with a known stage; "

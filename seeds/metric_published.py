@@ -7,10 +7,11 @@ from collections import defaultdict
 
 from sqlalchemy.orm import Session
 
-from app.models import DataRevision, MetricRound, PublishedFigure
+from app import records
+from app.models import MetricRound, PublishedFigure
 from metrics import SchemeError, validate_scheme
 
-from .base import DATA_DIR, LoadReport, SeedError, read_csv, upsert
+from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
 
 ROUNDS_CSV = DATA_DIR / "metric_rounds.csv"
 WEIGHTS_CSV = DATA_DIR / "metric_weights.csv"
@@ -79,7 +80,10 @@ def load_metric_published(session: Session) -> LoadReport:
             "weight_scheme": schemes.get(year, {}),
             "notes": row["notes"],
         }
-        rounds[year], outcome = upsert(session, MetricRound, {"year": year}, values)
+        rounds[year], outcome = records.upsert(
+            session, MetricRound, {"year": year}, values,
+            actor=SEED_ACTOR, source=row["source"], summary=row["label"],
+        )
         report.count(outcome)
     session.flush()
 
@@ -110,13 +114,13 @@ def load_metric_published(session: Session) -> LoadReport:
             raise SeedError(PUBLISHED_CSV, number, None, f"{identity} appears twice")
         seen.add(identity)
         decimals = int(row["decimals"]) if row["decimals"] else None
-        _, outcome = upsert(
+        _, outcome = records.upsert(
             session,
             PublishedFigure,
             {"round_id": rounds[year].id, "scope": scope, "scope_key": key, "index_name": index},
             {"value": value, "decimals": decimals, "note": row["note"], "source": row["source"]},
+            actor=SEED_ACTOR, source=row["source"],
+            summary=f"{year} · {scope} {key} · {index}: {row['value']}".replace("  ", " "),
         )
         report.count(outcome)
-    if report.changed:
-        DataRevision.bump(session, "metric")
     return report

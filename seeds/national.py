@@ -14,10 +14,10 @@ import re
 
 from sqlalchemy.orm import Session
 
-from app.models import ActionPlan, Assessment, Commitment, CommitmentTheme, DataRevision
+from app import records
+from app.models import ActionPlan, Assessment, Commitment, CommitmentTheme
 
-from .audit import audited_upsert, record
-from .base import DATA_DIR, LoadReport, SeedError, read_csv
+from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
 from .local import check_count, check_partial_date
 
 PLANS_CSV = DATA_DIR / "national_plans.csv"
@@ -29,7 +29,9 @@ _OGP_ID = re.compile(r"^MX\d{4}$")
 OSC_GRADES = ("total", "partial", "null")
 
 
-def sync_themes(session: Session, commitment: Commitment, themes: list[str]) -> bool:
+def sync_themes(
+    session: Session, commitment: Commitment, themes: list[str], source: str | None
+) -> bool:
     """Make the commitment's themes exactly ``themes``; record a change; return whether any."""
     current = sorted(t.theme for t in commitment.themes)
     wanted = sorted(set(themes))
@@ -40,10 +42,10 @@ def sync_themes(session: Session, commitment: Commitment, themes: list[str]) -> 
     for theme in wanted:
         if theme not in have:
             commitment.themes.append(CommitmentTheme(theme=theme))
-    record(
-        session, "create" if not current else "update", commitment,
+    records.record(
+        session, commitment, "create" if not current else "update",
         before=None if not current else {"themes": current}, after={"themes": wanted},
-        state_cve=None, commitment_id=commitment.id, summary="Temas: " + ", ".join(wanted),
+        actor=SEED_ACTOR, source=source, summary="Temas: " + ", ".join(wanted),
     )
     return True
 
@@ -121,33 +123,33 @@ def load_national(session: Session) -> LoadReport:
 
     plan_ids: dict[str, int] = {}
     for key, values in plans.items():
-        plan, outcome = audited_upsert(
-            session, ActionPlan, {"key": key}, values, state_cve=None, summary=values["title"]
+        plan, outcome = records.upsert(
+            session, ActionPlan, {"key": key}, values,
+            actor=SEED_ACTOR, source=values["source"], summary=values["title"],
         )
         plan_ids[key] = plan.id
         report.count(outcome)
     commitment_ids: dict[tuple[str, int], int] = {}
     for (key, seq), c in commitments.items():
-        obj, outcome = audited_upsert(
+        source = c["values"]["source"]
+        obj, outcome = records.upsert(
             session, Commitment, {"plan_id": plan_ids[key], "number": seq}, c["values"],
-            state_cve=None, summary=c["values"]["title"],
+            actor=SEED_ACTOR, source=source, summary=c["values"]["title"],
         )
-        if sync_themes(session, obj, c["themes"]) and outcome == "unchanged":
+        if sync_themes(session, obj, c["themes"], source) and outcome == "unchanged":
             outcome = "updated"
         commitment_ids[(key, seq)] = obj.id
         report.count(outcome)
     for ident, row in assessments:
         cid = commitment_ids[ident]
-        _, outcome = audited_upsert(
+        _, outcome = records.upsert(
             session, Assessment,
             {"commitment_id": cid, "framework": row["framework"], "aspect": row["aspect"]},
             {"value": row["value"], "source": row["source"]},
-            state_cve=None, commitment_id=cid,
+            actor=SEED_ACTOR, source=row["source"],
             summary=f"{row['framework']} · {row['aspect']}: {row['value']}",
         )
         report.count(outcome)
-    if report.changed:
-        DataRevision.bump(session, "national")
     report.notes.append(
         f"{len(plans)} national plans, {len(commitments)} commitments, "
         f"{len(assessments)} assessments"

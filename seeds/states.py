@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.models import DataRevision, State
+from app import records
+from app.models import State
 
-from .base import DATA_DIR, LoadReport, SeedError, read_csv, upsert
+from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
 
 STATES_CSV = DATA_DIR / "states.csv"
 
@@ -25,10 +26,12 @@ def load_states(session: Session) -> LoadReport:
             raise SeedError(STATES_CSV, number, "cve_ent", f"'{cve}' appears twice")
         seen.add(cve)
         values = {k: row[k] for k in ("name", "short_name", "iso_3166_2", "source")}
-        _, outcome = upsert(session, State, {"cve_ent": cve}, values)
+        # A change bumps the "states" revision: state names are drawn on maps.
+        _, outcome = records.upsert(
+            session, State, {"cve_ent": cve}, values,
+            actor=SEED_ACTOR, source=row["source"], summary=row["name"],
+        )
         report.count(outcome)
-    if report.changed:
-        DataRevision.bump(session, "states")  # state names are drawn on maps
     if len(seen) != 32:
         raise SeedError(STATES_CSV, None, "cve_ent", f"expected 32 states, found {len(seen)}")
     return report

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.models import BoundaryLayer, DataRevision, LocalExercise, State
+from app import records
+from app.models import BoundaryLayer, LocalExercise, State
 from geodata.layers import Layer, bundled_state_layer, layer_from_geojson
 
 # Every dataset a map draws from: a change to any of them invalidates the cached pages.
@@ -67,7 +68,7 @@ def store_layer(session: Session, layer: Layer, original_crs: str) -> BoundaryLa
         active=True,
     )
     session.add(row)
-    DataRevision.bump(session, "geodata")
+    records.touch(session, "geodata")
     return row
 
 
@@ -79,7 +80,7 @@ def deactivate_layers(session: Session, level: str) -> int:
         .values(active=False)
     )
     if result.rowcount:
-        DataRevision.bump(session, "geodata")
+        records.touch(session, "geodata")
     return result.rowcount or 0
 
 

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from app.models import (
-    DataRevision,
     Institution,
     InstitutionAlias,
     MetricRound,
@@ -23,11 +22,13 @@ from app.models import (
     State,
 )
 from app.models.base import utcnow
+from app.records import Batch
 from metrics import INDICES, SchemeError, compute_indices, validate_scheme
 from metrics.names import institution_key, state_lookup
 from metrics.readers import FORMATS, ReadError, Repair, read_round
 
 SCORE_ATTRIBUTES = {i: i.lower() for i in INDICES}
+IMPORT_ACTOR = "import"  # the actor of the audit events an import records
 
 
 class RoundImportError(ValueError):
@@ -151,28 +152,34 @@ def import_round(
     read = read_round(path, fmt, _states(session))
     report.rows_read, report.repairs = read.rows_read, read.repairs
 
+    # Every write below is an audited change (app.records), its events written in one go.
+    batch = Batch(session, actor=IMPORT_ACTOR, source=source or path.name)
     metric_round = session.scalars(select(MetricRound).where(MetricRound.year == year)).first()
-    if metric_round is None:
-        if not source:
-            raise RoundImportError(
-                f"round {year} is not known yet: give its --source (and --label) to create it"
-            )
-        metric_round = MetricRound(
-            year=year, label=label or f"Métrica de Gobierno Abierto {year}", source=source,
-            weight_scheme={},
+    if metric_round is None and not source:
+        raise RoundImportError(
+            f"round {year} is not known yet: give its --source (and --label) to create it"
         )
-        session.add(metric_round)
+    clean = validate_scheme(scheme) if scheme is not None else None
+    if metric_round is None:
+        metric_round = batch.create(
+            MetricRound,
+            {
+                "year": year, "label": label or f"Métrica de Gobierno Abierto {year}",
+                "source": source, "weight_scheme": clean or {},
+            },
+            summary=f"Ronda {year}",
+        )
         report.notes.append(f"round {year} created")
-    else:
-        if label and metric_round.label != label:
-            metric_round.label = label
-        if source and metric_round.source != source:
-            metric_round.source = source
-    if scheme is not None:
-        clean = validate_scheme(scheme)
-        if metric_round.weight_scheme != clean:
-            metric_round.weight_scheme = clean
+        if clean:
             report.notes.append("weight scheme replaced")
+    else:
+        if clean is not None and metric_round.weight_scheme != clean:
+            report.notes.append("weight scheme replaced")
+        given = {"label": label, "source": source, "weight_scheme": clean}
+        batch.update(
+            metric_round, {k: v for k, v in given.items() if v is not None},
+            summary=metric_round.label,
+        )
     computed = compute_indices(read.frame, metric_round.weight_scheme or None)
     report.rejected = computed.rejected.sort_values(["row", "field"]).reset_index(drop=True)
     if strict and len(report.rejected):
@@ -209,11 +216,15 @@ def import_round(
         if institution is None and not (explicit_keys and row["key"] != alias_key):
             institution = by_alias.get(alias_key)
         if institution is None:
-            institution = Institution(
-                key=row["key"], name=row["name"], level=row["level"], kind=row["kind"],
-                state_cve=row["state"], municipality_code=row["municipality_code"],
+            institution = batch.create(
+                Institution,
+                {
+                    "key": row["key"], "name": row["name"], "level": row["level"],
+                    "kind": row["kind"], "state_cve": row["state"],
+                    "municipality_code": row["municipality_code"],
+                },
+                summary=row["name"],
             )
-            session.add(institution)
             by_key[institution.key] = institution
             report.institutions_created += 1
         else:
@@ -225,7 +236,10 @@ def import_round(
                     f"of state {institution.state_cve or 'federal'}",
                 )
             if row["municipality_code"] and not institution.municipality_code:
-                institution.municipality_code = row["municipality_code"]
+                batch.update(
+                    institution, {"municipality_code": row["municipality_code"]},
+                    summary=institution.name,
+                )
         if institution in seen:
             raise ReadError(
                 path, number, "institution",
@@ -234,8 +248,10 @@ def import_round(
         seen[institution] = number
         owner = by_alias.get(alias_key)
         if owner is None:
-            session.add(
-                InstitutionAlias(institution=institution, name=row["name"], alias_key=alias_key)
+            batch.create(
+                InstitutionAlias,
+                {"institution": institution, "name": row["name"], "alias_key": alias_key},
+                summary=row["name"],
             )
             by_alias[alias_key] = institution
             report.aliases_added += 1
@@ -249,27 +265,36 @@ def import_round(
         values["components"] = {k: v for k, v in comps.items() if v is not None} or None
         values["source_row"] = number
         values["source_name"] = str(row["source_name"])[:300]
+        summary = f"{year} · {institution.name}"
         score = existing.get(institution.id) if institution.id is not None else None
         if score is None:
-            session.add(MetricScore(round=metric_round, institution=institution, **values))
+            batch.create(
+                MetricScore, {"round": metric_round, "institution": institution, **values},
+                summary=summary,
+            )
             report.scores_created += 1
-        elif any(getattr(score, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(score, k, v)
-            report.scores_updated += 1
         else:
-            report.scores_unchanged += 1
+            # A score deleted by hand comes back when the file has it: the file is the round.
+            restored = score.deleted_at is not None and batch.restore(score, summary=summary)
+            if batch.update(score, values, summary=summary) or restored:
+                report.scores_updated += 1
+            else:
+                report.scores_unchanged += 1
     kept = {i.id for i in seen if i.id is not None}
     for institution_id, score in existing.items():
         if institution_id not in kept:
-            session.delete(score)
+            # Replaced by the file, not an editor's delete: gone for good, its values kept
+            # in the event.
+            batch.hard_delete(score, summary=f"{year} · {by_id[institution_id].name}")
             report.scores_removed += 1
 
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if report.changed or metric_round.imported_sha256 != digest:
-        metric_round.imported_file = path.name
-        metric_round.imported_sha256 = digest
-        metric_round.imported_at = utcnow()
-        DataRevision.bump(session, "metric")
+        batch.update(
+            metric_round,
+            {"imported_file": path.name, "imported_sha256": digest, "imported_at": utcnow()},
+            summary=metric_round.label,
+        )
+    batch.flush()  # the events, and the "metric" revision once if anything changed
     session.flush()
     return report

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -40,13 +40,15 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_event"
     __table_args__ = (
-        CheckConstraint("action IN ('create', 'update', 'delete')", name="action_known"),
+        CheckConstraint(
+            "action IN ('create', 'update', 'delete', 'restore')", name="action_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    actor: Mapped[str] = mapped_column(String(120))  # user email, "seed" or "cli"
+    actor: Mapped[str] = mapped_column(String(120))  # "seed", "import" or a user's agency
     action: Mapped[str] = mapped_column(String(8))
     entity: Mapped[str] = mapped_column(String(40))  # table name
     entity_id: Mapped[str] = mapped_column(String(40))
@@ -54,5 +56,7 @@ class AuditEvent(Base):
     state_cve: Mapped[str | None] = mapped_column(ForeignKey("state.cve_ent"), index=True)
     commitment_id: Mapped[int | None] = mapped_column(index=True)
     summary: Mapped[str | None] = mapped_column(String(300))
+    # What the change rests on: a URL or a citation (the seed row's source, the imported file).
+    source: Mapped[str | None] = mapped_column(Text)
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]

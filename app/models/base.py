@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # Named constraints so migrations can alter and drop them on every database.
 NAMING_CONVENTION = {
@@ -23,6 +23,24 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Versioned:
+    """Mixin of the editable tables: a version for optimistic locking and a soft delete.
+
+    ``app.records`` checks and increments ``version`` on every change; the mapper also puts
+    the version it read into the WHERE clause of each UPDATE and DELETE, so a row changed by
+    another transaction in the meantime raises StaleDataError instead of being overwritten.
+    Rows with ``deleted_at`` set are deleted for every list and page (``records.live``).
+    """
+
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    deleted_at: Mapped[datetime | None]
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        # The application sets the value (records.py); the mapper only checks it.
+        return {"version_id_col": cls.__table__.c.version, "version_id_generator": False}
 
 
 def utcnow() -> datetime:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import PARTIAL_DATE_CHECK, Base, unit_interval, utcnow
+from .base import PARTIAL_DATE_CHECK, Base, Versioned, unit_interval, utcnow
 from .geo import State
 
 STAGES = ("none", "declaration", "secretariat", "plan")
@@ -19,7 +19,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class LocalExercise(Base):
+class LocalExercise(Versioned, Base):
     """A state's local co-creation exercise; partial dates are kept at the source's precision."""
 
     __tablename__ = "local_exercise"
@@ -47,7 +47,7 @@ class LocalExercise(Base):
     )
 
 
-class StlMember(Base):
+class StlMember(Versioned, Base):
     """A member of a Local Technical Secretariat, by sector."""
 
     __tablename__ = "stl_member"
@@ -65,7 +65,7 @@ class StlMember(Base):
     exercise: Mapped[LocalExercise] = relationship(back_populates="members")
 
 
-class ProgrammeCount(Base):
+class ProgrammeCount(Versioned, Base):
     """A dated headline count of the local programme as published."""
 
     __tablename__ = "programme_count"
@@ -80,7 +80,7 @@ class ProgrammeCount(Base):
     source: Mapped[str] = mapped_column(Text)
 
 
-class ActionPlan(Base):
+class ActionPlan(Versioned, Base):
     """A national OGP action plan or a state's local action plan."""
 
     __tablename__ = "action_plan"
@@ -115,7 +115,7 @@ class ActionPlan(Base):
     )
 
 
-class Commitment(Base):
+class Commitment(Versioned, Base):
     """A commitment of an action plan."""
 
     __tablename__ = "commitment"
@@ -174,7 +174,7 @@ class CommitmentSdg(Base):
     goal: Mapped[int] = mapped_column(primary_key=True, index=True)
 
 
-class Assessment(Base):
+class Assessment(Versioned, Base):
     """A grade given to a commitment by an evaluation (IRM report, civil-society review...)."""
 
     __tablename__ = "assessment"
@@ -190,7 +190,7 @@ class Assessment(Base):
     commitment: Mapped[Commitment] = relationship(back_populates="assessments")
 
 
-class Milestone(Base):
+class Milestone(Versioned, Base):
     """A milestone of a commitment; progress derives from weight and status."""
 
     __tablename__ = "milestone"
@@ -223,7 +223,7 @@ class Milestone(Base):
     )
 
 
-class Evidence(Base):
+class Evidence(Versioned, Base):
     """A link or file reference that proves a milestone's or commitment's status."""
 
     __tablename__ = "evidence"

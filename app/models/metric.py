@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, unit_interval
+from .base import Base, Versioned, unit_interval
 from .geo import State
 
 LEVELS = ("federal", "state", "municipal")
 INDICES = ("TG", "TC", "PG", "PC", "T", "P", "GA")
 
 
-class Institution(Base):
+class Institution(Versioned, Base):
     """A public body measured by the metric, matched across rounds by its stable key."""
 
     __tablename__ = "institution"
@@ -83,7 +83,7 @@ class MetricRound(Base):
     )
 
 
-class MetricScore(Base):
+class MetricScore(Versioned, Base):
     """One institution's scores in one round, as the round's file gave them."""
 
     __tablename__ = "metric_score"
@@ -111,7 +111,7 @@ class MetricScore(Base):
     institution: Mapped[Institution] = relationship()
 
 
-class PublishedFigure(Base):
+class PublishedFigure(Versioned, Base):
     """A figure exactly as an official report printed it, to check computed results against.
 
     scope is national / state / level / type; scope_key is "" for national, the INEGI cve_ent

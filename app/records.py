@@ -1,0 +1,568 @@
+"""The one audited write path: every change to the data goes through here.
+
+Seed loaders, CLI imports and (later) web forms create, update, soft-delete and restore rows
+with these functions. Each change
+
+- adds an AuditEvent: actor, user, action, table, row id, state and commitment (for the
+  per-state and per-commitment feeds), summary, source, and the values before and after;
+- increments the row's ``version`` (editable tables; ``expected_version`` refuses a change
+  to a row that changed since the caller read it);
+- marks the row's dataset changed: its DataRevision goes up once per transaction, however
+  many rows change.
+
+Nothing changed, nothing recorded: an update to equal values adds no event and bumps nothing,
+so loading the same data twice leaves the database as it was. The functions take a session
+and never commit; the request or the command owns the transaction.
+
+For many rows (an import) use ``bulk``: the same operations on a ``Batch``, whose events are
+written with one multi-row INSERT when the batch is flushed.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, insert, inspect, null, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
+
+from app.models import (
+    ActionPlan,
+    Assessment,
+    AuditEvent,
+    BoundaryLayer,
+    Commitment,
+    CommitmentSdg,
+    CommitmentTheme,
+    DataRevision,
+    Evidence,
+    Institution,
+    InstitutionAlias,
+    LocalExercise,
+    MetricRound,
+    MetricScore,
+    Milestone,
+    ProgrammeCount,
+    PublishedFigure,
+    State,
+    StlMember,
+    User,
+)
+from app.models.base import Versioned, utcnow
+
+Outcome = Literal["created", "updated", "unchanged"]
+SUMMARY_LENGTH = 300
+ACTOR_LENGTH = 120
+
+
+class VersionConflict(Exception):
+    """The row changed since the caller read it: its version is not the one expected."""
+
+    def __init__(self, obj: Any, expected: int, current: int | None):
+        self.obj, self.expected, self.current = obj, expected, current
+        super().__init__(
+            f"{obj.__tablename__} {_identity(obj) or '(new)'} is at version {current}, "
+            f"not {expected}: someone else changed it meanwhile"
+        )
+
+
+# --- Datasets: which DataRevision a change bumps -----------------------------------------
+
+
+def _plan_dataset(session: Session, obj: Any) -> str:
+    plan = _plan_of(session, obj)
+    return "national" if plan is not None and plan.scope == "national" else "local"
+
+
+# The one map from model to dataset. Plans and everything under them belong to "national"
+# or "local" according to their plan's scope.
+DATASETS: dict[type, str | Callable[[Session, Any], str]] = {
+    State: "states",
+    LocalExercise: "local",
+    StlMember: "local",
+    ProgrammeCount: "local",
+    ActionPlan: _plan_dataset,
+    Commitment: _plan_dataset,
+    CommitmentTheme: _plan_dataset,
+    CommitmentSdg: _plan_dataset,
+    Assessment: _plan_dataset,
+    Milestone: _plan_dataset,
+    Evidence: _plan_dataset,
+    Institution: "metric",
+    InstitutionAlias: "metric",
+    MetricRound: "metric",
+    MetricScore: "metric",
+    PublishedFigure: "metric",
+    BoundaryLayer: "geodata",
+}
+
+# The models with a version and a soft delete (the mixin's subclasses).
+EDITABLE: tuple[type, ...] = tuple(m for m in DATASETS if issubclass(m, Versioned))
+
+
+def dataset_of(session: Session, obj: Any) -> str:
+    """Return the dataset whose revision a change to ``obj`` bumps."""
+    entry = DATASETS.get(type(obj))
+    if entry is None:
+        raise LookupError(f"{type(obj).__name__} has no dataset in app.records.DATASETS")
+    return entry if isinstance(entry, str) else entry(session, obj)
+
+
+_BUMPED = "app.records.bumped"
+
+
+def touch(session: Session, dataset: str) -> None:
+    """Record that ``dataset`` changed: its DataRevision goes up once per transaction.
+
+    Later calls in the same transaction do nothing; a savepoint rolled back forgets its bumps.
+    """
+    if session.get_transaction() is None:
+        session.connection()  # begin now, so the bump belongs to this transaction
+    current = session.get_nested_transaction() or session.get_transaction()
+    bumped: weakref.WeakKeyDictionary = session.info.setdefault(
+        _BUMPED, weakref.WeakKeyDictionary()
+    )
+    transaction = current
+    while transaction is not None:
+        if dataset in bumped.get(transaction, ()):
+            return
+        transaction = transaction.parent
+    DataRevision.bump(session, dataset)
+    bumped.setdefault(current, set()).add(dataset)
+
+
+# --- What an event says about a row --------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Return ``value`` in a form the JSON columns store (dates as ISO strings)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+# Columns an event leaves out: the surrogate key is the event's entity_id, and version and
+# deleted_at are bookkeeping (a soft delete records deleted_at itself).
+_NOT_IN_SNAPSHOTS = frozenset({"id", "version", "deleted_at"})
+
+
+_snapshot_keys: dict[type, tuple[str, ...]] = {}
+_PLAIN = (str, int, float, bool)
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """Return the row's known column values, JSON-safe (what a create or delete records)."""
+    keys = _snapshot_keys.get(type(obj))
+    if keys is None:
+        keys = tuple(
+            a.key for a in inspect(type(obj)).column_attrs if a.key not in _NOT_IN_SNAPSHOTS
+        )
+        _snapshot_keys[type(obj)] = keys
+    values = {}
+    for key in keys:
+        value = getattr(obj, key)
+        if value is not None:
+            values[key] = value if isinstance(value, _PLAIN) else jsonable(value)
+    return values
+
+
+def _identity(obj: Any) -> str | None:
+    identity = instance_state(obj).identity
+    if identity is None:
+        return None
+    return str(identity[0]) if len(identity) == 1 else "/".join(str(p) for p in identity)
+
+
+def _commitment_of(session: Session, obj: Any) -> Commitment | None:
+    if isinstance(obj, Commitment):
+        return obj
+    if isinstance(obj, Milestone | Assessment):
+        return obj.commitment
+    if isinstance(obj, CommitmentTheme | CommitmentSdg):
+        return session.get(Commitment, obj.commitment_id)
+    if isinstance(obj, Evidence):
+        if obj.commitment is not None:
+            return obj.commitment
+        return obj.milestone.commitment if obj.milestone is not None else None
+    return None
+
+
+def _plan_of(session: Session, obj: Any) -> ActionPlan | None:
+    if isinstance(obj, ActionPlan):
+        return obj
+    commitment = _commitment_of(session, obj)
+    return commitment.plan if commitment is not None else None
+
+
+def derive_context(session: Session, obj: Any) -> tuple[str | None, int | None]:
+    """Return the (state_cve, commitment_id) an event about ``obj`` is filed under.
+
+    A commitment is its own; a milestone, assessment or theme has its commitment's; evidence
+    its commitment's or its milestone's commitment's. The state is the plan's (NULL for a
+    national plan), the exercise's or the state's own. Metric rows are filed under no state,
+    so that an import does not flood the states' feeds of the co-creation tracker.
+    """
+    if isinstance(obj, State):
+        return obj.cve_ent, None
+    if isinstance(obj, LocalExercise | ActionPlan):
+        return obj.state_cve, None
+    if isinstance(obj, StlMember):
+        exercise = obj.exercise or session.get(LocalExercise, obj.exercise_id)
+        return (exercise.state_cve if exercise else None), None
+    commitment = _commitment_of(session, obj)
+    if commitment is not None:
+        return commitment.plan.state_cve, commitment.id
+    return None, None
+
+
+def live(model: type) -> ColumnElement[bool]:
+    """Return the clause that keeps rows not soft-deleted: ``select(M).where(live(M))``."""
+    return model.deleted_at.is_(None)
+
+
+def _check_version(obj: Any, expected: int | None) -> None:
+    if expected is None:
+        return
+    if not isinstance(obj, Versioned):
+        raise TypeError(f"{type(obj).__name__} has no version to check")
+    if obj.version != expected:
+        raise VersionConflict(obj, expected, obj.version)
+
+
+def _next_version(obj: Any) -> None:
+    if isinstance(obj, Versioned):
+        obj.version = (obj.version or 1) + 1
+
+
+def _soft_deletable(obj: Any) -> None:
+    if not isinstance(obj, Versioned):
+        raise TypeError(f"{type(obj).__name__} has no soft delete (not in records.EDITABLE)")
+
+
+# --- Batches: changes whose events are written together ------------------------------------
+
+
+@dataclass
+class _Change:
+    action: str
+    obj: Any
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None  # None for a create: the row as flushed
+    summary: str | None
+    state_cve: str | None
+    commitment_id: int | None
+    dataset: str | None
+    entity_id: str | None = None  # known in advance for a hard delete
+
+
+class Batch:
+    """Changes by one actor on one source; their events are written by ``flush``.
+
+    The operations are those of the module functions (which use a one-change batch). Rows are
+    changed in the session at once; events, version checks and revision bumps follow the same
+    rules. ``state_cve``, ``commitment_id`` and ``dataset`` are derived from each row unless
+    given; ``summary`` is a one-line description shown in the feeds.
+    """
+
+    def __init__(
+        self, session: Session, *, actor: str, source: str | None, user: User | int | None = None
+    ):
+        if not actor:
+            raise ValueError("every change needs an actor")
+        self.session = session
+        self.actor = actor[:ACTOR_LENGTH]
+        self.source = source
+        self.user_id = user.id if isinstance(user, User) else user
+        self._pending: list[_Change] = []
+
+    def _add(
+        self, action: str, obj: Any, before: dict | None, after: dict | None, *,
+        summary: str | None, state_cve: str | None, commitment_id: int | None,
+        dataset: str | None,
+    ) -> None:
+        self._pending.append(
+            _Change(action, obj, before, after, summary, state_cve, commitment_id, dataset)
+        )
+
+    def create(
+        self, model: type, values: Mapping[str, Any], *, summary: str | None = None,
+        state_cve: str | None = None, commitment_id: int | None = None,
+        dataset: str | None = None,
+    ) -> Any:
+        """Add a new ``model(**values)`` (relationships allowed) to the session; return it."""
+        obj = model(**values)
+        self.session.add(obj)
+        self._add(
+            "create", obj, None, None, summary=summary, state_cve=state_cve,
+            commitment_id=commitment_id, dataset=dataset,
+        )
+        return obj
+
+    def update(
+        self, obj: Any, values: Mapping[str, Any], *, expected_version: int | None = None,
+        summary: str | None = None, state_cve: str | None = None,
+        commitment_id: int | None = None, dataset: str | None = None,
+    ) -> bool:
+        """Set the column ``values`` that differ; return whether any did.
+
+        Raises VersionConflict when ``expected_version`` is given and is not the row's.
+        """
+        _check_version(obj, expected_version)
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for name, value in values.items():
+            old = getattr(obj, name)
+            if old != value:
+                before[name], after[name] = old, value
+        if not after:
+            return False
+        for name, value in after.items():
+            setattr(obj, name, value)
+        _next_version(obj)
+        self._add(
+            "update", obj, jsonable(before), jsonable(after), summary=summary,
+            state_cve=state_cve, commitment_id=commitment_id, dataset=dataset,
+        )
+        return True
+
+    def soft_delete(
+        self, obj: Any, *, expected_version: int | None = None, summary: str | None = None,
+        state_cve: str | None = None, commitment_id: int | None = None,
+        dataset: str | None = None,
+    ) -> bool:
+        """Mark the row deleted (it stays, hidden from lists); False if it already was."""
+        _soft_deletable(obj)
+        _check_version(obj, expected_version)
+        if obj.deleted_at is not None:
+            return False
+        obj.deleted_at = utcnow()
+        _next_version(obj)
+        self._add(
+            "delete", obj, {"deleted_at": None}, {"deleted_at": jsonable(obj.deleted_at)},
+            summary=summary, state_cve=state_cve, commitment_id=commitment_id,
+            dataset=dataset,
+        )
+        return True
+
+    def restore(
+        self, obj: Any, *, expected_version: int | None = None, summary: str | None = None,
+        state_cve: str | None = None, commitment_id: int | None = None,
+        dataset: str | None = None,
+    ) -> bool:
+        """Undo a soft delete; False if the row was not deleted."""
+        _soft_deletable(obj)
+        _check_version(obj, expected_version)
+        if obj.deleted_at is None:
+            return False
+        before = {"deleted_at": jsonable(obj.deleted_at)}
+        obj.deleted_at = None
+        _next_version(obj)
+        self._add(
+            "restore", obj, before, {"deleted_at": None}, summary=summary,
+            state_cve=state_cve, commitment_id=commitment_id, dataset=dataset,
+        )
+        return True
+
+    def hard_delete(
+        self, obj: Any, *, expected_version: int | None = None, summary: str | None = None,
+        state_cve: str | None = None, commitment_id: int | None = None,
+        dataset: str | None = None,
+    ) -> None:
+        """Delete the row for good; the event keeps its values (for data an import replaces)."""
+        _check_version(obj, expected_version)
+        if _identity(obj) is None:
+            self.session.flush()
+        derived = derive_context(self.session, obj)
+        change = _Change(
+            "delete", obj, snapshot(obj), None, summary,
+            state_cve if state_cve is not None else derived[0],
+            commitment_id if commitment_id is not None else derived[1],
+            dataset or dataset_of(self.session, obj), entity_id=_identity(obj),
+        )
+        self._pending.append(change)
+        self.session.delete(obj)
+
+    def record(
+        self, obj: Any, action: str, *, before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None, summary: str | None = None,
+        state_cve: str | None = None, commitment_id: int | None = None,
+        dataset: str | None = None,
+    ) -> None:
+        """Record a change the caller made itself, e.g. to a collection (a commitment's themes).
+
+        An "update" increments the row's version, as ``update`` does.
+        """
+        if action not in ("create", "update", "delete", "restore"):
+            raise ValueError(f"unknown action {action!r}")
+        if action == "update":
+            _next_version(obj)
+        self._add(
+            action, obj,
+            None if before is None else jsonable(before),
+            None if after is None else jsonable(after),
+            summary=summary, state_cve=state_cve, commitment_id=commitment_id,
+            dataset=dataset,
+        )
+
+    def flush(self) -> int:
+        """Flush the session, write the pending events in one INSERT, bump; return how many."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return 0
+        session = self.session
+        if any(c.entity_id is None and _identity(c.obj) is None for c in pending):
+            session.flush()  # new rows need their primary keys
+        at = utcnow()
+        rows = []
+        datasets: set[str] = set()
+        for change in pending:
+            state_cve, commitment_id = change.state_cve, change.commitment_id
+            if change.entity_id is None and (state_cve is None or commitment_id is None):
+                derived = derive_context(session, change.obj)
+                state_cve = state_cve if state_cve is not None else derived[0]
+                commitment_id = commitment_id if commitment_id is not None else derived[1]
+            after = change.after
+            if after is None and change.action == "create":
+                after = snapshot(change.obj)
+            row = {
+                "at": at,
+                "user_id": self.user_id,
+                "actor": self.actor,
+                "action": change.action,
+                "entity": change.obj.__tablename__,
+                "entity_id": change.entity_id or _identity(change.obj),
+                "state_cve": state_cve,
+                "commitment_id": commitment_id,
+                "summary": (change.summary or "")[:SUMMARY_LENGTH] or None,
+                "source": self.source,
+                # null(): SQL NULL; a plain None would be stored as the JSON value null.
+                "before": null() if change.before is None else change.before,
+                "after": null() if after is None else after,
+            }
+            rows.append(row)
+            datasets.add(change.dataset or dataset_of(session, change.obj))
+        for dataset in sorted(datasets):
+            touch(session, dataset)
+        # Core executemany: multi-row INSERTs without the ORM's bookkeeping.
+        session.execute(insert(AuditEvent.__table__), rows)
+        return len(rows)
+
+
+@contextmanager
+def bulk(
+    session: Session, *, actor: str, source: str | None, user: User | int | None = None
+) -> Iterator[Batch]:
+    """Yield a Batch whose events are written when the block ends without an error."""
+    batch = Batch(session, actor=actor, source=source, user=user)
+    yield batch
+    batch.flush()
+
+
+# --- One change at a time ----------------------------------------------------------------
+
+
+def create(
+    session: Session, model: type, values: Mapping[str, Any], *, actor: str,
+    source: str | None, dataset: str | None = None, state_cve: str | None = None,
+    commitment_id: int | None = None, summary: str | None = None,
+    user: User | int | None = None,
+) -> Any:
+    """Create a ``model`` row from ``values``, record it, and return it (flushed, with its id)."""
+    with bulk(session, actor=actor, source=source, user=user) as batch:
+        return batch.create(
+            model, values, summary=summary, state_cve=state_cve,
+            commitment_id=commitment_id, dataset=dataset,
+        )
+
+
+def update(
+    session: Session, obj: Any, values: Mapping[str, Any], *, actor: str,
+    source: str | None, expected_version: int | None = None, dataset: str | None = None,
+    state_cve: str | None = None, commitment_id: int | None = None,
+    summary: str | None = None, user: User | int | None = None,
+) -> bool:
+    """Set the ``values`` that differ and record them; return whether anything changed.
+
+    Raises VersionConflict when ``expected_version`` is given and is not the row's version.
+    """
+    with bulk(session, actor=actor, source=source, user=user) as batch:
+        return batch.update(
+            obj, values, expected_version=expected_version, summary=summary,
+            state_cve=state_cve, commitment_id=commitment_id, dataset=dataset,
+        )
+
+
+def soft_delete(
+    session: Session, obj: Any, *, actor: str, source: str | None,
+    expected_version: int | None = None, dataset: str | None = None,
+    state_cve: str | None = None, commitment_id: int | None = None,
+    summary: str | None = None, user: User | int | None = None,
+) -> bool:
+    """Mark ``obj`` deleted and record it; False (nothing recorded) if it already was."""
+    with bulk(session, actor=actor, source=source, user=user) as batch:
+        return batch.soft_delete(
+            obj, expected_version=expected_version, summary=summary, state_cve=state_cve,
+            commitment_id=commitment_id, dataset=dataset,
+        )
+
+
+def restore(
+    session: Session, obj: Any, *, actor: str, source: str | None,
+    expected_version: int | None = None, dataset: str | None = None,
+    state_cve: str | None = None, commitment_id: int | None = None,
+    summary: str | None = None, user: User | int | None = None,
+) -> bool:
+    """Undo the soft delete of ``obj`` and record it; False if it was not deleted."""
+    with bulk(session, actor=actor, source=source, user=user) as batch:
+        return batch.restore(
+            obj, expected_version=expected_version, summary=summary, state_cve=state_cve,
+            commitment_id=commitment_id, dataset=dataset,
+        )
+
+
+def record(
+    session: Session, obj: Any, action: str, *, before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None, actor: str, source: str | None,
+    dataset: str | None = None, state_cve: str | None = None,
+    commitment_id: int | None = None, summary: str | None = None,
+    user: User | int | None = None,
+) -> None:
+    """Record a change the caller made itself (see ``Batch.record``)."""
+    with bulk(session, actor=actor, source=source, user=user) as batch:
+        batch.record(
+            obj, action, before=before, after=after, summary=summary, state_cve=state_cve,
+            commitment_id=commitment_id, dataset=dataset,
+        )
+
+
+def upsert(
+    session: Session, model: type, key: Mapping[str, Any], values: Mapping[str, Any], *,
+    actor: str, source: str | None, dataset: str | None = None,
+    state_cve: str | None = None, commitment_id: int | None = None,
+    summary: str | None = None, user: User | int | None = None,
+) -> tuple[Any, Outcome]:
+    """Create or update the row identified by ``key``; return it and what happened.
+
+    A soft-deleted row found by ``key`` is updated but stays deleted: only ``restore``
+    brings a row back.
+    """
+    obj = session.scalars(select(model).filter_by(**key)).one_or_none()
+    context = {
+        "actor": actor, "source": source, "dataset": dataset, "state_cve": state_cve,
+        "commitment_id": commitment_id, "summary": summary, "user": user,
+    }
+    if obj is None:
+        return create(session, model, {**key, **values}, **context), "created"
+    return obj, "updated" if update(session, obj, values, **context) else "unchanged"
