@@ -7,8 +7,10 @@ repaired; anything they cannot map raises ReadError naming the file, the row and
 from __future__ import annotations
 
 import csv
-import io
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +48,10 @@ FORMATS = ("inai-2017", "standard")
 
 _KIND_LOOKUP = {fold(n): code for code, names in KINDS.items() for n in (code, *names)}
 _LEVEL_LOOKUP = {fold(n): code for code, names in LEVELS.items() for n in (code, *names)}
+_FEDERAL_NAMES = frozenset(compact(n) for n in FEDERAL_STATE_NAMES)
+# Levels, types and states repeat on every row: fold each distinct value once.
+_fold = lru_cache(maxsize=4096)(fold)
+_compact = lru_cache(maxsize=4096)(compact)
 
 
 class ReadError(ValueError):
@@ -80,25 +86,133 @@ class ReadResult:
     rows_read: int = 0
 
 
-def _decode_file(
-    path: Path, encoding: str = "latin-1"
-) -> tuple[list[str], dict[int, list[str]], dict[int, str]]:
-    """Return the file's lines decoded, the decoding notes and the raw text per row number."""
-    lines, notes, raw_text = [], {}, {}
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):  # a BOM, as spreadsheet programs write
-        data = data[3:]
-    for number, raw in enumerate(data.splitlines(), start=1):
-        text, line_notes = decode_line(raw, encoding)
-        lines.append(text)
-        if line_notes:
-            notes[number] = line_notes
-            raw_text[number] = raw.decode("latin-1")
-    return lines, notes, raw_text
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+DELIMITERS = {";": "';'", "\t": "tabs", "|": "'|'"}
+_HEAD_BYTES = 4096
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB ({n} bytes)" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def check_input(path: Path | str, max_bytes: int | None = None) -> None:
+    """Refuse a file before reading it: over ``max_bytes``, empty, UTF-16 or not what it says.
+
+    Reads only the file's size and first bytes; raises ReadError naming the file.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise ReadError(path, None, None, f"cannot be read ({exc.strerror})") from None
+    if max_bytes is not None and size > max_bytes:
+        raise ReadError(
+            path, None, None,
+            f"the file is {_size(size)}, over the import limit of {_size(max_bytes)} "
+            "set by IMPORT_MAX_BYTES",
+        )
+    if size == 0:
+        raise ReadError(path, None, None, "the file is empty (0 bytes)")
+    is_zip = head.startswith(b"PK\x03\x04")
+    if path.suffix.lower() in XLSX_SUFFIXES:
+        if not is_zip or not zipfile.is_zipfile(path):
+            raise ReadError(
+                path, None, None,
+                "is not an XLSX workbook (not a zip file); save it from the spreadsheet "
+                "program as .xlsx, or as a UTF-8 .csv",
+            )
+        return
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(head):
+        raise ReadError(path, None, None, "file is UTF-16; save it as UTF-8")
+    if is_zip:
+        raise ReadError(path, None, None, "is a zip file (an XLSX workbook?), not CSV text")
+    if b"\x00" in head:
+        raise ReadError(
+            path, None, None, "is a binary file (an old .xls workbook?), not CSV text"
+        )
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """Return whether text without a BOM is UTF-16: NUL bytes in every other position."""
+    even, odd = head[0::2], head[1::2]
+    return len(head) >= 4 and (
+        even.count(0) >= len(even) * 0.6 or odd.count(0) >= len(odd) * 0.6
+    )
+
+
+class _Lines:
+    """A text file's lines, read and decoded one at a time (for csv.reader).
+
+    Keeps memory flat: only lines that needed a repair are remembered (their decoding notes
+    and their raw text, by line number). ``number`` is the last line handed out.
+    """
+
+    def __init__(self, path: Path, encoding: str):
+        self.path, self.encoding = path, encoding
+        self.number = 0
+        self.notes: dict[int, list[str]] = {}
+        self.raw_text: dict[int, str] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        with self.path.open("rb") as handle:
+            for index, chunk in enumerate(handle):
+                if index == 0 and chunk.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM
+                    chunk = chunk[3:]
+                for raw in chunk.splitlines():  # also splits a lone \r, as old Macs wrote
+                    self.number += 1
+                    text, line_notes = decode_line(raw, self.encoding)
+                    if line_notes:
+                        self.notes[self.number] = line_notes
+                        self.raw_text[self.number] = raw.decode("latin-1")
+                    yield text + "\n"
+
+
+def _csv_rows(path: Path, lines: _Lines, skip_blank: bool) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line number where the record starts, cells) for each record of ``lines``."""
+    reader = csv.reader(lines)
+    while True:
+        start = lines.number + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ReadError(path, start, None, f"is not valid CSV ({exc})") from None
+        if skip_blank and not cells:
+            continue
+        yield start, cells
+
+
+def _check_delimiter(path: Path, header: list[str]) -> None:
+    """Raise ReadError when the header is separated by something other than commas."""
+    text = ",".join(header)
+    counts = {d: text.count(d) for d in DELIMITERS}
+    found = max(counts, key=lambda d: counts[d])
+    if counts[found] and counts[found] >= text.count(","):
+        raise ReadError(
+            path, 1, None, f"the file is separated by {DELIMITERS[found]}, expected ','"
+        )
+
+
+def _check_header(path: Path, header: list[str], needed: tuple[str, ...] | list[str]) -> None:
+    """Raise ReadError for a missing header, another delimiter, or a missing column."""
+    if not any(header):
+        raise ReadError(path, 1, None, "the file has no header row")
+    for name in needed:
+        if name not in header:
+            _check_delimiter(path, header)
+            raise ReadError(path, 1, name, "column is missing from the header")
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise ReadError(path, 1, name, "appears twice in the header")
+        seen.add(name)
 
 
 def _lookup(table: dict[str, str], value: str, path: Path, row: int, name: str, what: str) -> str:
-    code = table.get(fold(value))
+    code = table.get(_fold(value))
     if code is None:
         raise ReadError(path, row, name, f"'{value}' is not a known {what}")
     return code
@@ -110,19 +224,39 @@ def _map_state(
     """Return the INEGI code of ``value`` (None for the Federation), or raise ReadError."""
     value = (value or "").strip()
     if level == "federal":
-        if value and compact(value) not in {compact(n) for n in FEDERAL_STATE_NAMES}:
+        if value and _compact(value) not in _FEDERAL_NAMES:
             raise ReadError(path, row, name, f"a federal institution cannot be in '{value}'")
         return None
     if not value:
         raise ReadError(path, row, name, "is empty but the institution is not federal")
-    if compact(value) in {compact(n) for n in FEDERAL_STATE_NAMES}:
+    if _compact(value) in _FEDERAL_NAMES:
         raise ReadError(path, row, name, f"'{value}' needs level federal, not {level}")
     if value.isdigit() and len(value) <= 2 and value.zfill(2) in states.values():
         return value.zfill(2)
-    cve = states.get(compact(value))
+    cve = states.get(_compact(value))
     if cve is None:
         raise ReadError(path, row, name, f"'{value}' is not a state name or INEGI code")
     return cve
+
+
+_FRAME_COLUMNS = (
+    "row", "source_name", "name", "key", "level", "kind", "state", "municipality_code",
+)
+
+
+def _append(columns: dict[str, list], **values: object) -> None:
+    """Add one record to column lists (a list per column: far less memory than row dicts)."""
+    for name, column in columns.items():
+        column.append(values[name])
+
+
+def _frame(path: Path, columns: dict[str, list]) -> pd.DataFrame:
+    """Return the records as a frame indexed by row number; refuse a file without any."""
+    if not columns["row"]:
+        raise ReadError(path, None, None, "the file has a header but no institutions")
+    frame = pd.DataFrame(columns).set_index("row", drop=False)
+    frame.index.name = None
+    return frame
 
 
 def _check_unique_keys(frame: pd.DataFrame, path: Path) -> None:
@@ -162,15 +296,15 @@ def read_inai_2017(path: Path | str, states: dict[str, str]) -> ReadResult:
     Columns: SO ("State-Name"), edo (state or "Federal"), niv, ts, GA, P, T, TG, TC, PG, PC.
     """
     path = Path(path)
-    lines, notes, raw_text = _decode_file(path)
-    reader = csv.reader(io.StringIO("\n".join(lines)))
-    header = [h.strip() for h in next(reader, [])]
-    needed = ["SO", "edo", "niv", "ts", *INDICES]
-    for name in needed:
-        if name not in header:
-            raise ReadError(path, 1, name, "column is missing from the header")
-    records, repairs = [], []
-    for number, cells in enumerate(reader, start=2):
+    check_input(path)
+    lines = _Lines(path, "latin-1")
+    rows = _csv_rows(path, lines, skip_blank=False)
+    header = [h.strip() for h in next(rows, (1, []))[1]]
+    _check_header(path, header, ["SO", "edo", "niv", "ts", *INDICES])
+    notes, raw_text = lines.notes, lines.raw_text
+    columns: dict[str, list] = {name: [] for name in _FRAME_COLUMNS + INDICES}
+    repairs = []
+    for number, cells in rows:
         if not any(c.strip() for c in cells):
             raise ReadError(path, number, None, "the row is empty")
         if len(cells) != len(header):
@@ -195,63 +329,105 @@ def read_inai_2017(path: Path | str, states: dict[str, str]) -> ReadResult:
         if all_notes:
             before = raw_text.get(number, source_name).split(",")[0]
             repairs.append(Repair(number, before, name, all_notes))
-        records.append(
-            {
-                "row": number,
-                "source_name": source_name,
-                "name": name,
-                "key": institution_key(level, state, name),
-                "level": level,
-                "kind": kind,
-                "state": state,
-                "municipality_code": None,
-                **{i: row[i] for i in INDICES},
-            }
+        _append(
+            columns, row=number, source_name=source_name, name=name,
+            key=institution_key(level, state, name), level=level, kind=kind, state=state,
+            municipality_code=None, **{i: row[i] for i in INDICES},
         )
-    frame = pd.DataFrame.from_records(records).set_index("row", drop=False)
-    frame.index.name = None
-    if frame.empty:
-        raise ReadError(path, None, None, "the file has no institutions")
+    frame = _frame(path, columns)
     _missing_to_nan(frame, list(INDICES))
     _none_for_missing(frame, ("state", "municipality_code"))
     _check_unique_keys(frame, path)
     return ReadResult(frame, repairs, len(frame))
 
 
-def _read_standard_table(path: Path) -> tuple[pd.DataFrame, list[Repair]]:
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list]]:
+    """Yield (row number, cell values) of the workbook's first sheet, streaming.
+
+    The workbook is opened twice in read-only mode: once for the values the spreadsheet
+    program computed and saved, once for the formulas. A formula cell without a saved value
+    (a file written by a program that does not compute formulas) is refused, naming the cell.
+    """
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    try:
+        values = load_workbook(path, read_only=True, data_only=True)
+        formulas = load_workbook(path, read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        raise ReadError(path, None, None, f"is not a readable XLSX workbook ({exc})") from None
+    try:
+        if not values.worksheets:
+            raise ReadError(path, None, None, "the workbook has no sheet")
+        sheet = values.worksheets[0]
+        pairs = zip(
+            sheet.iter_rows(), formulas.worksheets[0].iter_rows(), strict=False
+        )
+        for number, (cells, formula_cells) in enumerate(pairs, start=1):
+            row = [cell.value for cell in cells]
+            for column, (value, formula) in enumerate(
+                zip(row, formula_cells, strict=False), start=1
+            ):
+                if value is None and getattr(formula, "data_type", None) == "f":
+                    raise ReadError(
+                        path, number, None,
+                        f"sheet '{sheet.title}', cell {get_column_letter(column)}{number}: "
+                        f"formula without a computed value ({formula.value}); open and save "
+                        "the file in a spreadsheet program, or paste the values",
+                    )
+            while row and row[-1] is None:
+                row.pop()
+            if row:
+                yield number, row
+    finally:
+        values.close()
+        formulas.close()
+
+
+def _standard_rows(path: Path) -> tuple[Iterator[tuple[int, list]], _Lines | None]:
+    """Return the (row number, cells) of a standard file (first the header), and its lines."""
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        table = pd.read_excel(path, dtype=object, engine="openpyxl")
-        return table, []
+    if suffix in XLSX_SUFFIXES:
+        return _xlsx_rows(path), None
     if suffix != ".csv":
         raise ReadError(path, None, None, "the standard format is a .csv or .xlsx file")
-    lines, notes, raw_text = _decode_file(path, "utf-8")
-    table = pd.read_csv(io.StringIO("\n".join(lines)), dtype=str, keep_default_na=False)
-    repairs = [Repair(n, raw_text[n], lines[n - 1], v) for n, v in notes.items() if n > 1]
-    return table, repairs
+    lines = _Lines(path, "utf-8")
+    return _csv_rows(path, lines, skip_blank=True), lines
 
 
 def read_standard(path: Path | str, states: dict[str, str]) -> ReadResult:
     """Read a round in the standard format (CSV or XLSX; columns documented in the README)."""
     path = Path(path)
-    table, repairs = _read_standard_table(path)
-    table.columns = [str(c).strip() for c in table.columns]
-    for name in STANDARD_REQUIRED:
-        if name not in table.columns:
-            raise ReadError(path, 1, name, "column is missing from the header")
-    components = [c for c in table.columns if "." in c]
+    check_input(path)
+    rows, lines = _standard_rows(path)
+    first = next(rows, None)
+    if first is None:
+        raise ReadError(path, None, None, "the file has no header row")
+    header = ["" if c is None else str(c).strip() for c in first[1]]
+    _check_header(path, header, STANDARD_REQUIRED)
+    components = [c for c in header if "." in c]
     for column in components:
         sub = column.split(".", 1)[0]
         if sub not in SUBINDICES:
             raise ReadError(path, 1, column, f"component columns are <{'|'.join(SUBINDICES)}>.name")
     known = {*STANDARD_REQUIRED, "state", "key", "municipality_code", *INDICES, *components}
-    unknown = [c for c in table.columns if c not in known]
-    if unknown:
-        raise ReadError(path, 1, unknown[0], "is not a column of the standard format")
-    repairs_by_row = {r.row: r for r in repairs}
-    records = []
-    for offset, row in enumerate(table.to_dict("records")):
-        number = offset + 2
+    for position, column in enumerate(header, start=1):
+        if not column:
+            raise ReadError(path, 1, None, f"column {position} of the header has no name")
+        if column not in known:
+            raise ReadError(path, 1, column, "is not a column of the standard format")
+    columns: dict[str, list] = {
+        name: [] for name in (*_FRAME_COLUMNS, *INDICES, *components)
+    }
+    repairs: list[Repair] = []
+    width = len(header)
+    for number, cells in rows:
+        if len(cells) > width:
+            raise ReadError(
+                path, number, None, f"has {len(cells)} fields, the header has {width}"
+            )
+        cells = [*cells, *[None] * (width - len(cells))]  # missing trailing cells are blank
+        row = dict(zip(header, cells, strict=True))
         text = {k: ("" if _is_blank(v) else str(v).strip()) for k, v in row.items()}
         if not any(text.values()):
             raise ReadError(path, number, None, "the row is empty")
@@ -262,15 +438,13 @@ def read_standard(path: Path | str, states: dict[str, str]) -> ReadResult:
         kind = _lookup(_KIND_LOOKUP, text["type"], path, number, "type", "institution type")
         state = _map_state(text.get("state"), level, states, path, number, "state")
         name, fix_notes = repair_text(text["institution"])
-        if fix_notes:
-            previous = repairs_by_row.get(number)
-            if previous:
-                previous.notes += fix_notes
-                previous.after = name
-            else:
-                repairs.append(Repair(number, text["institution"], name, fix_notes))
-        elif number in repairs_by_row:
-            repairs_by_row[number].after = name
+        if name == text["institution"]:
+            name = text["institution"]  # one string in memory for both columns
+        decoding = lines.notes.get(number) if lines is not None else None
+        if decoding:
+            repairs.append(Repair(number, lines.raw_text[number], name, decoding + fix_notes))
+        elif fix_notes:
+            repairs.append(Repair(number, text["institution"], name, fix_notes))
         municipality = text.get("municipality_code") or None
         if municipality is not None:
             if level != "municipal":
@@ -281,24 +455,13 @@ def read_standard(path: Path | str, states: dict[str, str]) -> ReadResult:
                 )
             municipality = municipality.zfill(3)
         key = text.get("key") or institution_key(level, state, name)
-        records.append(
-            {
-                "row": number,
-                "source_name": text["institution"],
-                "name": name,
-                "key": key,
-                "level": level,
-                "kind": kind,
-                "state": state,
-                "municipality_code": municipality,
-                **{i: row.get(i, np.nan) for i in (*INDICES, *components)},
-            }
+        _append(
+            columns, row=number, source_name=text["institution"], name=name, key=key,
+            level=level, kind=kind, state=state, municipality_code=municipality,
+            **{i: row.get(i, np.nan) for i in (*INDICES, *components)},
         )
-    if not records:
-        raise ReadError(path, None, None, "the file has no institutions")
-    frame = pd.DataFrame.from_records(records).set_index("row", drop=False)
-    frame.index.name = None
-    _missing_to_nan(frame, [c for c in (*INDICES, *components) if c in frame.columns])
+    frame = _frame(path, columns)
+    _missing_to_nan(frame, [*INDICES, *components])
     _none_for_missing(frame, ("state", "municipality_code"))
     _check_unique_keys(frame, path)
     repairs.sort(key=lambda r: r.row)

@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 import click
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import MetricRound
 from metrics import BY_CHOICES, SchemeError
-from metrics.readers import FORMATS, ReadError
+from metrics.readers import FORMATS, ReadError, check_input
 
 from . import bp
 from .importer import RoundImportError, import_round, read_scheme_file
@@ -44,6 +45,7 @@ def import_command(
     """Import a round file into the database, all or nothing, and print a report."""
     session = db.session
     try:
+        check_input(path, current_app.config.get("IMPORT_MAX_BYTES"))
         weights = read_scheme_file(scheme) if scheme else None
         report = import_round(
             session, path, year, fmt, weights, label, source, strict, progress=True

@@ -90,7 +90,8 @@ def detect_format(path: Path) -> str:
     """Guess the format from the header: the 2017 file has SO and edo columns."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return "standard"
-    first = path.read_bytes().split(b"\n", 1)[0].decode("latin-1")
+    with path.open("rb") as handle:  # the header only, never the whole file
+        first = handle.readline(65536).removeprefix(b"\xef\xbb\xbf").decode("latin-1")
     columns = {c.strip() for c in first.split(",")}
     return "inai-2017" if {"SO", "edo", "niv", "ts"} <= columns else "standard"
 
