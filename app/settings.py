@@ -51,6 +51,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MAP_TILE_ATTRIBUTION", "", "Attribution shown with the tiles of MAP_TILE_URL."),
     Setting("PAGE_SIZE", 50, "Rows per page in paginated lists."),
+    Setting(
+        "IMPORT_MAX_BYTES",
+        104857600,
+        "Largest file `flask metric import` reads, in bytes (default 100 MB); a larger file "
+        "is refused before reading.",
+    ),
+    Setting(
+        "SITE_URL",
+        "http://127.0.0.1:5000",
+        "Public address of the site (scheme, host and port, no path); absolute links such as "
+        "the Atom feeds' ids are built from it, never from the request's Host header.",
+    ),
 )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from feedgen.feed import FeedGenerator
-from flask import Response
+from flask import Response, current_app, url_for
 from flask_babel import gettext as _
 
 from app.models import AuditEvent
@@ -14,6 +14,16 @@ from app.models import AuditEvent
 from .labels import ACTION_LABELS, ENTITY_LABELS, label
 
 FEED_LIMIT = 100
+
+
+def site_url(endpoint: str, **values: object) -> str:
+    """Return the absolute URL of ``endpoint`` on the configured SITE_URL.
+
+    Feed ids and links must not come from the request's Host header (anyone can send
+    ``Host: evil.example``), so only the path comes from ``url_for``.
+    """
+    base = current_app.config["SITE_URL"].rstrip("/")
+    return base + url_for(endpoint, **values)
 
 
 def event_title(event: AuditEvent) -> str:
