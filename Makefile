@@ -42,7 +42,7 @@ app/translations/%/LC_MESSAGES/messages.mo: app/translations/%/LC_MESSAGES/messa
 	$(BIN)/pybabel compile --use-fuzzy -d app/translations -l $* 2>&1 | grep -v '^compiling' || true
 
 extract-messages: install
-	$(BIN)/pybabel extract -F app/babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot --sort-by-file --no-wrap --omit-header app metrics geodata seeds
+	$(BIN)/pybabel extract -F app/babel.cfg -k _l -k lazy_gettext -k N_ -o app/translations/messages.pot --sort-by-file --no-wrap --omit-header app common metrics geodata seeds
 
 update-messages: extract-messages
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-wrap --ignore-obsolete

@@ -77,7 +77,8 @@ def add_naive_route(app, layer_path: Path) -> None:  # noqa: ANN001
     from app.extensions import db
     from app.metric.service import round_years, state_index_values
     from app.models import State
-    from geodata.build import fold, name_index, read_states
+    from common.text import fold_words as fold
+    from geodata.build import name_index, read_states
 
     index = name_index(read_states())
 

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,8 @@ from typing import Any
 
 import geopandas as gpd
 import shapely
+
+from common.text import fold_words as fold
 
 from .layers import BUNDLED_STATES, Layer
 from .topology import simplify_coverage
@@ -63,13 +64,6 @@ class StateRow:
     cve_ent: str
     name: str
     short_name: str
-
-
-def fold(text: str) -> str:
-    """Fold a name for matching: no accents, no case, single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.casefold().split())
 
 
 def read_states(path: Path = STATES_CSV) -> list[StateRow]:

@@ -7,10 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from common.codes import GROUPINGS
+
 from .scheme import INDICES
 
 # The group column for each way of aggregating; national is one group keyed "".
-BY_CHOICES = {"national": None, "state": "state", "level": "level", "type": "kind"}
+# Frame column of each grouping (common.codes.GROUPINGS); national is one group.
+BY_CHOICES = dict(zip(GROUPINGS.codes, (None, "state", "level", "kind"), strict=True))
 # The Federation is not a state: its institutions form their own group, never ranked.
 FEDERAL_KEY = "federal"
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 
 import ftfy
 
+from common.text import fold_words as fold
+
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
-_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
 
 
@@ -51,11 +51,6 @@ def repair_text(text: str) -> tuple[str, list[str]]:
     return tidy, notes
 
 
-def fold(text: str) -> str:
-    """Fold a name for matching: no accents, lower case, punctuation and spaces as one space."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NOT_ALNUM.sub(" ", stripped).strip()
 
 
 def compact(text: str) -> str:

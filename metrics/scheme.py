@@ -6,10 +6,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-SUBINDICES = ("TG", "TC", "PG", "PC")
+from common.codes import INDICES as _INDEX_CODES
+from common.codes import SUBINDICES
+
+INDICES = _INDEX_CODES.codes  # the engine works with the plain tuple
+
 # Each dimension is the mean of its government and citizen sub-index.
 DIMENSIONS = {"T": ("TG", "TC"), "P": ("PG", "PC")}
-INDICES = ("GA", "T", "P", "TG", "TC", "PG", "PC")
 # Extra 2017 indices: government and citizen perspectives.
 PERSPECTIVES = {"GAg": ("TG", "PG"), "GAc": ("TC", "PC")}
 WEIGHT_TOLERANCE = 1e-9

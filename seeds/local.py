@@ -14,7 +14,6 @@ Stage rule (``derive_stage``), the furthest stage the sources show:
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from app.models import (
     StlMember,
 )
 from app.models.local import SECTORS
+from common.text import fold
 
 from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
 
@@ -46,12 +46,6 @@ _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 STL_INSTALLED_PHRASES = ("secretariado tecnico local instalado", "stl instalado")
 JOINED_PHRASES = ("sumado al programa", "se integro al sistema")
 NOT_SIGNED_PHRASES = ("no han firmado", "no ha firmado", "aun sin impulsar")
-
-
-def fold(text: str) -> str:
-    """Lower-case ``text`` and strip accents, for matching phrases."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def check_partial_date(path: Path, row: int, field: str, value: str | None) -> str | None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app import records
 from app.models import MetricRound, PublishedFigure
+from common.codes import FIGURE_SCOPES
 from metrics import SchemeError, validate_scheme
 
 from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
@@ -16,7 +17,6 @@ from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
 ROUNDS_CSV = DATA_DIR / "metric_rounds.csv"
 WEIGHTS_CSV = DATA_DIR / "metric_weights.csv"
 PUBLISHED_CSV = DATA_DIR / "metric_published.csv"
-SCOPES = ("national", "state", "level", "type")
 FIGURE_INDICES = ("GA", "T", "P", "TG", "TC", "PG", "PC", "GAg", "GAc", "N")
 LEVEL_KEYS = ("federal", "state", "municipal")
 
@@ -94,8 +94,10 @@ def load_metric_published(session: Session) -> LoadReport:
         if year not in rounds:
             raise SeedError(PUBLISHED_CSV, number, "year", f"{year} is not in {ROUNDS_CSV.name}")
         scope, key, index = row["scope"], row["scope_key"] or "", row["index"]
-        if scope not in SCOPES:
-            raise SeedError(PUBLISHED_CSV, number, "scope", f"'{scope}' is not one of {SCOPES}")
+        if scope not in FIGURE_SCOPES:
+            raise SeedError(
+                PUBLISHED_CSV, number, "scope", f"'{scope}' is not one of {FIGURE_SCOPES}"
+            )
         if index not in FIGURE_INDICES:
             raise SeedError(PUBLISHED_CSV, number, "index", f"'{index}' is not a known index")
         if scope == "national" and key:

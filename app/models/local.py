@@ -7,16 +7,10 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from common.codes import MILESTONE_STATUSES, SCOPES, SECTORS, STAGES
+
 from .base import PARTIAL_DATE_CHECK, Base, Versioned, unit_interval, utcnow
 from .geo import State
-
-STAGES = ("none", "declaration", "secretariat", "plan")
-SECTORS = ("gobierno", "sociedad_civil", "organismo_garante", "otro")
-MILESTONE_STATUSES = ("not_started", "in_progress", "complete", "verified")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class LocalExercise(Versioned, Base):
@@ -27,7 +21,7 @@ class LocalExercise(Versioned, Base):
         CheckConstraint(PARTIAL_DATE_CHECK.format(col="declaration_date"), name="decl_date"),
         CheckConstraint(PARTIAL_DATE_CHECK.format(col="stl_installed_date"), name="stl_date"),
         CheckConstraint(PARTIAL_DATE_CHECK.format(col="status_as_of"), name="status_date"),
-        CheckConstraint(f"stage IS NULL OR {_in('stage', STAGES)}", name="stage_known"),
+        CheckConstraint(f"stage IS NULL OR {STAGES.sql_in('stage')}", name="stage_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,7 +47,7 @@ class StlMember(Versioned, Base):
     __tablename__ = "stl_member"
     __table_args__ = (
         UniqueConstraint("exercise_id", "sector", "name"),
-        CheckConstraint(_in("sector", SECTORS), name="sector_known"),
+        CheckConstraint(SECTORS.sql_in("sector"), name="sector_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,7 +79,7 @@ class ActionPlan(Versioned, Base):
 
     __tablename__ = "action_plan"
     __table_args__ = (
-        CheckConstraint("scope IN ('national', 'local')", name="scope_known"),
+        CheckConstraint(SCOPES.sql_in("scope"), name="scope_known"),
         CheckConstraint(
             "(scope = 'national' AND state_cve IS NULL) OR "
             "(scope = 'local' AND state_cve IS NOT NULL)",
@@ -196,7 +190,7 @@ class Milestone(Versioned, Base):
     __tablename__ = "milestone"
     __table_args__ = (
         UniqueConstraint("commitment_id", "number"),
-        CheckConstraint(_in("status", MILESTONE_STATUSES), name="status_known"),
+        CheckConstraint(MILESTONE_STATUSES.sql_in("status"), name="status_known"),
         CheckConstraint("weight IS NULL OR weight > 0", name="weight_positive"),
         CheckConstraint(unit_interval("progress"), name="progress_in_unit"),
         CheckConstraint(

@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from common.codes import INDICES, LEVELS
+
 from .base import Base, Versioned, unit_interval
 from .geo import State
-
-LEVELS = ("federal", "state", "municipal")
-INDICES = ("TG", "TC", "PG", "PC", "T", "P", "GA")
 
 
 class Institution(Versioned, Base):
@@ -20,7 +19,7 @@ class Institution(Versioned, Base):
 
     __tablename__ = "institution"
     __table_args__ = (
-        CheckConstraint("level IN ('federal', 'state', 'municipal')", name="level_known"),
+        CheckConstraint(LEVELS.sql_in("level"), name="level_known"),
         CheckConstraint(
             "(level = 'federal' AND state_cve IS NULL) OR "
             "(level <> 'federal' AND state_cve IS NOT NULL)",

@@ -6,40 +6,22 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 
+from common.codes import AUDIT_ACTIONS as ACTION_LABELS
+from common.codes import MILESTONE_STATUSES as MILESTONE_STATUS_LABELS
+from common.codes import PROGRESS_STATES as PROGRESS_STATE_LABELS
+from common.codes import SCOPES as SCOPE_LABELS
+from common.codes import SECTORS as SECTOR_LABELS
+from common.codes import STAGE_ORDER
+from common.codes import STAGES as STAGE_LABELS
+
+# The code lists are declared in common.codes; these names are what the tracker's pages use.
+__all__ = [
+    "ACTION_LABELS", "MILESTONE_STATUS_LABELS", "PROGRESS_STATE_LABELS", "SCOPE_LABELS",
+    "SECTOR_LABELS", "STAGE_LABELS", "STAGE_ORDER",
+]
+
 UNKNOWN = _l("desconocido")
 
-STAGE_LABELS = {
-    "none": _l("Sin firmar"),
-    "declaration": _l("Declaratoria firmada"),
-    "secretariat": _l("Secretariado instalado"),
-    "plan": _l("Plan publicado"),
-}
-STAGE_ORDER = ("plan", "secretariat", "declaration", "none")
-
-SECTOR_LABELS = {
-    "gobierno": _l("Gobierno"),
-    "sociedad_civil": _l("Sociedad civil"),
-    "organismo_garante": _l("Organismo garante"),
-    "otro": _l("Otros integrantes"),
-}
-
-PROGRESS_STATE_LABELS = {
-    "unknown": _l("Sin datos de hitos"),
-    "not_started": _l("No iniciado"),
-    "in_progress": _l("En proceso"),
-    "complete": _l("Completo"),
-    "verified": _l("Verificado"),
-    "off_track": _l("Retrasado"),
-}
-
-MILESTONE_STATUS_LABELS = {
-    "not_started": _l("No iniciado"),
-    "in_progress": _l("En proceso"),
-    "complete": _l("Completo"),
-    "verified": _l("Verificado"),
-}
-
-SCOPE_LABELS = {"national": _l("Nacional"), "local": _l("Local")}
 
 FRAMEWORK_LABELS = {
     "irm-commitment-page": _l("Página del compromiso en OGP (IRM)"),
@@ -97,11 +79,6 @@ THEME_LABELS = {
     "Creating safer communities": _l("Crear comunidades más seguras"),
 }
 
-ACTION_LABELS = {
-    "create": _l("Creación"),
-    "update": _l("Modificación"),
-    "delete": _l("Eliminación"),
-}
 
 ENTITY_LABELS = {
     "local_exercise": _l("Ejercicio local"),

@@ -15,7 +15,7 @@ import pytest
 from app.extensions import db
 from app.metric.service import state_index_values
 from app.models import DataRevision
-from geodata.build import fold
+from common.text import fold_words as fold
 from seeds.states import load_states
 from tests.geodata.helpers import insert_exercises, insert_metric
 
@@ -72,9 +72,10 @@ def test_round_index_and_classes_come_from_the_url(map_app):
     assert '<option value="2017" selected>' in html
     assert '<option value="T" selected>' in html
     assert '<option value="quantile" selected>' in html
-    assert "href=\"/map?index=T&amp;classes=quantile&amp;round=2017\"" in html  # permalink
-    assert client.get("/map?round=2005").status_code == 404
-    assert client.get("/map?round=abc").status_code == 404
+    assert "href=\"/map?round=2017&amp;index=T&amp;classes=quantile\"" in html  # permalink
+    # A round is a query argument: a year without data is a bad value (400), like "abc".
+    assert client.get("/map?round=2005").status_code == 400
+    assert client.get("/map?round=abc").status_code == 400
     assert client.get("/map?index=XX").status_code == 400
     assert client.get("/map?classes=jenks").status_code == 400
     assert client.get("/map?sort=bogus").status_code == 400

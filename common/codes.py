@@ -1,0 +1,155 @@
+"""Every list of codes the project stores, declared once, with its Spanish labels.
+
+The labels are the Spanish source text of the interface, marked with ``N_`` for the message
+catalogue (``make extract-messages``) and translated when shown: ``CODES["GA"]`` is the label
+in the request's language (or the Spanish text outside a request, e.g. on the command line).
+Models, check constraints, importers, the engine, forms and templates import from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+
+def N_(message: str) -> str:  # noqa: N802  (the gettext convention for "mark only")
+    """Mark ``message`` for the catalogue without translating it now."""
+    return message
+
+
+def translate(message: str) -> str:
+    """Translate ``message`` in a request (Flask-Babel), or return it unchanged."""
+    try:
+        from flask import has_request_context
+        from flask_babel import gettext
+    except ImportError:  # the engine runs without Flask
+        return message
+    return gettext(message) if has_request_context() else message
+
+
+class CodeList(Mapping[str, str]):
+    """An ordered list of codes with their labels; reads as a mapping code -> label."""
+
+    def __init__(self, name: str, labels: Mapping[str, str]) -> None:
+        self.name = name
+        self._labels = dict(labels)
+        self.codes: tuple[str, ...] = tuple(self._labels)
+
+    def __getitem__(self, code: str) -> str:
+        return translate(self._labels[code])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __repr__(self) -> str:
+        return f"CodeList({self.name!r}, {self.codes!r})"
+
+    def label(self, code: object, default: str | None = None) -> str:
+        """The label of ``code``; the code itself (or ``default``) when it is not listed."""
+        if isinstance(code, str) and code in self._labels:
+            return self[code]
+        return default if default is not None else ("" if code is None else str(code))
+
+    def sql_in(self, column: str) -> str:
+        """SQL check that ``column`` holds one of the codes."""
+        return f"{column} IN ({', '.join(repr(c) for c in self.codes)})"
+
+
+# --- The Open Government Metric -------------------------------------------------------
+
+INDICES = CodeList("index", {
+    "GA": N_("Índice de Gobierno Abierto"),
+    "T": N_("Transparencia"),
+    "P": N_("Participación"),
+    "TG": N_("Transparencia, perspectiva gubernamental"),
+    "TC": N_("Transparencia, perspectiva ciudadana"),
+    "PG": N_("Participación, perspectiva gubernamental"),
+    "PC": N_("Participación, perspectiva ciudadana"),
+})
+SUBINDICES = ("TG", "TC", "PG", "PC")
+MAIN_INDICES = ("GA", "T", "P")
+# Extra 2017 indices: the government's and the citizen's perspective.
+PERSPECTIVES = CodeList("perspective", {
+    "GAg": N_("Gobierno abierto, perspectiva gubernamental"),
+    "GAc": N_("Gobierno abierto, perspectiva ciudadana"),
+})
+ALL_INDICES = CodeList("any index", {**INDICES._labels, **PERSPECTIVES._labels})
+
+LEVELS = CodeList("level", {
+    "federal": N_("Federal"),
+    "state": N_("Estatal"),
+    "municipal": N_("Municipal"),
+})
+INSTITUTION_TYPES = CodeList("institution type", {
+    "autonomous": N_("Autónomo"),
+    "decentralized": N_("Descentralizado"),
+    "state_executive": N_("Ejecutivo estatal"),
+    "federal_executive": N_("Ejecutivo federal"),
+    "trust": N_("Fideicomiso"),
+    "judicial": N_("Judicial"),
+    "legislative": N_("Legislativo"),
+    "municipality": N_("Municipio"),
+    "party": N_("Partido político"),
+    "union": N_("Sindicato"),
+    "university": N_("Universidad"),
+    "electoral": N_("Órgano electoral"),
+    "guarantor": N_("Órgano garante"),
+    "other": N_("Otro"),
+})
+# How a round's results are grouped (the engine's ``aggregate(frame, by)``).
+GROUPINGS = CodeList("grouping", {
+    "national": N_("Nacional"),
+    "state": N_("Por estado"),
+    "level": N_("Por nivel de gobierno"),
+    "type": N_("Por tipo de institución"),
+})
+# Scopes of a published figure (PublishedFigure.scope): the groupings.
+FIGURE_SCOPES = GROUPINGS.codes
+FEDERATION = N_("Federación")
+NATIONAL = N_("Nacional")
+# Map classes: fixed intervals (comparable across rounds) or the round's quantiles.
+CLASS_SCHEMES = CodeList("classification", {
+    "fixed": N_("Intervalos fijos de 0 a 1 (comparables entre rondas)"),
+    "quantile": N_("Cuantiles de la ronda"),
+})
+
+# --- Local co-creation exercises and action plans --------------------------------------
+
+STAGES = CodeList("stage", {
+    "none": N_("Sin firmar"),
+    "declaration": N_("Declaratoria firmada"),
+    "secretariat": N_("Secretariado instalado"),
+    "plan": N_("Plan publicado"),
+})
+# The order a list sorted by stage shows, furthest first.
+STAGE_ORDER = ("plan", "secretariat", "declaration", "none")
+SECTORS = CodeList("sector", {
+    "gobierno": N_("Gobierno"),
+    "sociedad_civil": N_("Sociedad civil"),
+    "organismo_garante": N_("Organismo garante"),
+    "otro": N_("Otros integrantes"),
+})
+SCOPES = CodeList("scope", {"national": N_("Nacional"), "local": N_("Local")})
+MILESTONE_STATUSES = CodeList("milestone status", {
+    "not_started": N_("No iniciado"),
+    "in_progress": N_("En proceso"),
+    "complete": N_("Completo"),
+    "verified": N_("Verificado"),
+})
+# A commitment's progress state, derived from its milestones (and "off_track" as a filter).
+PROGRESS_STATES = CodeList("progress state", {
+    "unknown": N_("Sin datos de hitos"),
+    "not_started": N_("No iniciado"),
+    "in_progress": N_("En proceso"),
+    "complete": N_("Completo"),
+    "verified": N_("Verificado"),
+    "off_track": N_("Retrasado"),
+})
+AUDIT_ACTIONS = CodeList("action", {
+    "create": N_("Creación"),
+    "update": N_("Modificación"),
+    "delete": N_("Eliminación"),
+    "restore": N_("Restauración"),
+})
