@@ -21,7 +21,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _check_secret_key(app)
     app.config["SQLALCHEMY_ENGINES"] = {"default": app.config["DATABASE_URL"]}
 
-    from . import auth, i18n  # noqa: F401  (auth registers the user loader)
+    # auth registers the user loader; records hides soft-deleted rows from every query.
+    from . import auth, errors, i18n, params, records  # noqa: F401
     from .extensions import alembic, babel, csrf, db, login_manager
 
     db.init_app(app)
@@ -30,19 +31,40 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    params.init_app(app)
+    errors.init_app(app)
+    _register_sql_functions(app)
 
-    from . import main, maps, metric, plans, states
+    # Each area's routes (and commands) live in its views (and cli) module.
+    from .main import views as main_views
+    from .maps import cli as _maps_cli  # noqa: F401
+    from .maps import views as maps_views
+    from .metric import cli as _metric_cli  # noqa: F401
+    from .metric import views as metric_views
+    from .plans import views as plans_views
+    from .states import views as states_views
 
-    app.register_blueprint(main.bp)
-    app.register_blueprint(states.bp)
-    app.register_blueprint(plans.bp)
-    app.register_blueprint(metric.bp)
-    app.register_blueprint(maps.bp)
+    for area in (main_views, states_views, plans_views, metric_views, maps_views):
+        app.register_blueprint(area.bp)
 
     from . import cli
 
     cli.init_app(app)
     return app
+
+
+def _register_sql_functions(app: Flask) -> None:
+    """Give every SQLite connection the SQL function ``fold`` (see common.text)."""
+    from sqlalchemy import event
+
+    from common.text import register_sqlite
+
+    from .extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", register_sqlite)
 
 
 def _check_secret_key(app: Flask) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, request
 from flask_babel import get_locale
+
+from .listing import url_with
 
 LANG_COOKIE = "lang"
 
@@ -38,5 +40,4 @@ def init_app(app: Flask) -> None:
 
 def url_with_lang(code: str) -> str:
     """Return the current page's URL (path and query kept) in the language ``code``."""
-    args = {**(request.view_args or {}), **request.args.to_dict(), "lang": code}
-    return url_for(request.endpoint or "main.home", **args)
+    return url_with(lang=code)

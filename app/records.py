@@ -28,8 +28,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, insert, inspect, null, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, event, insert, inspect, null, select
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.attributes import instance_state
 
 from app.models import (
@@ -191,7 +191,7 @@ def _commitment_of(session: Session, obj: Any) -> Commitment | None:
     if isinstance(obj, Milestone | Assessment):
         return obj.commitment
     if isinstance(obj, CommitmentTheme | CommitmentSdg):
-        return session.get(Commitment, obj.commitment_id)
+        return session.get(Commitment, obj.commitment_id, execution_options=WITH_DELETED)
     if isinstance(obj, Evidence):
         if obj.commitment is not None:
             return obj.commitment
@@ -219,7 +219,9 @@ def derive_context(session: Session, obj: Any) -> tuple[str | None, int | None]:
     if isinstance(obj, LocalExercise | ActionPlan):
         return obj.state_cve, None
     if isinstance(obj, StlMember):
-        exercise = obj.exercise or session.get(LocalExercise, obj.exercise_id)
+        exercise = obj.exercise or session.get(
+            LocalExercise, obj.exercise_id, execution_options=WITH_DELETED
+        )
         return (exercise.state_cve if exercise else None), None
     commitment = _commitment_of(session, obj)
     if commitment is not None:
@@ -230,6 +232,26 @@ def derive_context(session: Session, obj: Any) -> tuple[str | None, int | None]:
 def live(model: type) -> ColumnElement[bool]:
     """Return the clause that keeps rows not soft-deleted: ``select(M).where(live(M))``."""
     return model.deleted_at.is_(None)
+
+
+# Reading sees only live rows: every ORM query (pages, lists, relationship collections, the
+# CLI) gets ``deleted_at IS NULL`` for every editable table it touches. The write path, the
+# importer and the history pages opt out with ``execution_options(**WITH_DELETED)``.
+WITH_DELETED = {"include_deleted": True}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _hide_deleted(state: ORMExecuteState) -> None:
+    if (
+        state.is_select
+        and not state.is_column_load
+        and not state.is_relationship_load
+        and not state.execution_options.get("include_deleted", False)
+    ):
+        state.statement = state.statement.options(
+            with_loader_criteria(Versioned, lambda cls: cls.deleted_at.is_(None),
+                                 include_aliases=True)
+        )
 
 
 def _check_version(obj: Any, expected: int | None) -> None:
@@ -558,7 +580,9 @@ def upsert(
     A soft-deleted row found by ``key`` is updated but stays deleted: only ``restore``
     brings a row back.
     """
-    obj = session.scalars(select(model).filter_by(**key)).one_or_none()
+    obj = session.scalars(
+        select(model).filter_by(**key).execution_options(**WITH_DELETED)
+    ).one_or_none()
     context = {
         "actor": actor, "source": source, "dataset": dataset, "state_cve": state_cve,
         "commitment_id": commitment_id, "summary": summary, "user": user,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -38,7 +38,7 @@ def home() -> str:
     )
 
 
-# (endpoint, label): areas appear in the navigation once their blueprint is registered.
+# (endpoint, label) of the site's navigation.
 NAV = (
     ("main.home", _l("Inicio")),
     ("maps.state_map", _l("Mapa")),
@@ -51,5 +51,4 @@ NAV = (
 
 @bp.app_context_processor
 def navigation() -> dict[str, object]:
-    endpoints = current_app.view_functions
-    return {"nav_items": [(e, label) for e, label in NAV if e in endpoints]}
+    return {"nav_items": NAV}

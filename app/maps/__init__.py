@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("maps", __name__, template_folder="templates", cli_group="geodata")
-
-from . import cli, views  # noqa: E402,F401  (register routes and commands on bp)

@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import BoundaryLayer
+from app.states.service import known_states
 from geodata.inegi import LayerError, read_layer
 from geodata.layers import LEVELS
 
 from . import bp
-from .service import deactivate_layers, known_states, store_layer
+from .service import deactivate_layers, store_layer
 
 
 @bp.cli.command("import")

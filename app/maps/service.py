@@ -14,7 +14,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import records
-from app.models import BoundaryLayer, LocalExercise, State
+from app.models import BoundaryLayer, LocalExercise
+from app.states.service import state_names
+from common.codes import STAGES
+from common.text import fold
+from geodata.classify import ranks
 from geodata.layers import Layer, bundled_state_layer, layer_from_geojson
 
 # Every dataset a map draws from: a change to any of them invalidates the cached pages.
@@ -84,20 +88,39 @@ def deactivate_layers(session: Session, level: str) -> int:
     return result.rowcount or 0
 
 
-def state_names(session: Session) -> dict[str, str]:
-    """Return cve_ent -> common name (short_name) of the seeded states."""
-    return dict(session.execute(select(State.cve_ent, State.short_name)).all())
+def state_rows(session: Session, layer: Layer, values: dict[str, float]) -> list[dict[str, Any]]:
+    """One row per state of ``layer``: code, name, the index value and its rank."""
+    names = {**layer.frame["name"].to_dict(), **state_names(session)}
+    rank = ranks(values)
+    rows = [
+        {"code": code, "name": names.get(code, code), "value": values.get(code),
+         "rank": rank.get(code)}
+        for code in layer.codes
+    ]
+    return sorted(rows, key=lambda r: fold(r["name"]))
 
 
-def known_states(session: Session) -> dict[str, str]:
-    """Return cve_ent -> official name, the codes an imported layer may use."""
-    return dict(session.execute(select(State.cve_ent, State.name)).all())
-
-
-def exercise_rows(session: Session) -> dict[str, LocalExercise]:
-    """Return cve_ent -> the state's local exercise row (states without one are absent)."""
-    rows = session.scalars(select(LocalExercise)).all()
-    return {row.state_cve: row for row in rows}
+def exercise_table(session: Session, layer: Layer) -> list[dict[str, Any]]:
+    """One row per state of ``layer`` with its exercise's stage and dates (None: unknown)."""
+    names = {**layer.frame["name"].to_dict(), **state_names(session)}
+    exercises = {e.state_cve: e for e in session.scalars(select(LocalExercise))}
+    rows = []
+    for code in layer.codes:
+        exercise = exercises.get(code)
+        stage = exercise.stage if exercise is not None else None
+        rows.append({
+            "code": code,
+            "cve_ent": code,
+            "name": names.get(code, code),
+            "state": names.get(code, code),
+            "stage": stage,
+            "stage_label": STAGES.label(stage, "") if stage else "",
+            "stage_order": STAGES.codes.index(stage) if stage in STAGES else None,
+            "declaration_date": exercise.declaration_date if exercise else None,
+            "stl_installed_date": exercise.stl_installed_date if exercise else None,
+            "source": exercise.source if exercise else None,
+        })
+    return sorted(rows, key=lambda r: fold(r["name"]))
 
 
 class PageCache:

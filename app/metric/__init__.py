@@ -10,5 +10,3 @@ bp = Blueprint(
     static_url_path="/static/metric",
     cli_group="metric",
 )
-
-from . import cli, views  # noqa: E402,F401  (register routes and commands on bp)

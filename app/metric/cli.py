@@ -18,7 +18,7 @@ from metrics.readers import FORMATS, ReadError, check_input
 
 from . import bp
 from .importer import RoundImportError, import_round, read_scheme_file
-from .summary import comparison_table, summary_table
+from .service import comparison_table, summary_table
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 

@@ -22,7 +22,7 @@ from app.models import (
     State,
 )
 from app.models.base import utcnow
-from app.records import Batch
+from app.records import WITH_DELETED, Batch
 from metrics import INDICES, SchemeError, compute_indices, validate_scheme
 from metrics.names import institution_key, state_lookup
 from metrics.readers import FORMATS, ReadError, Repair, read_round
@@ -193,17 +193,23 @@ def import_round(
     components = [c for c in frame.columns if "." in str(c)]
     session.flush()
 
-    by_key = {i.key: i for i in session.scalars(select(Institution))}
+    by_key = {
+        i.key: i
+        for i in session.scalars(select(Institution).execution_options(**WITH_DELETED))
+    }
     by_id = {i.id: i for i in by_key.values()}
     # Name variant -> institution; new institutions get ids only at the final flush.
     by_alias: dict[str, Institution] = {
         a.alias_key: by_id[a.institution_id]
-        for a in session.scalars(select(InstitutionAlias))
+        for a in session.scalars(select(InstitutionAlias).execution_options(**WITH_DELETED))
         if a.institution_id in by_id
     }
     existing = {
         s.institution_id: s
-        for s in session.scalars(select(MetricScore).where(MetricScore.round_id == metric_round.id))
+        for s in session.scalars(
+            select(MetricScore).where(MetricScore.round_id == metric_round.id)
+            .execution_options(**WITH_DELETED)
+        )
     }
     explicit_keys = fmt == "standard"
     seen: dict[Institution, int] = {}

@@ -6,15 +6,21 @@ Functions take a session and never commit. Other areas use ``round_years``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Institution, MetricRound, MetricScore, PublishedFigure
-from metrics import FEDERAL_KEY, INDICES, aggregate, compute_indices
+from app.models import Institution, MetricRound, MetricScore, PublishedFigure, State
+from app.states.service import state_names
+from common.codes import INSTITUTION_TYPES, LEVELS, MAIN_INDICES
+from metrics import FEDERAL_KEY, INDICES, aggregate, compare_rounds, compute_indices, rank_desc
+
+from .labels import group_label
 
 SCORE_COLUMNS = {
     "TG": MetricScore.tg,
@@ -177,3 +183,298 @@ def state_results(session: Session, cve_ent: str) -> list[StateRoundResult]:
             )
         )
     return results
+
+
+# --- Summaries and comparisons (flask metric summary/compare and the pages) ----------
+
+
+def _num(value: Any, digits: int = 6) -> float | int | None:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if isinstance(value, int | bool):
+        return int(value)
+    number = float(value)
+    return int(number) if digits == 0 else round(number, digits)
+
+
+def summary_rows(
+    session: Session, year: int, by: str, indices: Sequence[str] = INDICES,
+    frame: pd.DataFrame | None = None,
+) -> list[dict[str, Any]]:
+    """Return one dict per group: computed figures, published ones and differences, ranks."""
+    frame = round_frame(session, year) if frame is None else frame
+    if frame.empty:
+        return []
+    table = aggregate(frame, by, indices)
+    published = published_figures(session, by).get(year, {})
+    names = state_names(session) if by == "state" else {}
+    rows = []
+    for record in table.to_dict("records"):
+        key = str(record["key"])
+        figures = published.get(key, {})
+        row: dict[str, Any] = {
+            "key": key,
+            "name": group_label(by, key, names),
+            "n": int(record["n"]),
+            "n_published": _num(figures.get("N"), 0),
+        }
+        for index in indices:
+            value = _num(record[index])
+            shown = figures.get(index)
+            row[index] = value
+            row[f"{index}_published"] = shown
+            row[f"{index}_difference"] = (
+                None if value is None or shown is None else round(value - shown, 6)
+            )
+            row[f"{index}_min"] = _num(record[f"{index}_min"])
+            row[f"{index}_max"] = _num(record[f"{index}_max"])
+            row[f"{index}_rank"] = _num(record[f"{index}_rank"], 0)
+        rows.append(row)
+    return rows
+
+
+def summary_table(
+    session: Session, year: int, by: str, indices: Sequence[str] = INDICES
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Return the columns and rows that ``flask metric summary`` prints."""
+    rows = summary_rows(session, year, by, indices)
+    columns = ["key", "name", "n", "n_published"]
+    for index in indices:
+        columns += [index, f"{index}_published", f"{index}_difference"]
+    columns.append("GA_rank")
+    return columns, [{c: r.get(c) for c in columns} for r in rows]
+
+
+def comparison(session: Session, before: int, after: int):  # type: ignore[no-untyped-def]
+    """Return the engine's comparison of two loaded rounds."""
+    # The importer matched keys to institution ids, so ids identify institutions here.
+    return compare_rounds(round_frame(session, before), round_frame(session, after), on="id")
+
+
+def comparison_table(
+    session: Session, before: int, after: int, by: str, indices: Sequence[str] = ("GA", "T", "P")
+) -> tuple[list[str], list[dict[str, Any]], dict[str, int]]:
+    """Return columns, rows (groups over matched institutions) and the matched counts."""
+    result = comparison(session, before, after)
+    table = result.by(by)
+    names = state_names(session) if by == "state" else {}
+    columns = ["key", "name", "n_matched", "entered", "left"]
+    for index in indices:
+        columns += [f"{index}_before", f"{index}_after", f"{index}_delta",
+                    f"{index}_rank_before", f"{index}_rank_after", f"{index}_rank_change"]
+    rows = []
+    for record in table.to_dict("records"):
+        row = {"key": str(record["key"]), "name": group_label(by, str(record["key"]), names)}
+        for column in columns[2:]:
+            digits = 0 if "rank" in column or column in ("n_matched", "entered", "left") else 6
+            row[column] = _num(record.get(column), digits)
+        rows.append(row)
+    counts = {"matched": len(result.matched), "entered": len(result.entered),
+              "left": len(result.left)}
+    return columns, rows, counts
+
+
+# --- What the metric pages show (views call these; so will the API and the CLI) ----------
+
+# GA bands of the distribution by type: [0, 0.2), [0.2, 0.4), ... [0.8, 1].
+BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0000001)
+TOP = 10
+
+
+def round_by_year(session: Session, year: int) -> MetricRound | None:
+    return session.scalars(select(MetricRound).where(MetricRound.year == year)).first()
+
+
+@dataclass
+class RoundSummaryItem:
+    round: MetricRound
+    scores: int
+    computed: dict[str, float | None]
+    published: dict[str, float]
+
+
+def rounds_overview(session: Session) -> list[RoundSummaryItem]:
+    """Every round: its scores loaded, computed national means and published figures."""
+    counts = dict(session.execute(
+        select(MetricScore.round_id, func.count()).group_by(MetricScore.round_id)
+    ).all())
+    national = published_figures(session, "national")
+    loaded = round_years(session)
+    computed: dict[int, dict[str, float | None]] = {}
+    if loaded:
+        means = rounds_frame(session, loaded).groupby("year")[list(MAIN_INDICES)].mean()
+        for year, row in means.iterrows():
+            computed[int(year)] = {i: _clean(row[i]) for i in MAIN_INDICES}
+    return [
+        RoundSummaryItem(r, counts.get(r.id, 0), computed.get(r.year, {}),
+                         national.get(r.year, {}).get("", {}))
+        for r in session.scalars(select(MetricRound).order_by(MetricRound.year))
+    ]
+
+
+def institution_rows(frame: pd.DataFrame, names: dict[str, str]) -> list[dict[str, Any]]:
+    """One dict per institution of a round frame, with labels and its GA rank in the round."""
+    if frame.empty:
+        return []
+    ranks = rank_desc(frame["GA"])
+    rows = []
+    for record, rank in zip(frame.to_dict("records"), ranks, strict=True):
+        state = record["state"]
+        rows.append({
+            "id": int(record["id"]),
+            "key": record["key"],
+            "name": record["name"],
+            "level": record["level"],
+            "level_label": LEVELS.label(record["level"]),
+            "kind": record["kind"],
+            "kind_label": INSTITUTION_TYPES.label(record["kind"]),
+            "state": state or "",
+            "state_name": names.get(state, "") if state else group_label("state", "federal", {}),
+            **{i: _clean(record[i]) for i in INDICES},
+            "rank": None if rank is pd.NA else int(rank),
+        })
+    return rows
+
+
+def distribution(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Count institutions of each type per GA band (unknown GA counted apart)."""
+    rows = []
+    for kind, group in frame.groupby("kind", sort=True):
+        values = group["GA"].to_numpy(dtype="float64")
+        known = values[~np.isnan(values)]
+        counts, _edges = np.histogram(known, bins=BANDS)
+        rows.append({
+            "kind": kind,
+            "label": INSTITUTION_TYPES.label(kind),
+            "n": len(values),
+            "bands": [int(c) for c in counts],
+            "unknown": int(np.isnan(values).sum()),
+            "median": float(np.median(known)) if len(known) else None,
+            "zero": int((known == 0).sum()),
+        })
+    return rows
+
+
+@dataclass
+class RoundDetail:
+    """A round's page: national, state, level and type figures, extremes, distribution."""
+
+    round: MetricRound
+    national: dict[str, Any] | None
+    published: dict[str, float]
+    states: list[dict[str, Any]]
+    levels: list[dict[str, Any]]
+    types: list[dict[str, Any]]
+    best: list[dict[str, Any]]
+    worst: list[dict[str, Any]]
+    distribution: list[dict[str, Any]]
+    loaded_years: list[int]
+
+
+def round_detail(session: Session, metric_round: MetricRound) -> RoundDetail:
+    year = metric_round.year
+    frame = round_frame(session, year)
+    national = summary_rows(session, year, "national", frame=frame)
+    best: list[dict[str, Any]] = []
+    worst: list[dict[str, Any]] = []
+    if not frame.empty:
+        rank_of = {r["id"]: r["rank"] for r in institution_rows(frame, {})}
+        names = state_names(session)
+        ranked = frame[frame["GA"].notna()].sort_values(["GA", "name"], ascending=[False, True])
+        best = institution_rows(ranked.head(TOP), names)
+        worst = institution_rows(ranked.tail(TOP).iloc[::-1], names)
+        for row in (*best, *worst):
+            row["rank"] = rank_of[row["id"]]
+    types = summary_rows(session, year, "type", frame=frame)
+    types.sort(key=lambda r: (r["GA"] is None, -(r["GA"] or 0)))
+    return RoundDetail(
+        round=metric_round,
+        national=national[0] if national else None,
+        published=published_figures(session, "national").get(year, {}).get("", {}),
+        states=summary_rows(session, year, "state", frame=frame),
+        levels=summary_rows(session, year, "level", frame=frame),
+        types=types,
+        best=best,
+        worst=worst,
+        distribution=distribution(frame) if not frame.empty else [],
+        loaded_years=round_years(session),
+    )
+
+
+def round_institutions(session: Session, year: int) -> list[dict[str, Any]]:
+    return institution_rows(round_frame(session, year), state_names(session))
+
+
+@dataclass
+class InstitutionHistory:
+    institution: Institution
+    state: State | None
+    rows: list[dict[str, Any]]
+    scores: dict[int, MetricScore]
+
+
+def institution_history(session: Session, inst: Institution) -> InstitutionHistory:
+    """The institution in every round: indices, rank, the national and its type's GA."""
+    frame = rounds_frame(session)
+    rows = []
+    for year, one in (frame.groupby("year", sort=True) if not frame.empty else ()):
+        mine = one[one["id"] == inst.id]
+        if mine.empty:
+            continue
+        rank = rank_desc(one["GA"])[mine.index[0]]
+        record = mine.iloc[0]
+        rows.append({
+            "year": int(year),
+            **{i: _clean(record[i]) for i in (*INDICES, "GAg", "GAc")},
+            "rank": None if rank is pd.NA else int(rank),
+            "ranked": int(one["GA"].notna().sum()),
+            "national_GA": _clean(one["GA"].mean()),
+            "kind_GA": _clean(one[one["kind"] == inst.kind]["GA"].mean()),
+        })
+    scores = {
+        s.round.year: s
+        for s in session.scalars(select(MetricScore).where(MetricScore.institution_id == inst.id))
+    }
+    state = session.get(State, inst.state_cve) if inst.state_cve else None
+    return InstitutionHistory(inst, state, rows, scores)
+
+
+@dataclass
+class RoundComparison:
+    """Two rounds compared over their matched institutions, grouped ``by``."""
+
+    before: int
+    after: int
+    by: str
+    counts: dict[str, int]
+    groups: list[dict[str, Any]]
+    up: list[dict[str, Any]]
+    down: list[dict[str, Any]]
+    all_view: list[dict[str, Any]]
+    matched: pd.DataFrame
+
+
+def compare(session: Session, before: int, after: int, by: str) -> RoundComparison:
+    result = comparison(session, before, after)
+    _columns, groups, counts = comparison_table(session, before, after, by)
+    names = state_names(session)
+    movers = result.matched.sort_values("GA_delta", ascending=False, na_position="last")
+    known = movers.dropna(subset=["GA_delta"])
+
+    def named(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        records = frame.to_dict("records")
+        for r in records:
+            state = r.get("state_after") or r.get("state_before")
+            r["state_name"] = names.get(state, "") if state else group_label("state", "federal", {})
+        return records
+
+    all_view = result.all_institutions(by).to_dict("records")
+    for r in all_view:
+        r["name"] = group_label(by, str(r["key"]), names)
+    return RoundComparison(
+        before=before, after=after, by=by, counts=counts, groups=groups,
+        up=named(known.head(TOP)), down=named(known.tail(TOP).iloc[::-1]),
+        all_view=all_view, matched=result.matched,
+    )

@@ -35,7 +35,7 @@ class Versioned:
     """
 
     version: Mapped[int] = mapped_column(default=1, server_default="1")
-    deleted_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:

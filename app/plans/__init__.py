@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("plans", __name__, template_folder="templates")
-
-from . import views  # noqa: E402,F401

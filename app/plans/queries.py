@@ -1,14 +1,13 @@
 """Queries of the tracker, in SQL that runs the same on SQLite and PostgreSQL.
 
-Search folds case and accents on both sides: the column through nested ``replace()`` and
-``lower()`` (SQLite's ``lower()`` only knows ASCII, so accented capitals are replaced first),
-the terms in Python. Progress filters and sorting use the rules of ``progress.py`` in SQL.
+Search folds case and accents on both sides with the one folding function (``common.text``:
+``folded`` in SQL, ``fold`` for the terms). Progress filters and sorting use the rules of
+``progress.py`` in SQL.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -25,33 +24,14 @@ from app.models import (
     Milestone,
     State,
 )
+from common.text import fold, folded
 
 from .progress import DONE_STATUSES, IN_PROGRESS_DEFAULT
-
-# Accented letters of Spanish (and ü) and what they fold to.
-_FOLDS = {
-    "á": "a", "é": "e", "í": "i", "ó": "o", "ú": "u", "ü": "u", "ñ": "n",
-    "Á": "a", "É": "e", "Í": "i", "Ó": "o", "Ú": "u", "Ü": "u", "Ñ": "n",
-}
-
-
-def fold_text(text: str) -> str:
-    """Lower-case and strip accents in Python, as ``folded`` does in SQL."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def folded(column: Any) -> ColumnElement:
-    """Return ``column`` lower-cased with Spanish accents removed, in portable SQL."""
-    expr = column
-    for accented, plain in _FOLDS.items():
-        expr = func.replace(expr, accented, plain)
-    return func.lower(expr)
 
 
 def search_clause(columns: list[Any], query: str) -> ColumnElement | None:
     """Every word of ``query`` must appear in one of ``columns`` (case/accent-insensitive)."""
-    terms = fold_text(query).split()
+    terms = fold(query).split()
     if not terms:
         return None
     clauses = []
@@ -109,32 +89,14 @@ def progress_columns(ms: Any) -> tuple[ColumnElement, ColumnElement, ColumnEleme
     return value, state, late
 
 
-@dataclass
-class CommitmentFilters:
-    """The filters of a commitments list, all from the query string."""
+def commitments_query(
+    filters: Mapping[str, Any], sort: str, descending: bool, today: date
+) -> Select:
+    """Select (Commitment, ActionPlan, State name, progress, state, late) rows as filtered.
 
-    state: str | None = None
-    plan: int | None = None
-    scope: str | None = None
-    status: str | None = None  # a progress state, or "off_track"
-    theme: str | None = None
-    sdg: int | None = None
-    q: str | None = None
-    sort: str = "plan"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-COMMITMENT_SORTS = {
-    "plan": "plan",
-    "title": "title",
-    "state": "state",
-    "progress": "progress",
-    "updated": "updated",
-}
-
-
-def commitments_query(filters: CommitmentFilters, today: date) -> Select:
-    """Select (Commitment, ActionPlan, State name, progress, state, late) rows as filtered."""
+    ``filters`` as the commitments list declares them (app.plans.service.COMMITMENTS);
+    ``sort`` one of plan, title, state, progress, updated. Unknown progress sorts last.
+    """
     ms = milestone_summary(today)
     value, pstate, late = progress_columns(ms)
     stmt = (
@@ -150,51 +112,48 @@ def commitments_query(filters: CommitmentFilters, today: date) -> Select:
         .outerjoin(State, ActionPlan.state_cve == State.cve_ent)
         .outerjoin(ms, ms.c.commitment_id == Commitment.id)
     )
-    if filters.state:
-        stmt = stmt.where(ActionPlan.state_cve == filters.state)
-    if filters.plan:
-        stmt = stmt.where(ActionPlan.id == filters.plan)
-    if filters.scope in ("national", "local"):
-        stmt = stmt.where(ActionPlan.scope == filters.scope)
-    if filters.status == "off_track":
+    if filters.get("state"):
+        stmt = stmt.where(ActionPlan.state_cve == filters["state"])
+    if filters.get("plan"):
+        stmt = stmt.where(ActionPlan.id == filters["plan"])
+    if filters.get("scope"):
+        stmt = stmt.where(ActionPlan.scope == filters["scope"])
+    if filters.get("status") == "off_track":
         stmt = stmt.where(late > 0)
-    elif filters.status:
-        stmt = stmt.where(pstate == filters.status)
-    if filters.theme:
+    elif filters.get("status"):
+        stmt = stmt.where(pstate == filters["status"])
+    if filters.get("theme"):
         stmt = stmt.where(
             exists().where(
                 CommitmentTheme.commitment_id == Commitment.id,
-                CommitmentTheme.theme == filters.theme,
+                CommitmentTheme.theme == filters["theme"],
             )
         )
-    if filters.sdg:
+    if filters.get("sdg"):
         stmt = stmt.where(
             exists().where(
-                CommitmentSdg.commitment_id == Commitment.id, CommitmentSdg.goal == filters.sdg
+                CommitmentSdg.commitment_id == Commitment.id,
+                CommitmentSdg.goal == filters["sdg"],
             )
         )
-    if filters.q:
-        clause = search_clause([Commitment.title, Commitment.ogp_id], filters.q)
+    if filters.get("q"):
+        clause = search_clause([Commitment.title, Commitment.ogp_id], filters["q"])
         if clause is not None:
             stmt = stmt.where(clause)
-    descending = filters.sort.startswith("-")
-    key = COMMITMENT_SORTS.get(filters.sort.lstrip("-"), "plan")
-    if key == "title":
-        order = [folded(Commitment.title)]
-    elif key == "state":
-        order = [State.name.is_(None), State.name, ActionPlan.id, Commitment.number]
-    elif key == "progress":
-        # Unknown progress always sorts last, whichever the direction.
-        return stmt.order_by(
-            value.is_(None), value.desc() if descending else value, Commitment.id
-        )
-    elif key == "updated":
-        order = [Commitment.updated_at, Commitment.id]
-    else:
-        order = [ActionPlan.scope.desc(), State.name, ActionPlan.id, Commitment.number]
-    if descending:
-        order = [o.desc() for o in order]
-    return stmt.order_by(*order, Commitment.id)
+    national_first = case((ActionPlan.scope == "national", 0), else_=1)
+    orders: dict[str, list[Any]] = {
+        "title": [folded(Commitment.title)],
+        "state": [folded(func.coalesce(State.name, "")), ActionPlan.id, Commitment.number],
+        "progress": [value],
+        "updated": [Commitment.updated_at],
+        "plan": [national_first, folded(func.coalesce(State.name, "")), ActionPlan.id,
+                 Commitment.number],
+    }
+    order = orders[sort]
+    first = order[0]
+    return stmt.order_by(
+        first.is_(None), *(o.desc() if descending else o for o in order), Commitment.id
+    )
 
 
 def recorded_counts(session: Session) -> dict[str, int]:

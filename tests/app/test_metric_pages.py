@@ -67,8 +67,10 @@ def test_state_table_sorts_by_the_url(metric_app):
     table = html[html.index('id="state-table"'):]
     assert table.index("Aguascalientes") < table.index("Zacatecas")
     assert 'aria-sort="ascending"' in html
-    # An unknown column falls back to the default instead of failing.
-    assert client.get("/metric/2017?sort=evil&order=sideways").status_code == 200
+    # An unknown column is refused with the site's page naming the argument (input policy).
+    bad = client.get("/metric/2017?sort=evil&order=sideways")
+    assert bad.status_code == 400
+    assert "«sort»" in bad.get_data(as_text=True) and "«order»" in bad.get_data(as_text=True)
 
 
 def test_csv_downloads(metric_app):

@@ -147,7 +147,7 @@ def test_pagination_sorting_and_permalinks(seeded_app):
     titles = [r["titulo"] for r in _csv(client.get("/commitments?scope=local&sort=title"
                                                     "&format=csv"))]
     assert len(titles) == 56  # the CSV is the whole filtered list, not one page
-    from app.plans.queries import fold_text
+    from common.text import fold as fold_text
 
     assert [fold_text(t) for t in titles] == sorted(fold_text(t) for t in titles)
     reverse = [r["titulo"] for r in _csv(client.get("/commitments?scope=local&sort=-title"

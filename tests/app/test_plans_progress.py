@@ -22,7 +22,7 @@ from app.plans.progress import (
     milestone_value,
     plan_progress,
 )
-from app.plans.queries import CommitmentFilters, commitments_query
+from app.plans.queries import commitments_query
 
 TODAY = date(2021, 6, 1)
 
@@ -116,7 +116,7 @@ def test_sql_agrees_with_the_pure_functions(app):
                 ))
             session.flush()
             expected[c.id] = commitment_progress(c.milestones, TODAY)
-        rows = session.execute(commitments_query(CommitmentFilters(), TODAY)).all()
+        rows = session.execute(commitments_query({}, "plan", False, TODAY)).all()
         assert len(rows) == 60
         for c, _plan, _state, value, state, late in rows:
             p = expected[c.id]
@@ -128,13 +128,13 @@ def test_sql_agrees_with_the_pure_functions(app):
                 assert value == pytest.approx(p.value)
         for status in ("unknown", "verified", "complete", "in_progress", "not_started"):
             got = {r[0].id for r in session.execute(
-                commitments_query(CommitmentFilters(status=status), TODAY))}
+                commitments_query({"status": status}, "plan", False, TODAY))}
             assert got == {cid for cid, p in expected.items() if p.state == status}
         off = {r[0].id for r in session.execute(
-            commitments_query(CommitmentFilters(status="off_track"), TODAY))}
+            commitments_query({"status": "off_track"}, "plan", False, TODAY))}
         assert off == {cid for cid, p in expected.items() if p.off_track}
         ordered = [r[3] for r in session.execute(
-            commitments_query(CommitmentFilters(sort="-progress"), TODAY))]
+            commitments_query({}, "progress", True, TODAY))]
         known = [v for v in ordered if v is not None]
         assert known == sorted(known, reverse=True)
         assert ordered[len(known):] == [None] * (len(ordered) - len(known))

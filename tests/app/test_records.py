@@ -33,7 +33,9 @@ def _events(*where) -> list[AuditEvent]:
 
 
 def _count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+    """Rows stored, soft-deleted ones included (reading hides them unless asked)."""
+    stmt = select(func.count()).select_from(model).where(*where)
+    return db.session.scalar(stmt.execution_options(**records.WITH_DELETED))
 
 
 def _revision(dataset: str) -> int:
@@ -201,6 +203,7 @@ def test_soft_delete_hides_the_row_and_restore_brings_it_back(ctx):
     assert not records.soft_delete(db.session, first, actor="seed", source=SOURCE)
     live = db.session.scalars(select(Commitment.id).where(records.live(Commitment))).all()
     assert live == [second.id]
+    assert db.session.scalars(select(Commitment.id)).all() == [second.id]  # hidden anyway
     assert _count(Commitment) == 2  # still stored
     deleted = _events(AuditEvent.action == "delete")[0]
     assert deleted.before == {"deleted_at": None}
@@ -292,3 +295,31 @@ def test_an_editor_is_recorded_as_user_and_actor(ctx):
                    actor="Instituto Duranguense de Acceso a la Información", source=SOURCE)
     event = _events(AuditEvent.action == "update")[0]
     assert event.user_id == user.id
+
+
+def test_soft_deleted_rows_disappear_from_pages_lists_and_collections(seeded_app):
+    """Reading sees live rows only: lists, detail pages, downloads and relationships."""
+    from sqlalchemy import select
+
+    from app import records
+    from app.extensions import db
+    from app.models import ActionPlan, Commitment
+
+    client = seeded_app.test_client()
+    with seeded_app.app_context():
+        c = db.session.scalars(select(Commitment).order_by(Commitment.id)).first()
+        cid, pid, title = c.id, c.plan_id, c.title
+        before = len(db.session.get(ActionPlan, pid).commitments)
+        records.soft_delete(db.session, c, actor="test", source="https://example.org/why")
+        db.session.commit()
+    assert client.get(f"/commitments/{cid}").status_code == 404
+    assert title not in client.get(f"/plans/{pid}").get_data(as_text=True)
+    listed = client.get("/commitments?format=json&q=" + title.split()[0]).get_json()
+    assert cid not in [row["id"] for row in listed]
+    with seeded_app.app_context():
+        assert len(db.session.get(ActionPlan, pid).commitments) == before - 1
+        hidden = db.session.get(Commitment, cid, execution_options=records.WITH_DELETED)
+        assert hidden is not None and hidden.deleted_at is not None  # kept, not lost
+        records.restore(db.session, hidden, actor="test", source="https://example.org/back")
+        db.session.commit()
+    assert client.get(f"/commitments/{cid}").status_code == 200

@@ -1,0 +1,95 @@
+"""Error pages: 400, 403, 404, 405 and 500 as the site's own page (or JSON for JSON clients).
+
+A 400 from the input policy (``app.params.BadArguments``) names each bad argument, its value
+and what is allowed. Nothing here shows a stack trace; a 500 is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .params import BadArguments
+
+HANDLED = (400, 403, 404, 405, 413, 500, 503)
+
+
+def wants_json() -> bool:
+    """JSON for the API, ``?format=json`` and clients that prefer JSON to HTML."""
+    if request.path.startswith("/api/") or request.args.get("format") == "json":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    accept = request.accept_mimetypes
+    return best == "application/json" and accept[best] > accept["text/html"]
+
+
+def _titles() -> dict[int, str]:
+    return {
+        400: _("Petición incorrecta"),
+        403: _("Acceso denegado"),
+        404: _("Página no encontrada"),
+        405: _("Método no permitido"),
+        413: _("Archivo demasiado grande"),
+        500: _("Error interno"),
+        503: _("Servicio no disponible"),
+    }
+
+
+def _explanations() -> dict[int, str]:
+    return {
+        400: _("La dirección lleva un argumento con un valor que esta página no admite."),
+        403: _("Su cuenta no tiene permiso para esta acción."),
+        404: _("No existe lo que busca en esta dirección. Puede que el enlace esté mal escrito "
+               "o que el registro no exista."),
+        405: _("Esta dirección no admite ese método."),
+        413: _("El archivo enviado supera el tamaño permitido."),
+        500: _("Algo falló de nuestro lado. El error quedó registrado; vuelva a intentarlo más "
+               "tarde."),
+        503: _("El servicio no está disponible por el momento; vuelva a intentarlo más tarde."),
+    }
+
+
+def render_error(error: HTTPException) -> Any:
+    code = error.code or 500
+    problems = error.problems if isinstance(error, BadArguments) else []
+    title = _titles().get(code, error.name)
+    detail = _explanations().get(code, "")
+    if wants_json():
+        body: dict[str, Any] = {"status": code, "error": title, "message": detail}
+        if problems:
+            body["problems"] = problems
+            body["message"] = "; ".join(p["message"] for p in problems)
+        elif code in (400, 404) and error.description and not _is_default(error):
+            body["message"] = str(error.description)
+        response = jsonify(body)
+    else:
+        extra = None if problems or _is_default(error) else error.description
+        response = current_app.response_class(
+            render_template("errors/error.html", code=code, title=title, detail=detail,
+                            problems=problems, extra=extra),
+            mimetype="text/html",
+        )
+    response.status_code = code
+    if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def _is_default(error: HTTPException) -> bool:
+    """Whether the description is Werkzeug's stock English text (not ours to show)."""
+    return error.description == type(error).description
+
+
+def init_app(app: Flask) -> None:
+    for code in HANDLED:
+        app.register_error_handler(code, render_error)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Any:  # pragma: no cover - exercised via tests
+        if isinstance(error, HTTPException):
+            return render_error(error)
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return render_error(InternalServerError())

@@ -1,0 +1,480 @@
+"""The tracker's services: exercises, plans, commitments, progress, a state's summary, feeds.
+
+Functions take a session and never commit. Pages, downloads, the CLI and (later) the API and
+the forms call these, never the views. The lists are declared once here as ``ListSpec``s.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app import params
+from app.listing import ListSpec, ListView, Sort, columns, order_select
+from app.models import (
+    ActionPlan,
+    AuditEvent,
+    Commitment,
+    CommitmentSdg,
+    CommitmentTheme,
+    LocalExercise,
+    Milestone,
+    ProgrammeCount,
+    State,
+    StlMember,
+)
+from common.codes import PROGRESS_STATES, SCOPES, STAGE_ORDER, STAGES
+from common.text import folded
+
+from .progress import PlanProgress, Progress, commitment_progress, plan_progress
+from .queries import (
+    commitments_query,
+    recorded_counts,
+    search_clause,
+)
+
+FEED_LIMIT = 100
+RECENT_CHANGES = 5
+
+
+def today() -> date:
+    """The date that "past due" is measured against."""
+    return date.today()
+
+
+# --- Progress ----------------------------------------------------------------------------
+
+
+def progress_by_commitment(session: Session, commitment_ids: list[int]) -> dict[int, Progress]:
+    """Derive the progress of each commitment (unknown when it has no milestones)."""
+    milestones: dict[int, list[Milestone]] = defaultdict(list)
+    if commitment_ids:
+        for m in session.scalars(
+            select(Milestone).where(Milestone.commitment_id.in_(commitment_ids))
+        ):
+            milestones[m.commitment_id].append(m)
+    now = today()
+    return {cid: commitment_progress(milestones.get(cid, []), now) for cid in commitment_ids}
+
+
+def progress_by_plan(session: Session, plan_ids: list[int]) -> dict[int, PlanProgress]:
+    """Derive each plan's progress from its commitments."""
+    pairs = session.execute(
+        select(Commitment.id, Commitment.plan_id).where(Commitment.plan_id.in_(plan_ids))
+    ).all() if plan_ids else []
+    progress = progress_by_commitment(session, [cid for cid, _ in pairs])
+    grouped: dict[int, list[Progress]] = defaultdict(list)
+    for cid, pid in pairs:
+        grouped[pid].append(progress[cid])
+    return {pid: plan_progress(grouped.get(pid, [])) for pid in plan_ids}
+
+
+def _state_codes_with_plans(session: Session) -> list[tuple[str, str]]:
+    return [tuple(r) for r in session.execute(
+        select(State.cve_ent, State.name)
+        .where(State.cve_ent.in_(select(ActionPlan.state_cve)))
+        .order_by(State.name)
+    )]
+
+
+def _state_codes() -> list[str]:
+    from app.extensions import db
+
+    return [cve for cve, _ in _state_codes_with_plans(db.session)]
+
+
+# --- Exercises ---------------------------------------------------------------------------
+
+_plans_per_state = (
+    select(
+        ActionPlan.state_cve.label("cve"),
+        func.count().label("plans"),
+        func.min(ActionPlan.published_date).label("first_plan"),
+    )
+    .where(ActionPlan.scope == "local")
+    .group_by(ActionPlan.state_cve)
+    .subquery("plans_per_state")
+)
+_stage_rank = case(
+    *((LocalExercise.stage == s, i) for i, s in enumerate(STAGE_ORDER)), else_=len(STAGE_ORDER)
+)
+
+
+EXERCISES = ListSpec(
+    name="ejercicios_locales",
+    filters={"stage": params.choice((*STAGES.codes, "unknown")), "q": params.text()},
+    sorts={
+        "state": Sort((folded(State.name),)),
+        "stage": Sort((_stage_rank,)),
+        "declaration": Sort((LocalExercise.declaration_date,)),
+        "secretariat": Sort((LocalExercise.stl_installed_date,)),
+        "plan": Sort((_plans_per_state.c.first_plan,)),
+    },
+    default_sort="state",
+    columns=columns(
+        "cve_ent", "estado", "etapa", "declaratoria", "secretariado_instalado", "primer_plan",
+        "planes", "estatus", "estatus_fecha", "facilitador", "fuente",
+        # Rows are (State, LocalExercise or None, plans, first_plan).
+        cve_ent="State.cve_ent",
+        estado="State.name",
+        etapa="LocalExercise.stage",
+        declaratoria="LocalExercise.declaration_date",
+        secretariado_instalado="LocalExercise.stl_installed_date",
+        primer_plan="first_plan",
+        planes=lambda r: r.plans or 0,
+        estatus="LocalExercise.status_text",
+        estatus_fecha="LocalExercise.status_as_of",
+        facilitador="LocalExercise.facilitator",
+        fuente="LocalExercise.source",
+    ),
+)
+
+
+def exercises_select(view: ListView) -> Select:
+    """(State, LocalExercise or None, local plans, first plan date) per state, as asked."""
+    pps = _plans_per_state
+    stmt = (
+        select(State, LocalExercise, pps.c.plans, pps.c.first_plan)
+        .outerjoin(LocalExercise, LocalExercise.state_cve == State.cve_ent)
+        .outerjoin(pps, pps.c.cve == State.cve_ent)
+    )
+    stage, q = view.filters.get("stage"), view.filters.get("q")
+    if stage == "unknown":
+        stmt = stmt.where(LocalExercise.stage.is_(None))
+    elif stage:
+        stmt = stmt.where(LocalExercise.stage == stage)
+    if q and (clause := search_clause([State.name, State.short_name], q)) is not None:
+        stmt = stmt.where(clause)
+    return order_select(stmt, view, State.cve_ent)
+
+
+@dataclass
+class ProgrammeSummary:
+    """The published headline counts beside what is recorded here."""
+
+    counts: Sequence[ProgrammeCount]
+    recorded: dict[str, int]
+    stage_totals: dict[str | None, int]
+
+
+def programme_summary(session: Session) -> ProgrammeSummary:
+    counts = session.scalars(
+        select(ProgrammeCount).order_by(ProgrammeCount.as_of.is_(None), ProgrammeCount.as_of)
+    ).all()
+    stage_totals = dict(
+        session.execute(
+            select(LocalExercise.stage, func.count()).group_by(LocalExercise.stage)
+        ).all()
+    )
+    return ProgrammeSummary(counts, recorded_counts(session), stage_totals)
+
+
+# --- Plans -------------------------------------------------------------------------------
+
+_recorded = (
+    select(Commitment.plan_id.label("plan_id"), func.count().label("recorded"))
+    .group_by(Commitment.plan_id)
+    .subquery("recorded")
+)
+_recorded_n = func.coalesce(_recorded.c.recorded, 0)
+
+PLANS = ListSpec(
+    name="planes_de_accion",
+    filters={
+        "scope": params.choice(SCOPES.codes),
+        "state": params.choice(_state_codes),
+        "q": params.text(),
+    },
+    sorts={
+        "published": Sort((ActionPlan.published_date,)),
+        "title": Sort((folded(ActionPlan.title),)),
+        "state": Sort((folded(func.coalesce(State.name, "")),)),
+        "commitments": Sort((_recorded_n,), descending=True),
+    },
+    default_sort="state",
+    columns=columns(
+        "id", "clave", "ambito", "cve_ent", "estado", "titulo", "periodo_inicio", "periodo_fin",
+        "publicado", "compromisos_publicados", "proactivos_publicados",
+        "compromisos_registrados", "avance", "compromisos_con_hitos", "fuente",
+        id="plan.id",
+        clave="plan.key",
+        ambito="plan.scope",
+        cve_ent="plan.state_cve",
+        estado="state_name",
+        titulo="plan.title",
+        periodo_inicio="plan.period_start",
+        periodo_fin="plan.period_end",
+        publicado="plan.published_date",
+        compromisos_publicados="plan.commitments_published",
+        proactivos_publicados="plan.proactive_published",
+        compromisos_registrados="recorded",
+        avance="progress.value",
+        compromisos_con_hitos="progress.known",
+        fuente="plan.source",
+    ),
+)
+
+
+@dataclass
+class PlanRow:
+    plan: ActionPlan
+    state_name: str | None
+    recorded: int
+    progress: PlanProgress
+
+
+def plans_select(view: ListView) -> Select:
+    stmt = (
+        select(ActionPlan, State.name.label("state_name"), _recorded_n.label("recorded"))
+        .outerjoin(State, ActionPlan.state_cve == State.cve_ent)
+        .outerjoin(_recorded, _recorded.c.plan_id == ActionPlan.id)
+    )
+    f = view.filters
+    if f.get("scope"):
+        stmt = stmt.where(ActionPlan.scope == f["scope"])
+    if f.get("state"):
+        stmt = stmt.where(ActionPlan.state_cve == f["state"])
+    if f.get("q") and (clause := search_clause([ActionPlan.title, State.name], f["q"])) is not None:
+        stmt = stmt.where(clause)
+    return order_select(stmt, view, ActionPlan.period_start, ActionPlan.id)
+
+
+def plan_rows(session: Session, rows: Sequence[Any]) -> list[PlanRow]:
+    """Give (plan, state name, recorded) rows their progress."""
+    progress = progress_by_plan(session, [r[0].id for r in rows])
+    return [PlanRow(p, name, n, progress[p.id]) for p, name, n in rows]
+
+
+def plan_filter_options(session: Session) -> dict[str, Any]:
+    return {"states": _state_codes_with_plans(session)}
+
+
+@dataclass
+class PlanDetail:
+    plan: ActionPlan
+    commitments: Sequence[Commitment]
+    progress: dict[int, Progress]
+    overall: PlanProgress
+    osc: list[tuple[Commitment, str | None, dict]]
+    proactive: int
+
+
+def plan_detail(session: Session, plan: ActionPlan) -> PlanDetail:
+    commitments = session.scalars(
+        select(Commitment)
+        .where(Commitment.plan_id == plan.id)
+        .options(selectinload(Commitment.themes), selectinload(Commitment.assessments))
+        .order_by(Commitment.number)
+    ).all()
+    progress = progress_by_commitment(session, [c.id for c in commitments])
+    return PlanDetail(
+        plan=plan,
+        commitments=commitments,
+        progress=progress,
+        overall=plan_progress(progress.values()),
+        osc=osc_rows(commitments),
+        proactive=sum(1 for c in commitments if (c.label or "").startswith("P")),
+    )
+
+
+def osc_rows(commitments: Sequence[Commitment]) -> list[tuple[Commitment, str | None, dict]]:
+    """Rows of the civil-society grade table: one per commitment, or per evaluated part."""
+    rows: list[tuple[Commitment, str | None, dict]] = []
+    for c in commitments:
+        grades = {a.aspect: a.value for a in c.assessments if a.framework == "osc-2012"}
+        parts = sorted({k.split(":")[0] for k in grades if ":" in k})
+        for part in parts:
+            rows.append((c, part, {
+                k.split(":", 1)[1]: v for k, v in grades.items() if k.startswith(part + ":")
+            }))
+        if grades and not parts:
+            rows.append((c, None, grades))
+    return rows
+
+
+# --- Commitments -------------------------------------------------------------------------
+
+
+def _plan_ids() -> list[int]:
+    from app.extensions import db
+
+    return list(db.session.scalars(select(ActionPlan.id)))
+
+
+def _themes() -> list[str]:
+    from app.extensions import db
+
+    return list(db.session.scalars(select(CommitmentTheme.theme).distinct()))
+
+
+COMMITMENTS = ListSpec(
+    name="compromisos",
+    filters={
+        "state": params.choice(_state_codes),
+        "plan": params.int_choice(_plan_ids),
+        "scope": params.choice(SCOPES.codes),
+        "status": params.choice(PROGRESS_STATES.codes),
+        "theme": params.choice(_themes),
+        "sdg": params.integer(1, 17),
+        "q": params.text(),
+    },
+    # The SQL of each sort lives in queries.commitments_query (it needs the progress columns).
+    sorts={k: Sort() for k in ("plan", "title", "state", "progress", "updated")},
+    default_sort="plan",
+    columns=columns(
+        "id", "plan_id", "plan", "ambito", "cve_ent", "estado", "numero", "etiqueta", "ogp_id",
+        "titulo", "responsable", "contraparte", "temas", "avance", "estado_avance",
+        "hitos_vencidos", "fuente",
+        id="c.id",
+        plan_id="p.id",
+        plan="p.title",
+        ambito="p.scope",
+        cve_ent="p.state_cve",
+        estado="state_name",
+        numero="c.number",
+        etiqueta="c.label",
+        ogp_id="c.ogp_id",
+        titulo="c.title",
+        responsable="c.responsible",
+        contraparte="c.counterpart",
+        temas=lambda r: "; ".join(r.themes),
+        avance="progress",
+        estado_avance="progress_state",
+        hitos_vencidos="late",
+        fuente="c.source",
+    ),
+)
+
+
+@dataclass
+class CommitmentRow:
+    c: Commitment
+    p: ActionPlan
+    state_name: str | None
+    progress: float | None
+    progress_state: str
+    late: int
+    themes: list[str]
+
+
+def commitments_select(view: ListView) -> Select:
+    return commitments_query(view.filters, view.sort, view.descending, today())
+
+
+def commitment_rows(session: Session, rows: Sequence[Any]) -> list[CommitmentRow]:
+    themes = themes_of(session, [r[0].id for r in rows])
+    return [CommitmentRow(*r, themes=themes[r[0].id]) for r in rows]
+
+
+def commitment_filter_options(session: Session) -> dict[str, Any]:
+    return {
+        "theme_options": session.scalars(
+            select(CommitmentTheme.theme).distinct().order_by(CommitmentTheme.theme)
+        ).all(),
+        "sdg_options": session.scalars(
+            select(CommitmentSdg.goal).distinct().order_by(CommitmentSdg.goal)
+        ).all(),
+        "plan_options": session.execute(
+            select(ActionPlan.id, ActionPlan.title, State.short_name)
+            .outerjoin(State, ActionPlan.state_cve == State.cve_ent)
+            .order_by(ActionPlan.scope.desc(), State.short_name, ActionPlan.id)
+        ).all(),
+        "state_options": _state_codes_with_plans(session),
+    }
+
+
+def themes_of(session: Session, commitment_ids: list[int]) -> dict[int, list[str]]:
+    themes: dict[int, list[str]] = defaultdict(list)
+    if commitment_ids:
+        for cid, theme in session.execute(
+            select(CommitmentTheme.commitment_id, CommitmentTheme.theme)
+            .where(CommitmentTheme.commitment_id.in_(commitment_ids))
+            .order_by(CommitmentTheme.theme)
+        ):
+            themes[cid].append(theme)
+    return themes
+
+
+@dataclass
+class CommitmentDetail:
+    commitment: Commitment
+    progress: Progress
+    history: Sequence[AuditEvent]
+    frameworks: dict[str, list]
+
+
+def commitment_detail(session: Session, c: Commitment) -> CommitmentDetail:
+    frameworks: dict[str, list] = defaultdict(list)
+    for a in sorted(c.assessments, key=lambda a: (a.framework, a.aspect)):
+        frameworks[a.framework].append(a)
+    return CommitmentDetail(
+        commitment=c,
+        progress=commitment_progress(c.milestones, today()),
+        history=latest_events(session, AuditEvent.commitment_id == c.id, limit=None),
+        frameworks=frameworks,
+    )
+
+
+# --- Change history ----------------------------------------------------------------------
+
+
+def latest_events(
+    session: Session, condition: ColumnElement[bool], limit: int | None = FEED_LIMIT
+) -> Sequence[AuditEvent]:
+    """The newest audit events matching ``condition`` (all of them when limit is None)."""
+    stmt = (
+        select(AuditEvent)
+        .where(condition)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+    return session.scalars(stmt.limit(limit) if limit else stmt).all()
+
+
+# --- A state's tracker summary -----------------------------------------------------------
+
+
+@dataclass
+class StateTracker:
+    """Everything the state page shows of the tracker: exercise, members, plans, progress."""
+
+    exercise: LocalExercise | None
+    members: dict[str, list[StlMember]]
+    plans: Sequence[ActionPlan]
+    progress: dict[int, Progress]
+    plan_progress: dict[int, PlanProgress]
+    recent_changes: Sequence[AuditEvent]
+
+
+def state_tracker(session: Session, cve_ent: str) -> StateTracker:
+    exercise = session.scalars(
+        select(LocalExercise).where(LocalExercise.state_cve == cve_ent)
+    ).one_or_none()
+    members: dict[str, list[StlMember]] = defaultdict(list)
+    if exercise:
+        for m in sorted(exercise.members, key=lambda m: (m.sector, m.name)):
+            members[m.sector].append(m)
+    plans = session.scalars(
+        select(ActionPlan)
+        .where(ActionPlan.state_cve == cve_ent)
+        .options(selectinload(ActionPlan.commitments))
+        .order_by(ActionPlan.published_date, ActionPlan.id)
+    ).all()
+    progress = progress_by_commitment(session, [c.id for p in plans for c in p.commitments])
+    return StateTracker(
+        exercise=exercise,
+        members=members,
+        plans=plans,
+        progress=progress,
+        plan_progress={
+            p.id: plan_progress(progress[c.id] for c in p.commitments) for p in plans
+        },
+        recent_changes=latest_events(
+            session, AuditEvent.state_cve == cve_ent, limit=RECENT_CHANGES
+        ),
+    )

@@ -1,0 +1,183 @@
+"""The one input policy, route by route: bad arguments are 400, unknown ids 404, never a 500.
+
+The table names every documented argument of every route; a test checks that every GET
+route of the app is in it, so a new route or argument cannot escape the policy. The data is
+the seeds plus a SYNTHETIC metric round (test data, not real results), so this runs without
+../shared.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.app.metric_fixtures import import_file, write_synthetic_2019
+
+# route -> {argument: a good value} (the good value must give 200).
+ROUTES: dict[str, dict[str, str]] = {
+    "/": {},
+    "/states/": {},
+    "/states/01": {},
+    "/states/01/feed.atom": {},
+    "/exercises": {"stage": "plan", "q": "Durango", "sort": "-stage", "order": "asc",
+                   "page": "1", "format": "csv"},
+    "/plans": {"scope": "local", "state": "10", "q": "plan", "sort": "-commitments",
+               "order": "desc", "page": "1", "format": "json"},
+    "/plans/1": {},
+    "/commitments": {"state": "10", "plan": "1", "scope": "local", "status": "unknown",
+                     "theme": "Gender", "sdg": "5", "q": "acceso", "sort": "-plan",
+                     "order": "asc", "page": "2", "format": "xlsx"},
+    "/commitments/1": {},
+    "/commitments/1/feed.atom": {},
+    "/metric/": {},
+    "/metric/2019": {"sort": "-GA", "order": "asc", "page": "1", "format": "csv"},
+    "/metric/2019/state.csv": {},
+    "/metric/2019/institutions": {"state": "01", "type": "municipality", "level": "municipal",
+                                  "q": "jesus", "sort": "name", "order": "desc", "page": "1",
+                                  "format": "json"},
+    "/institutions/1": {},
+    "/metric/compare": {"from": "2019", "to": "2019", "by": "level", "download": "csv",
+                        "sort": "name", "order": "asc", "format": "csv"},
+    "/map": {"round": "2019", "index": "T", "classes": "quantile", "sort": "-value",
+             "order": "asc", "format": "csv"},
+    "/map.csv": {"round": "2019", "index": "P", "classes": "fixed"},
+    "/map.geojson": {"round": "2019", "index": "GA"},
+    "/map/exercises": {"sort": "name", "order": "desc"},
+    "/map/exercises.csv": {"sort": "code"},
+    "/map/exercises.geojson": {},
+}
+# Values no declared argument accepts (text arguments are checked with the long ones).
+BAD_VALUES = ("nonsense", "-1", "9" * 25, "1\x00", "%", ";DROP TABLE state")
+LONG_SEARCH = " ".join(["palabra"] * 1900)
+HUGE_ID = str(2**63)
+# Paths with ids nobody has, or that no table can hold.
+UNKNOWN_IDS = (
+    "/states/99", "/states/1", "/states/%00", "/states/99/feed.atom",
+    f"/plans/{HUGE_ID}", "/plans/999999", f"/commitments/{HUGE_ID}", "/commitments/999999",
+    f"/commitments/{HUGE_ID}/feed.atom", f"/institutions/{HUGE_ID}", "/institutions/999999",
+    "/metric/1999", f"/metric/{HUGE_ID}", "/metric/2019/nonsense.csv", "/metric/1999/state.csv",
+    f"/metric/{HUGE_ID}/institutions", "/nothing-here", "/plans/%00",
+)
+
+
+@pytest.fixture
+def policy_app(seeded_app: Flask, tmp_path: Path) -> Flask:
+    import_file(seeded_app, write_synthetic_2019(tmp_path / "synthetic-2019.csv"), 2019)
+    return seeded_app
+
+
+def _is_text_argument(name: str) -> bool:
+    return name == "q"
+
+
+def test_every_get_route_is_in_the_table(policy_app):
+    rules = {r.rule for r in policy_app.url_map.iter_rules()
+             if "GET" in r.methods and r.endpoint not in ("static", "metric.static")}
+    table = {
+        "/states/<cve:cve_ent>": "/states/01",
+        "/states/<cve:cve_ent>/feed.atom": "/states/01/feed.atom",
+        "/plans/<int:plan_id>": "/plans/1",
+        "/commitments/<int:commitment_id>": "/commitments/1",
+        "/commitments/<int:commitment_id>/feed.atom": "/commitments/1/feed.atom",
+        "/metric/<int:year>": "/metric/2019",
+        "/metric/<int:year>/<by>.csv": "/metric/2019/state.csv",
+        "/metric/<int:year>/institutions": "/metric/2019/institutions",
+        "/institutions/<int:id>": "/institutions/1",
+    }
+    assert {table.get(rule, rule) for rule in rules} == set(ROUTES)
+
+
+def _not_200(app: Flask, requests: list[tuple[str, dict[str, str]]]) -> list[tuple]:
+    client = app.test_client()
+    answers = [(route, query, client.get(route, query_string=query).status_code)
+               for route, query in requests]
+    return [a for a in answers if a[2] != 200]
+
+
+def test_good_values_and_empty_values_answer_200(policy_app):
+    requests = [(route, query) for route, args in ROUTES.items()
+                for name, value in args.items() for query in ({name: value}, {name: ""})]
+    assert _not_200(policy_app, requests) == []
+
+
+def test_bad_values_of_every_argument_answer_400_with_the_site_page(policy_app):
+    client = policy_app.test_client()
+    failures = []
+    for route, args in ROUTES.items():
+        for name in args:
+            values = (LONG_SEARCH, "a\x00b") if _is_text_argument(name) else BAD_VALUES
+            for value in values:
+                response = client.get(route, query_string={name: value})
+                html = response.get_data(as_text=True)
+                if response.status_code != 400 or f"«{name}»" not in html:
+                    failures.append((route, name, value[:20], response.status_code))
+                elif 'class="site-header"' not in html:
+                    failures.append((route, name, "no site page"))
+    assert failures == []
+
+
+def test_unknown_ids_answer_404_with_the_site_page(policy_app):
+    client = policy_app.test_client()
+    failures = []
+    for path in UNKNOWN_IDS:
+        response = client.get(path)
+        if response.status_code != 404 or 'class="site-header"' not in response.get_data(
+            as_text=True
+        ):
+            failures.append((path, response.status_code))
+    assert failures == []
+
+
+def test_unrelated_arguments_are_ignored_everywhere(policy_app):
+    unrelated = ({"endpoint": "x"}, {"_method": "POST"}, {"utm_source": "x"}, {"lang": "xx"},
+                 {"_external": "1", "_anchor": "x"})
+    assert _not_200(policy_app, [(r, q) for r in ROUTES for q in unrelated]) == []
+
+
+def test_error_pages_speak_both_languages_and_json(policy_app):
+    client = policy_app.test_client()
+    spanish = client.get("/commitments?status=nonsense").get_data(as_text=True)
+    assert "Petición incorrecta" in spanish and "«status»" in spanish
+    assert "verified" in spanish  # the allowed values are named
+    english = client.get("/commitments?status=nonsense&lang=en").get_data(as_text=True)
+    assert "Bad request" in english and "“status”" in english and 'lang="en"' in english
+    missing = client.get("/plans/999999?lang=en")
+    assert missing.status_code == 404 and "Page not found" in missing.get_data(as_text=True)
+    as_json = client.get("/commitments?format=json&status=nonsense")
+    assert as_json.status_code == 400 and as_json.mimetype == "application/json"
+    body = json.loads(as_json.get_data(as_text=True))
+    assert body["problems"][0]["argument"] == "status"
+    method = client.post("/plans")
+    assert method.status_code == 405 and 'class="site-header"' in method.get_data(as_text=True)
+
+
+def test_the_sites_own_default_plan_sort_link_works(policy_app):
+    client = policy_app.test_client()
+    for sort in ("plan", "-plan", "title", "-title", "state", "-state", "progress",
+                 "-progress", "updated", "-updated"):
+        assert client.get(f"/commitments?sort={sort}").status_code == 200, sort
+
+
+def test_search_is_literal_and_bounded(policy_app):
+    client = policy_app.test_client()
+    as_json = client.get("/metric/2019/institutions?q=%25&format=json")
+    assert json.loads(as_json.get_data(as_text=True)) == []  # "%" is a character, not "all"
+    words = " ".join(["acceso"] * 12)
+    assert client.get("/commitments", query_string={"q": words}).status_code == 200
+    assert client.get("/commitments", query_string={"q": words + " x"}).status_code == 400
+
+
+def test_a_server_error_is_the_site_page_without_a_trace(make_app):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret detail")
+
+    response = app.test_client().get("/boom")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500 and "Error interno" in html
+    assert "secret detail" not in html and "Traceback" not in html
