@@ -1,4 +1,5 @@
-"""Interface language: Spanish by default, English on request (?lang=en, then a cookie)."""
+"""Interface language: Spanish by default; English on request (?lang=, the cookie that
+remembers it, then the browser's Accept-Language)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ LANG_COOKIE = "lang"
 
 
 def select_locale() -> str:
-    """Pick the language from ?lang=, then the cookie, then the default (Spanish)."""
+    """Pick the language from ?lang=, the cookie, Accept-Language, then the default (Spanish).
+
+    The switcher (?lang=, then its cookie) always wins over the browser's preference.
+    """
     offered = current_app.config["LANGUAGES"]
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
         if candidate in offered:
             return candidate
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return request.accept_languages.best_match(offered, default=default) or default
 
 
 def init_app(app: Flask) -> None:
@@ -27,6 +32,8 @@ def init_app(app: Flask) -> None:
         lang = request.args.get("lang")
         if lang in app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != lang:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
+        # The language depends on these headers: caches must keep one copy per language.
+        response.vary.update(("Accept-Language", "Cookie"))
         return response
 
     @app.context_processor
