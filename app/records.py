@@ -254,7 +254,8 @@ def _hide_deleted(state: ORMExecuteState) -> None:
         )
 
 
-def _check_version(obj: Any, expected: int | None) -> None:
+def check_version(obj: Any, expected: int | None) -> None:
+    """Raise VersionConflict unless ``obj`` is still at the ``expected`` version (if given)."""
     if expected is None:
         return
     if not isinstance(obj, Versioned):
@@ -341,7 +342,7 @@ class Batch:
 
         Raises VersionConflict when ``expected_version`` is given and is not the row's.
         """
-        _check_version(obj, expected_version)
+        check_version(obj, expected_version)
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
         for name, value in values.items():
@@ -366,7 +367,7 @@ class Batch:
     ) -> bool:
         """Mark the row deleted (it stays, hidden from lists); False if it already was."""
         _soft_deletable(obj)
-        _check_version(obj, expected_version)
+        check_version(obj, expected_version)
         if obj.deleted_at is not None:
             return False
         obj.deleted_at = utcnow()
@@ -385,7 +386,7 @@ class Batch:
     ) -> bool:
         """Undo a soft delete; False if the row was not deleted."""
         _soft_deletable(obj)
-        _check_version(obj, expected_version)
+        check_version(obj, expected_version)
         if obj.deleted_at is None:
             return False
         before = {"deleted_at": jsonable(obj.deleted_at)}
@@ -403,7 +404,7 @@ class Batch:
         dataset: str | None = None,
     ) -> None:
         """Delete the row for good; the event keeps its values (for data an import replaces)."""
-        _check_version(obj, expected_version)
+        check_version(obj, expected_version)
         if _identity(obj) is None:
             self.session.flush()
         derived = derive_context(self.session, obj)
@@ -495,78 +496,43 @@ def bulk(
 # --- One change at a time ----------------------------------------------------------------
 
 
-def create(
-    session: Session, model: type, values: Mapping[str, Any], *, actor: str,
-    source: str | None, dataset: str | None = None, state_cve: str | None = None,
-    commitment_id: int | None = None, summary: str | None = None,
-    user: User | int | None = None,
-) -> Any:
-    """Create a ``model`` row from ``values``, record it, and return it (flushed, with its id)."""
+def _single(session: Session, operation: str, *args: Any, actor: str, source: str | None,
+            user: User | int | None = None, **options: Any) -> Any:
+    """Run one ``Batch`` operation in its own batch (its event is written at once)."""
     with bulk(session, actor=actor, source=source, user=user) as batch:
-        return batch.create(
-            model, values, summary=summary, state_cve=state_cve,
-            commitment_id=commitment_id, dataset=dataset,
-        )
+        return getattr(batch, operation)(*args, **options)
 
 
-def update(
-    session: Session, obj: Any, values: Mapping[str, Any], *, actor: str,
-    source: str | None, expected_version: int | None = None, dataset: str | None = None,
-    state_cve: str | None = None, commitment_id: int | None = None,
-    summary: str | None = None, user: User | int | None = None,
-) -> bool:
+# One change each; ``options`` are those of the Batch method of the same name:
+# expected_version, summary, state_cve, commitment_id, dataset.
+
+
+def create(session: Session, model: type, values: Mapping[str, Any], **options: Any) -> Any:
+    """Create a ``model`` row from ``values``, record it, and return it (flushed, with its id)."""
+    return _single(session, "create", model, values, **options)
+
+
+def update(session: Session, obj: Any, values: Mapping[str, Any], **options: Any) -> bool:
     """Set the ``values`` that differ and record them; return whether anything changed.
 
     Raises VersionConflict when ``expected_version`` is given and is not the row's version.
     """
-    with bulk(session, actor=actor, source=source, user=user) as batch:
-        return batch.update(
-            obj, values, expected_version=expected_version, summary=summary,
-            state_cve=state_cve, commitment_id=commitment_id, dataset=dataset,
-        )
+    return _single(session, "update", obj, values, **options)
 
 
-def soft_delete(
-    session: Session, obj: Any, *, actor: str, source: str | None,
-    expected_version: int | None = None, dataset: str | None = None,
-    state_cve: str | None = None, commitment_id: int | None = None,
-    summary: str | None = None, user: User | int | None = None,
-) -> bool:
+def soft_delete(session: Session, obj: Any, **options: Any) -> bool:
     """Mark ``obj`` deleted and record it; False (nothing recorded) if it already was."""
-    with bulk(session, actor=actor, source=source, user=user) as batch:
-        return batch.soft_delete(
-            obj, expected_version=expected_version, summary=summary, state_cve=state_cve,
-            commitment_id=commitment_id, dataset=dataset,
-        )
+    return _single(session, "soft_delete", obj, **options)
 
 
-def restore(
-    session: Session, obj: Any, *, actor: str, source: str | None,
-    expected_version: int | None = None, dataset: str | None = None,
-    state_cve: str | None = None, commitment_id: int | None = None,
-    summary: str | None = None, user: User | int | None = None,
-) -> bool:
+def restore(session: Session, obj: Any, **options: Any) -> bool:
     """Undo the soft delete of ``obj`` and record it; False if it was not deleted."""
-    with bulk(session, actor=actor, source=source, user=user) as batch:
-        return batch.restore(
-            obj, expected_version=expected_version, summary=summary, state_cve=state_cve,
-            commitment_id=commitment_id, dataset=dataset,
-        )
+    return _single(session, "restore", obj, **options)
 
 
-def record(
-    session: Session, obj: Any, action: str, *, before: Mapping[str, Any] | None,
-    after: Mapping[str, Any] | None, actor: str, source: str | None,
-    dataset: str | None = None, state_cve: str | None = None,
-    commitment_id: int | None = None, summary: str | None = None,
-    user: User | int | None = None,
-) -> None:
-    """Record a change the caller made itself (see ``Batch.record``)."""
-    with bulk(session, actor=actor, source=source, user=user) as batch:
-        batch.record(
-            obj, action, before=before, after=after, summary=summary, state_cve=state_cve,
-            commitment_id=commitment_id, dataset=dataset,
-        )
+def record(session: Session, obj: Any, action: str, **options: Any) -> None:
+    """Record a change the caller made itself (see ``Batch.record``): before=, after=."""
+    _single(session, "record", obj, action, **options)
 
 
 def upsert(
