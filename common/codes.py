@@ -141,15 +141,39 @@ MILESTONE_STATUSES = CodeList("milestone status", {
 # A commitment's progress state, derived from its milestones (and "off_track" as a filter).
 PROGRESS_STATES = CodeList("progress state", {
     "unknown": N_("Sin datos de hitos"),
-    "not_started": N_("No iniciado"),
-    "in_progress": N_("En proceso"),
-    "complete": N_("Completo"),
-    "verified": N_("Verificado"),
+    **MILESTONE_STATUSES._labels,
     "off_track": N_("Retrasado"),
 })
+# Account roles: an admin does everything; an editor edits one state's tracker records.
+ROLES = CodeList("role", {"admin": N_("Administración"), "editor": N_("Edición de un estado")})
 AUDIT_ACTIONS = CodeList("action", {
     "create": N_("Creación"),
     "update": N_("Modificación"),
     "delete": N_("Eliminación"),
     "restore": N_("Restauración"),
+})
+
+# --- Sources and the basis of a value ----------------------------------------------------
+
+# What kind of document a registered source is (Source.kind).
+SOURCE_KINDS = CodeList("source kind", {
+    "official_report": N_("Informe oficial"),
+    "press": N_("Nota de prensa"),
+    "government_self_report": N_("Autoinforme del gobierno"),
+    "dataset": N_("Conjunto de datos"),
+    "web_page": N_("Página web"),
+})
+# How a value came to be (Assessment.basis, PublishedFigure.basis).
+BASES = CodeList("basis", {
+    "published": N_("Según la publicación"),
+    "computed": N_("Calculado aquí"),
+    "self_reported": N_("Autoinformado por el gobierno"),
+    "inferred": N_("Inferido"),
+    "press": N_("Según la prensa"),
+})
+# The programme an action plan belongs to (ActionPlan.programme).
+PROGRAMMES = CodeList("programme", {
+    "inai_cocreacion": N_("Cocreación desde lo Local (INAI)"),
+    "ogp_local": N_("OGP Local"),
+    "ogp_national": N_("Alianza para el Gobierno Abierto, plan nacional"),
 })
