@@ -5,8 +5,6 @@ Metric scores and local exercises here are SYNTHETIC (inserted by tests/geodata/
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 
@@ -17,6 +15,7 @@ from app.metric.service import state_index_values
 from app.models import DataRevision
 from common.text import fold_words as fold
 from seeds.states import load_states
+from tests.app.downloads import csv_rows
 from tests.geodata.helpers import insert_exercises, insert_metric
 
 # Synthetic: 2017 and 2019 rounds; Aguascalientes has two institutions in 2019.
@@ -105,9 +104,8 @@ def test_fixed_classes_compare_rounds_and_quantiles_are_labelled(map_app):
 def test_csv_and_geojson_downloads(map_app):
     client = map_app.test_client()
     response = client.get("/map.csv?round=2019&index=GA")
-    assert response.mimetype == "text/csv"
     assert "metrica-GA-2019-estados.csv" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    rows = csv_rows(response)
     assert len(rows) == 32
     assert rows[0] == {"cve_ent": "09", "state": "Ciudad de México", "year": "2019",
                        "index": "GA", "value": "0.9000", "rank": "1"}
@@ -134,7 +132,7 @@ def test_map_without_rounds_shows_every_state_without_data(app):
 def test_page_is_cached_and_rebuilt_when_the_metric_changes(map_app):
     client = map_app.test_client()
     client.get("/map")
-    cache = map_app.extensions["maps_cache"]
+    cache = map_app.extensions["httpcache"]  # the site's response cache (app.httpcache)
     misses = cache.misses
     client.get("/map")
     assert cache.misses == misses and cache.hits >= 1
@@ -180,7 +178,7 @@ def test_exercise_map_shows_stages_with_unknown_apart_from_none(app):
     names = [r[0] for r in _rows(client.get("/map/exercises?sort=name").get_data(as_text=True))]
     assert names == sorted(names, key=fold)
     response = client.get("/map/exercises.csv")
-    data = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    data = csv_rows(response)
     by_code = {r["cve_ent"]: r for r in data}
     assert by_code["02"]["stage"] == "none" and by_code["03"]["stage"] == ""
     assert by_code["01"]["stage_label"] == "Plan publicado"

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Institution
 from tests.app import metric_fixtures
+from tests.app.downloads import csv_rows
 from tests.app.metric_fixtures import import_file, write_synthetic_2019
 
 metric_seeded = metric_fixtures.metric_seeded
@@ -75,10 +76,7 @@ def test_state_table_sorts_by_the_url(metric_app):
 
 def test_csv_downloads(metric_app):
     client = metric_app.test_client()
-    response = client.get("/metric/2017/state.csv")
-    assert response.mimetype == "text/csv"
-    assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    rows = csv_rows(client.get("/metric/2017/state.csv"))
     assert len(rows) == 33
     queretaro = next(r for r in rows if r["key"] == "22")
     assert queretaro["GA_published"] == "0.27" and queretaro["GA_rank"] == "32"
@@ -133,6 +131,6 @@ def test_compare_page_over_matched_institutions(metric_app, tmp_path):
     assert "<dd>4</dd>" in html and "<dd>1</dd>" in html and "<dd>904</dd>" in html
     assert "no comparable" in html
     download = client.get("/metric/compare?from=2017&to=2019&by=state&download=csv")
-    rows = list(csv.DictReader(io.StringIO(download.data.decode("utf-8-sig"))))
+    rows = csv_rows(download)
     assert len(rows) == 4 and "GA_delta" in rows[0]
 

@@ -3,8 +3,6 @@ sorting, pagination, permalinks, CSV downloads and Atom feeds."""
 
 from __future__ import annotations
 
-import csv
-import io
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -12,15 +10,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ActionPlan, Commitment, LocalExercise, State
+from tests.app.downloads import csv_rows
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
-
-def _csv(response) -> list[dict[str, str]]:
-    assert response.status_code == 200
-    assert response.mimetype == "text/csv"
-    text = response.get_data(as_text=True).lstrip("\ufeff")
-    return list(csv.DictReader(io.StringIO(text)))
 
 
 def _ids(app, key: str) -> int:
@@ -56,14 +49,14 @@ def test_exercises_lists_every_state_with_stage_dates_and_source(seeded_app, cli
 def test_exercises_filter_sort_and_csv(client):
     html = client.get("/exercises?stage=none").get_data(as_text=True)
     assert "Baja California Sur" in html and "Durango" not in html
-    rows = _csv(client.get("/exercises?stage=plan&format=csv"))
+    rows = csv_rows(client.get("/exercises?stage=plan&format=csv"))
     assert {r["cve_ent"] for r in rows} == {"04", "05", "10", "14", "17", "20", "24", "29",
                                             "30", "32"}
     assert all(r["fuente"] for r in rows)
-    ordered = _csv(client.get("/exercises?sort=declaration&format=csv"))
+    ordered = csv_rows(client.get("/exercises?sort=declaration&format=csv"))
     dates = [r["declaratoria"] for r in ordered if r["declaratoria"]]
     assert dates == sorted(dates) and ordered[-1]["declaratoria"] == ""
-    searched = _csv(client.get("/exercises?q=michoacan&format=csv"))
+    searched = csv_rows(client.get("/exercises?q=michoacan&format=csv"))
     assert [r["estado"] for r in searched] == ["Michoacán de Ocampo"]
 
 
@@ -77,13 +70,13 @@ def test_plans_list_shows_published_and_recorded_counts(seeded_app, client):
     html = client.get("/plans").get_data(as_text=True)
     assert "Cuarto Plan de Acción 2019-2021" in html
     assert "Plan de Acción Ampliado 2011-2012" in html
-    rows = _csv(client.get("/plans?format=csv"))
+    rows = csv_rows(client.get("/plans?format=csv"))
     by_key = {r["clave"]: r for r in rows}
     assert by_key["mx-4"]["compromisos_registrados"] == "13"
     jalisco = by_key["local-14-2016-2018"]
     assert (jalisco["compromisos_publicados"], jalisco["compromisos_registrados"]) == ("7", "1")
     assert jalisco["avance"] == ""  # unknown, not 0
-    local = _csv(client.get("/plans?scope=local&format=csv"))
+    local = csv_rows(client.get("/plans?scope=local&format=csv"))
     assert len(local) == 10 and {r["ambito"] for r in local} == {"local"}
 
 
@@ -108,29 +101,29 @@ def test_local_plan_page_says_what_is_missing(seeded_app, client):
 
 
 def test_search_is_case_and_accent_insensitive(client):
-    plain = _csv(client.get("/commitments?q=publica+obra&format=csv"))
-    accented = _csv(client.get("/commitments?q=PÚBLICA+Obra&format=csv"))
+    plain = csv_rows(client.get("/commitments?q=publica+obra&format=csv"))
+    accented = csv_rows(client.get("/commitments?q=PÚBLICA+Obra&format=csv"))
     assert plain == accented and plain
     assert all("obra" in r["titulo"].lower() for r in plain)
     assert "Seguimiento ciudadano a la obra pública en el Estado de Campeche." in {
         r["titulo"] for r in plain}
-    assert _csv(client.get("/commitments?q=MX0084&format=csv"))[0]["ogp_id"] == "MX0084"
-    assert _csv(client.get("/commitments?q=100%25&format=csv")) == []
+    assert csv_rows(client.get("/commitments?q=MX0084&format=csv"))[0]["ogp_id"] == "MX0084"
+    assert csv_rows(client.get("/commitments?q=100%25&format=csv")) == []
 
 
 def test_commitment_filters(seeded_app, client):
-    rows = _csv(client.get("/commitments?state=17&format=csv"))
+    rows = csv_rows(client.get("/commitments?state=17&format=csv"))
     assert len(rows) == 8 and {r["estado"] for r in rows} == {"Morelos"}
     assert {r["etiqueta"] for r in rows} >= {"P1", "P2"}
     plan4 = _ids(seeded_app, "mx-4")
-    rows = _csv(client.get(f"/commitments?plan={plan4}&theme=Gender&format=csv"))
+    rows = csv_rows(client.get(f"/commitments?plan={plan4}&theme=Gender&format=csv"))
     assert {r["ogp_id"] for r in rows} == {"MX0076", "MX0079", "MX0080", "MX0087"}
     # No milestones anywhere in the sources: every progress is unknown.
-    assert len(_csv(client.get("/commitments?status=unknown&format=csv"))) == 56 + 49
-    assert _csv(client.get("/commitments?status=off_track&format=csv")) == []
+    assert len(csv_rows(client.get("/commitments?status=unknown&format=csv"))) == 56 + 49
+    assert csv_rows(client.get("/commitments?status=off_track&format=csv")) == []
     html = client.get("/commitments?status=verified").get_data(as_text=True)
     assert "Ningún compromiso coincide con estos filtros." in html
-    national = _csv(client.get("/commitments?scope=national&format=csv"))
+    national = csv_rows(client.get("/commitments?scope=national&format=csv"))
     assert len(national) == 49
 
 
@@ -144,13 +137,13 @@ def test_pagination_sorting_and_permalinks(seeded_app):
     assert "Filas 51–56 de 56" in last and 'rel="next"' not in last
     beyond = client.get("/commitments?scope=local&sort=title&page=99").get_data(as_text=True)
     assert "Página 6 de 6" in beyond
-    titles = [r["titulo"] for r in _csv(client.get("/commitments?scope=local&sort=title"
+    titles = [r["titulo"] for r in csv_rows(client.get("/commitments?scope=local&sort=title"
                                                     "&format=csv"))]
     assert len(titles) == 56  # the CSV is the whole filtered list, not one page
     from common.text import fold as fold_text
 
     assert [fold_text(t) for t in titles] == sorted(fold_text(t) for t in titles)
-    reverse = [r["titulo"] for r in _csv(client.get("/commitments?scope=local&sort=-title"
+    reverse = [r["titulo"] for r in csv_rows(client.get("/commitments?scope=local&sort=-title"
                                                      "&format=csv"))]
     assert reverse == titles[::-1]
     # The CSV link keeps the filters.
