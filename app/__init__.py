@@ -26,6 +26,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .extensions import alembic, babel, csrf, db, login_manager
 
     db.init_app(app)
+    # Response cache, HTTP caching and compression: first, so its after-request hook runs
+    # after every other one (Flask runs them in reverse) and sees their cookies.
+    from . import httpcache
+
+    httpcache.init_app(app)
     alembic.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)

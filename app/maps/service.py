@@ -6,8 +6,6 @@ Functions take a session and never commit; the view or the command owns the tran
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -121,34 +119,3 @@ def exercise_table(session: Session, layer: Layer) -> list[dict[str, Any]]:
             "source": exercise.source if exercise else None,
         })
     return sorted(rows, key=lambda r: fold(r["name"]))
-
-
-class PageCache:
-    """A small thread-safe LRU of rendered map parts, keyed by data revisions and query."""
-
-    def __init__(self, size: int = 256):
-        self.size = size
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
-        """Return the cached value of ``key``, building and storing it on a miss."""
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                self.hits += 1
-                return self._data[key]
-        value = build()  # outside the lock: a slow build must not block warm requests
-        with self._lock:
-            self.misses += 1
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()

@@ -1,9 +1,9 @@
 """Map pages: the metric choropleth (/map), the local exercises (/map/exercises), downloads.
 
-Rendered map parts are cached per process, keyed by the revisions of every dataset a map
-draws from (metric, local, geodata, states), the language and the parsed arguments (a bad
-argument is refused before it can reach the cache); a write to any dataset bumps its
-revision, so the next request renders afresh.
+Pages are cached like every public page (app.httpcache), keyed by the revisions of the
+datasets a map draws from (metric, local, geodata, states), the language and the query; a
+bad argument is refused (400) and never cached; a write to any dataset bumps its revision, so
+the next request renders afresh.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from app import params
 from app.extensions import db
+from app.httpcache import cached_public
 from app.listing import ListSpec, ListView, Sort, columns, download, order_rows, parse_list
 from app.metric.service import round_years, state_index_values
-from app.models import DataRevision
 from common.codes import CLASS_SCHEMES, STAGES
 from common.codes import INDICES as INDEX_CODES
 from geodata.classify import make_classes
@@ -36,7 +35,7 @@ from geodata.maps import (
 )
 
 from . import bp
-from .service import DATASETS, PageCache, active_layer, exercise_table, state_rows
+from .service import DATASETS, active_layer, exercise_table, state_rows
 
 # Light to dark along the programme's progress (ColorBrewer YlGnBu, colour-blind safe).
 STAGE_COLOURS = {"none": "#ffffcc", "declaration": "#a1dab4", "secretariat": "#41b6c4",
@@ -76,10 +75,6 @@ EXERCISE_TABLE = ListSpec(
 )
 
 
-def _cache() -> PageCache:
-    return current_app.extensions.setdefault("maps_cache", PageCache())
-
-
 def _assets() -> dict[str, str]:
     """Local URLs of the assets the map builders need (no CDN)."""
     return {
@@ -100,10 +95,8 @@ def _credit(bundled: bool, layer: Layer) -> str:
 
 
 def _cached_page(kind: str, view: ListView, build: Callable[[], dict[str, Any]]) -> str:
-    """Render the page around map parts taken from the cache (or built and cached)."""
-    revisions = DataRevision.current(db.session, *DATASETS)
-    key = (kind, revisions, str(get_locale()), tuple(sorted(view.args().items())))
-    parts = _cache().get_or_build(key, build)
+    """Render the page around the map parts (the whole response is cached by app.httpcache)."""
+    parts = build()
     return render_template("maps/page.html", **{k: Markup(v) for k, v in parts.items()})
 
 
@@ -156,6 +149,7 @@ def _build_state_map(view: ListView, year: int | None, index: str) -> dict[str, 
 
 
 @bp.get("/map")
+@cached_public(*DATASETS)
 def state_map() -> str:
     view, year, index = _state_view()
     return _cached_page("state_map", view, lambda: _build_state_map(view, year, index))
@@ -181,6 +175,7 @@ def _download_name(year: int | None, index: str) -> str:
 
 
 @bp.get("/map.csv")
+@cached_public(*DATASETS)
 def state_map_csv() -> Response:
     view, year, index = _state_view()
     view.format = "csv"
@@ -190,6 +185,7 @@ def state_map_csv() -> Response:
 
 
 @bp.get("/map.geojson")
+@cached_public(*DATASETS)
 def state_map_geojson() -> Response:
     _view, year, index = _state_view()
     layer, rows = _state_download_rows(year, index)
@@ -222,12 +218,14 @@ def _build_exercise_map(view: ListView) -> dict[str, Any]:
 
 
 @bp.get("/map/exercises")
+@cached_public(*DATASETS)
 def exercise_map() -> str:
     view = parse_list(EXERCISE_TABLE)
     return _cached_page("exercise_map", view, lambda: _build_exercise_map(view))
 
 
 @bp.get("/map/exercises.csv")
+@cached_public(*DATASETS)
 def exercise_map_csv() -> Response:
     view = parse_list(EXERCISE_TABLE)
     view.format = "csv"
@@ -237,6 +235,7 @@ def exercise_map_csv() -> Response:
 
 
 @bp.get("/map/exercises.geojson")
+@cached_public(*DATASETS)
 def exercise_map_geojson() -> Response:
     layer, _bundled = active_layer(db.session, "state")
     keep = ("state", "stage", "stage_label", "declaration_date", "stl_installed_date", "source")

@@ -1,0 +1,190 @@
+"""app.httpcache: the response cache, ETags and 304s, Vary, privacy, compression."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import brotli
+import pytest
+from flask import Flask
+
+from app import httpcache, records
+from app.extensions import db
+from app.models import User
+from seeds.states import load_states
+
+
+@pytest.fixture
+def states_app(app: Flask) -> Flask:
+    with app.app_context():
+        load_states(db.session)
+        db.session.commit()
+    return app
+
+
+def _bump(app: Flask, dataset: str) -> None:
+    with app.app_context():
+        records.touch(db.session, dataset)
+        db.session.commit()
+
+
+PAGES = ["/", "/states/", "/states/10", "/exercises", "/plans", "/commitments", "/metric/",
+         "/map", "/map/exercises", "/map.csv"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_public_page_is_cached_with_revalidation_headers(states_app, url):
+    client = states_app.test_client()
+    cache = states_app.extensions["httpcache"]
+    first = client.get(url)
+    assert first.status_code == 200, url
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"')
+    assert first.headers["Last-Modified"]
+    control = first.headers["Cache-Control"]
+    assert control.startswith("public, max-age=") and "stale-while-revalidate" in control
+    vary = {v.strip() for v in first.headers["Vary"].split(",")}
+    assert {"Accept-Language", "Cookie", "Accept-Encoding"} <= vary
+    hits = cache.hits
+    second = client.get(url)
+    assert cache.hits == hits + 1
+    assert second.get_data() == first.get_data()
+    assert second.headers["ETag"] == etag
+    assert second.headers["Content-Type"] == first.headers["Content-Type"]
+    conditional = client.get(url, headers={"If-None-Match": etag})
+    assert conditional.status_code == 304 and conditional.get_data() == b""
+    assert conditional.headers["ETag"] == etag
+    assert conditional.headers["Cache-Control"] == control
+    assert client.get(url, headers={"If-None-Match": 'W/"other"'}).status_code == 200
+
+
+def test_a_write_changes_the_etag_and_the_page_is_rendered_afresh(states_app):
+    client = states_app.test_client()
+    cache = states_app.extensions["httpcache"]
+    etag = client.get("/states/10").headers["ETag"]
+    _bump(states_app, "local")
+    misses = cache.misses
+    response = client.get("/states/10", headers={"If-None-Match": etag})
+    assert response.status_code == 200 and response.headers["ETag"] != etag
+    assert cache.misses == misses + 1
+
+
+def test_a_view_declaring_its_datasets_ignores_other_writes(states_app):
+    client = states_app.test_client()
+    etag = client.get("/map").headers["ETag"]
+    _bump(states_app, "national")  # /map does not draw national plans
+    assert client.get("/map", headers={"If-None-Match": etag}).status_code == 304
+    _bump(states_app, "metric")
+    assert client.get("/map", headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_language_is_part_of_the_key_and_set_cookie_is_never_public(states_app):
+    client = states_app.test_client()
+    spanish = client.get("/states/")
+    chosen = client.get("/states/?lang=en")  # sets the language cookie
+    assert "Set-Cookie" in chosen.headers
+    assert chosen.headers["Cache-Control"] == "private, no-cache"
+    english = client.get("/states/")  # now with the cookie
+    assert english.headers["Cache-Control"].startswith("public")
+    assert 'lang="en"' in english.get_data(as_text=True)
+    assert 'lang="es"' in spanish.get_data(as_text=True)
+    assert english.headers["ETag"] != spanish.headers["ETag"]
+
+
+def test_query_order_does_not_matter_but_values_do(states_app):
+    client = states_app.test_client()
+    a = client.get("/commitments?scope=local&sort=title").headers["ETag"]
+    b = client.get("/commitments?sort=title&scope=local").headers["ETag"]
+    c = client.get("/commitments?sort=-title&scope=local").headers["ETag"]
+    assert a == b != c
+
+
+def test_errors_and_bad_arguments_are_not_cached(states_app):
+    client = states_app.test_client()
+    for url in ("/states/99", "/map?index=XX", "/no-such-page"):
+        response = client.get(url)
+        assert response.status_code in (400, 404)
+        assert "public" not in response.headers.get("Cache-Control", "")
+        assert "ETag" not in response.headers
+    assert len(states_app.extensions["httpcache"]) == 0
+
+
+def test_a_signed_in_user_gets_private_fresh_pages(states_app):
+    with states_app.app_context():
+        user = User(email="ed@example.org", name="Órgano garante", password_hash="x",
+                    role="admin")
+        db.session.add(user)
+        db.session.commit()
+        user_id = user.id
+    client = states_app.test_client()
+    public = client.get("/states/")
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+    cache = states_app.extensions["httpcache"]
+    hits = cache.hits
+    response = client.get("/states/", headers={"If-None-Match": public.headers["ETag"]})
+    assert response.status_code == 200
+    assert cache.hits == hits
+    assert "public" not in response.headers["Cache-Control"]
+    assert "private" in response.headers["Cache-Control"]
+    assert "ETag" not in response.headers
+
+
+def test_private_views_are_never_cached(make_app):
+    app = make_app()
+
+    @app.get("/per-visit")
+    @httpcache.private
+    def per_visit() -> str:
+        return "fresh"
+
+    response = app.test_client().get("/per-visit")
+    assert response.status_code == 200 and "ETag" not in response.headers
+    assert "public" not in response.headers.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize(("encoding", "decode"), [("br", brotli.decompress),
+                                                  ("gzip", gzip.decompress)])
+def test_pages_are_compressed_when_the_client_accepts_it(states_app, encoding, decode):
+    client = states_app.test_client()
+    raw = client.get("/map").get_data()
+    for _ in range(2):  # rendered, then from the caches
+        response = client.get("/map", headers={"Accept-Encoding": f"{encoding}"})
+        assert response.headers["Content-Encoding"] == encoding
+        assert len(response.get_data()) < len(raw) / 3
+        assert decode(response.get_data()) == raw
+        assert response.headers["ETag"].startswith('W/"')
+
+
+def test_the_script_nonce_of_a_cached_page_matches_its_header(states_app):
+    client = states_app.test_client()
+    for _ in range(2):
+        response = client.get("/map")
+        policy = response.headers.get("Content-Security-Policy")
+        if policy is None:
+            pytest.skip("no Content-Security-Policy on this branch")
+        nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+        body = response.get_data(as_text=True)
+        assert f'nonce="{nonce}"' in body
+        assert set(re.findall(r'nonce="([^"]+)"', body)) == {nonce}
+    other = client.get("/map/exercises").headers["Content-Security-Policy"]
+    assert re.search(r"'nonce-([^']+)'", other).group(1) != nonce
+
+
+def test_etag_for_is_the_header_of_the_current_request(states_app):
+    etag = states_app.test_client().get("/states/10").headers["ETag"]
+    with states_app.test_request_context("/states/10"):
+        assert httpcache.etag_for() == etag
+        assert httpcache.etag_for("states") != etag
+
+
+def test_lru_cache_keeps_the_most_recent_entries():
+    cache = httpcache.LRUCache(size=2)
+    cache.set("a", 1)
+    cache.set("b", 2)
+    assert cache.get("a") == 1
+    cache.set("c", 3)
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+    assert cache.get_or_build("d", lambda: 4) == 4 and len(cache) == 2
