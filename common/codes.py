@@ -111,7 +111,7 @@ FEDERATION = N_("Federación")
 NATIONAL = N_("Nacional")
 # Map classes: fixed intervals (comparable across rounds) or the round's quantiles.
 CLASS_SCHEMES = CodeList("classification", {
-    "fixed": N_("Intervalos fijos de 0 a 1 (comparables entre rondas)"),
+    "fixed": N_("Intervalos fijos de 0.05 (comparables entre rondas)"),
     "quantile": N_("Cuantiles de la ronda"),
 })
 

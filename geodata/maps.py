@@ -103,15 +103,41 @@ def _style(colour: str, no_data: bool) -> dict[str, object]:
     return style
 
 
-def _base_map(layer: Layer, assets: Mapping[str, str], tiles: Tiles | None) -> folium.Map:
-    """Return a map fitted to the layer, with local assets only and tiles only if configured."""
+class ZoomControl(MacroElement):
+    """Leaflet's zoom buttons with titles in the page's language (Leaflet's are English)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.zoom({zoomInTitle: {{ this.zoom_in|tojson }},
+                        zoomOutTitle: {{ this.zoom_out|tojson }}})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, zoom_in: str, zoom_out: str):
+        super().__init__()
+        self._name = "ZoomControl"
+        self.zoom_in = zoom_in
+        self.zoom_out = zoom_out
+
+
+def _base_map(layer: Layer, assets: Mapping[str, str], tiles: Tiles | None,
+              zoom: tuple[str, str] = ("Zoom in", "Zoom out")) -> folium.Map:
+    """Return a map fitted to the layer, with local assets only and tiles only if configured.
+
+    ``zoom``: the (translated) titles of the zoom-in and zoom-out buttons.
+    """
     m = folium.Map(
         location=[23.6, -102.5],
         zoom_start=5,
         tiles=None,
         zoom_snap=0.25,
         prefer_canvas=False,
+        zoom_control=False,
     )
+    m.add_child(ZoomControl(*zoom))
     # Instance attributes: folium's class-level lists stay untouched.
     m.default_js = [(n, assets[n]) for n, _ in folium.Map.default_js if n in assets]
     m.default_css = [(n, assets[n]) for n, _ in folium.Map.default_css if n in assets]
@@ -134,10 +160,17 @@ def _add_shapes(
     tips: Mapping[str, str],
     links: Mapping[str, str],
     credit: str,
+    labels: Mapping[str, str] | None = None,
 ) -> folium.GeoJson:
-    """Draw the layer's features with their styles, tooltips and click-through links."""
+    """Draw the layer's features with their styles, tooltips and click-through links.
+
+    Each shape is focusable and named by its plain-text label (name and value) for keyboard
+    and screen-reader users; Enter on a shape with a link opens it, like a click.
+    """
+    labels = labels or {}
     properties = {
-        code: {"tip": tips.get(code, ""), **({"url": links[code]} if code in links else {})}
+        code: {"tip": tips.get(code, ""), "label": labels.get(code, ""),
+               **({"url": links[code]} if code in links else {})}
         for code in layer.codes
     }
     data = feature_collection(
@@ -151,11 +184,28 @@ def _add_shapes(
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
         on_each_feature=JsCode(
             """function (feature, layer) {
-                if (feature.properties.url) {
+                var url = feature.properties.url;
+                if (url) {
                     layer.on("click", function () {
                         window.location.assign(feature.properties.url);
                     });
                 }
+                layer.on("add", function () {
+                    var el = layer.getElement && layer.getElement();
+                    if (!el) { return; }
+                    el.setAttribute("tabindex", "0");
+                    el.setAttribute("role", url ? "link" : "img");
+                    // The label comes escaped like every text from data; an inert
+                    // DOMParser document turns it back into plain text.
+                    var text = new DOMParser().parseFromString(
+                        feature.properties.label, "text/html").documentElement.textContent;
+                    el.setAttribute("aria-label", text);
+                    el.addEventListener("keydown", function (event) {
+                        if (url && event.key === "Enter") { window.location.assign(url); }
+                    });
+                    el.addEventListener("focus", function () { layer.openTooltip(); });
+                    el.addEventListener("blur", function () { layer.closeTooltip(); });
+                });
             }"""
         ),
         attribution=html.escape(credit),
@@ -163,6 +213,11 @@ def _add_shapes(
     )
     shapes.add_to(m)
     return shapes
+
+
+def _label(name: str, lines: Sequence[tuple[str, str]]) -> str:
+    """Return the name of a shape, e.g. 'Durango: GA 0.41, Lugar 3 de 28' (escaped HTML)."""
+    return html.escape(f"{name}: " + ", ".join(f"{label} {value}" for label, value in lines))
 
 
 def _tip(name: str, lines: Sequence[tuple[str, str]]) -> str:
@@ -182,6 +237,7 @@ class ChoroplethText:
     no_data: str  # e.g. "sin datos"
     credit: str  # boundary layer attribution shown on the map
     rank_format: str = "%(rank)s de %(total)s"  # e.g. "3 de 28"
+    zoom: tuple[str, str] = ("Zoom in", "Zoom out")  # titles of the zoom buttons
 
 
 def format_value(value: float | None, decimals: int = 2) -> str | None:
@@ -207,7 +263,7 @@ def choropleth_map(
     names = {**layer.frame["name"].to_dict(), **(names or {})}
     rank = ranks(values)
     ranked = len(rank)
-    styles, tips = {}, {}
+    styles, tips, labels = {}, {}, {}
     for code in layer.codes:
         value = values.get(code)
         styles[code] = _style(classes.colour(value), classes.index(value) is None)
@@ -217,8 +273,9 @@ def choropleth_map(
             lines.append((text.rank_label, text.rank_format % {"rank": rank[code],
                                                                 "total": ranked}))
         tips[code] = _tip(names.get(code, code), lines)
-    m = _base_map(layer, assets, tiles)
-    _add_shapes(m, layer, styles, tips, links or {}, text.credit)
+        labels[code] = _label(names.get(code, code), lines)
+    m = _base_map(layer, assets, tiles, text.zoom)
+    _add_shapes(m, layer, styles, tips, links or {}, text.credit, labels)
     items = [LegendItem(c, label) for c, label in zip(classes.colours, classes.labels(),
                                                        strict=True)]
     items.append(LegendItem(NO_DATA_COLOUR, text.no_data, no_data=True))
@@ -239,20 +296,21 @@ def category_map(
     links: Mapping[str, str] | None = None,
     assets: Mapping[str, str],
     tiles: Tiles | None = None,
+    zoom: tuple[str, str] = ("Zoom in", "Zoom out"),
 ) -> folium.Map:
     """Return a map colouring each code by its category; unknown codes in the no-data style."""
     names = {**layer.frame["name"].to_dict(), **(names or {})}
     by_key = {c.key: c for c in categories}
-    styles, tips = {}, {}
+    styles, tips, labels = {}, {}, {}
     for code in layer.codes:
         category = by_key.get(values.get(code) or "")
         colour = category.colour if category else NO_DATA_COLOUR
         styles[code] = _style(colour, category is None)
-        tips[code] = _tip(
-            names.get(code, code), [(value_label, category.label if category else no_data)]
-        )
-    m = _base_map(layer, assets, tiles)
-    _add_shapes(m, layer, styles, tips, links or {}, credit)
+        lines = [(value_label, category.label if category else no_data)]
+        tips[code] = _tip(names.get(code, code), lines)
+        labels[code] = _label(names.get(code, code), lines)
+    m = _base_map(layer, assets, tiles, zoom)
+    _add_shapes(m, layer, styles, tips, links or {}, credit, labels)
     items = [LegendItem(c.colour, c.label) for c in categories]
     items.append(LegendItem(NO_DATA_COLOUR, no_data, no_data=True))
     m.add_child(Legend(title, items))

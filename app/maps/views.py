@@ -88,6 +88,10 @@ def _tiles() -> Tiles | None:
     return Tiles(url, current_app.config.get("MAP_TILE_ATTRIBUTION") or "") if url else None
 
 
+def _zoom() -> tuple[str, str]:
+    return _("Acercar"), _("Alejar")
+
+
 def _credit(bundled: bool, layer: Layer) -> str:
     if bundled:
         return _("Límites: Natural Earth (dominio público)")
@@ -120,10 +124,14 @@ def _state_values(year: int | None, index: str) -> dict[str, float]:
     return {} if year is None else state_index_values(db.session, year, index)
 
 
-def _build_state_map(view: ListView, year: int | None, index: str) -> dict[str, Any]:
+def _build_state_map(view: ListView, year: int | None, index: str,
+                     template: str = "maps/state_map.html") -> dict[str, Any]:
     layer, bundled = active_layer(db.session, "state")
     values = _state_values(year, index)
-    classes = make_classes(view.filters["classes"] or "fixed", list(values.values()))
+    # The fixed scale covers every loaded round's values: the same classes for every round.
+    scale = [v for y in _loaded() for v in _state_values(y, index).values()]
+    classes = make_classes(view.filters["classes"] or "fixed", list(values.values()),
+                           scale=scale)
     rows = state_rows(db.session, layer, values)
     label = INDEX_CODES[index]
     title = (_("%(label)s (%(index)s), %(year)s", label=label, index=index, year=year)
@@ -131,6 +139,7 @@ def _build_state_map(view: ListView, year: int | None, index: str) -> dict[str, 
     text = ChoroplethText(
         title=title, value_label=index, rank_label=_("Lugar"), no_data=_("sin datos"),
         credit=_credit(bundled, layer), rank_format=_("%(rank)s de %(total)s"),
+        zoom=_zoom(),
     )
     folium_map = choropleth_map(
         layer, values, classes, text=text, names={r["code"]: r["name"] for r in rows},
@@ -138,7 +147,7 @@ def _build_state_map(view: ListView, year: int | None, index: str) -> dict[str, 
         assets=_assets(), tiles=_tiles(),
     )
     return _map_parts(
-        folium_map, _("Mapa de la Métrica de Gobierno Abierto"), "maps/state_map.html",
+        folium_map, _("Mapa de la Métrica de Gobierno Abierto"), template,
         list=view, year=year, index=index, years=_loaded(), scheme=classes.scheme,
         rows=order_rows(rows, view), classes=classes, class_labels=classes.labels(),
         colour={r["code"]: classes.colour(r["value"]) for r in rows}, title=title,
@@ -153,6 +162,32 @@ def _build_state_map(view: ListView, year: int | None, index: str) -> dict[str, 
 def state_map() -> str:
     view, year, index = _state_view()
     return _cached_page("state_map", view, lambda: _build_state_map(view, year, index))
+
+
+@bp.get("/embed/map")
+@cached_public(*DATASETS)
+def embed_map() -> Response:
+    """The metric map alone (no site chrome), with attribution and a link back, for iframes.
+
+    Framing is allowed: its Content-Security-Policy says ``frame-ancestors *``.
+    """
+    view, year, index = _state_view()
+    parts = _build_state_map(view, year, index, template="maps/embed_body.html")
+    html = render_template("maps/embed.html", **{k: Markup(v) for k, v in parts.items()})
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = embed_policy()
+    return response
+
+
+def embed_policy() -> str:
+    """The site's Content-Security-Policy, but any page may frame the embed."""
+    try:
+        from app.accounts.security import content_security_policy
+    except ImportError:  # the security headers are not installed: allow framing only
+        return "frame-ancestors *"
+    policy = [p.strip() for p in content_security_policy().split(";")]
+    kept = [p for p in policy if not p.startswith("frame-ancestors")]
+    return "; ".join([*kept, "frame-ancestors *"])
 
 
 def _geojson(layer: Layer, properties: dict[str, Any], filename: str) -> Response:
@@ -206,7 +241,7 @@ def _build_exercise_map(view: ListView) -> dict[str, Any]:
         title=_("Etapa del ejercicio local"), value_label=_("Etapa"), no_data=_("sin datos"),
         credit=_credit(bundled, layer), names={r["code"]: r["name"] for r in rows},
         links={r["code"]: url_for("states.detail", cve_ent=r["code"]) for r in rows},
-        assets=_assets(), tiles=_tiles(),
+        assets=_assets(), tiles=_tiles(), zoom=_zoom(),
     )
     return _map_parts(
         folium_map, _("Mapa de los ejercicios locales"), "maps/exercise_map.html",

@@ -96,7 +96,12 @@ def test_table_sorts_by_name_and_value(map_app):
 def test_fixed_classes_compare_rounds_and_quantiles_are_labelled(map_app):
     client = map_app.test_client()
     fixed = client.get("/map").get_data(as_text=True)
-    assert "0.80\\u20131.00" in fixed and "comparan entre rondas" in fixed
+    # 0.05-wide classes over every loaded round's values (0.0 in 2019 to 0.9): the same scale
+    # for 2017, labelled by the printed values each class holds
+    assert "0.00\\u20130.04" in fixed and "0.90\\u20130.95" in fixed
+    assert "comparan entre rondas" in fixed
+    older = client.get("/map?round=2017").get_data(as_text=True)
+    assert "0.00\\u20130.04" in older and "0.90\\u20130.95" in older
     quantile = client.get("/map?classes=quantile").get_data(as_text=True)
     assert "no se comparan entre rondas" in quantile
 

@@ -133,3 +133,16 @@ def test_category_map_colours_by_category_and_marks_unknown():
     assert re.search(r'case "02":.*?return \{[^}]*#ffffcc', script, re.S)
     assert "Etapa: sin datos" in script and "Etapa: Plan publicado" in script
     assert script.count('"type": "Feature"') == 32
+
+
+def test_shapes_are_named_focusable_and_open_with_enter_and_zoom_is_translated():
+    text = ChoroplethText(title="GA", value_label="GA", rank_label="Lugar",
+                          no_data="sin datos", credit="c", zoom=("Acercar", "Alejar"))
+    script = map_components(choropleth_map(
+        bundled_state_layer(), {"09": 0.95, "01": 0.1}, fixed_classes(), text=text,
+        assets=ASSETS, links={"09": "/states/09"},
+    )).script
+    assert "Ciudad de M\\u00e9xico: GA 0.95, Lugar 1 de 2" in script  # the shape's name
+    assert '"tabindex", "0"' in script and 'event.key === "Enter"' in script
+    assert 'zoomInTitle: "Acercar"' in script and "Zoom in" not in script
+    assert 'zoomOutTitle: "Alejar"' in script

@@ -1,4 +1,2 @@
-// Map pages: changing a control reloads the page with the new choice in the URL (permalink).
-document.querySelectorAll("form.map-controls select").forEach(function (select) {
-  select.addEventListener("change", function () { select.form.submit(); });
-});
+// Map pages: the controls change the map only when the reader presses "Ver" (WCAG 3.2.2,
+// on input): choosing an option never reloads the page by itself. Nothing else to do here.
