@@ -23,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # auth registers the user loader; records hides soft-deleted rows from every query.
     from . import auth, errors, i18n, params, records  # noqa: F401
+    from .accounts import security
     from .extensions import alembic, babel, csrf, db, login_manager
 
     db.init_app(app)
@@ -35,12 +36,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    security.init_app(app)
     i18n.init_app(app)
     params.init_app(app)
     errors.init_app(app)
     _register_sql_functions(app)
 
     # Each area's routes (and commands) live in its views (and cli) module.
+    from .accounts import cli as _accounts_cli  # noqa: F401
+    from .accounts import views as accounts_views
+    from .edit import views as edit_views
     from .main import views as main_views
     from .maps import cli as _maps_cli  # noqa: F401
     from .maps import views as maps_views
@@ -49,7 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .plans import views as plans_views
     from .states import views as states_views
 
-    for area in (main_views, states_views, plans_views, metric_views, maps_views):
+    for area in (main_views, states_views, plans_views, metric_views, maps_views,
+                 accounts_views, edit_views):
         app.register_blueprint(area.bp)
 
     from . import cli

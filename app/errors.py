@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .params import BadArguments
 
-HANDLED = (400, 403, 404, 405, 413, 500, 503)
+HANDLED = (400, 403, 404, 405, 413, 429, 500, 503)
 
 
 def wants_json() -> bool:
@@ -33,6 +33,7 @@ def _titles() -> dict[int, str]:
         404: _("Página no encontrada"),
         405: _("Método no permitido"),
         413: _("Archivo demasiado grande"),
+        429: _("Demasiados intentos"),
         500: _("Error interno"),
         503: _("Servicio no disponible"),
     }
@@ -46,6 +47,8 @@ def _explanations() -> dict[int, str]:
                "o que el registro no exista."),
         405: _("Esta dirección no admite ese método."),
         413: _("El archivo enviado supera el tamaño permitido."),
+        429: _("Hubo demasiados intentos en poco tiempo; espere unos minutos y vuelva a "
+               "intentarlo."),
         500: _("Algo falló de nuestro lado. El error quedó registrado; vuelva a intentarlo más "
                "tarde."),
         503: _("El servicio no está disponible por el momento; vuelva a intentarlo más tarde."),

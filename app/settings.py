@@ -58,6 +58,18 @@ SETTINGS: tuple[Setting, ...] = (
         "is refused before reading.",
     ),
     Setting(
+        "LOGIN_RATE_LIMIT",
+        "10 per 15 minutes",
+        "Failed sign-ins allowed per account and, separately, per client address (Flask-Limiter "
+        "notation); more are refused with 429.",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        "Where the sign-in rate limits are counted (Flask-Limiter storage URI); memory:// is "
+        "per process, use redis://host:6379 when several processes serve the site.",
+    ),
+    Setting(
         "SITE_URL",
         "http://127.0.0.1:5000",
         "Public address of the site (scheme, host and port, no path); absolute links such as "

@@ -27,6 +27,9 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10))
     state_cve: Mapped[str | None] = mapped_column(ForeignKey("state.cve_ent"))
+    # The agency the account acts for (an editor's guarantor agency): the public name of
+    # its changes, never the email.
+    agency: Mapped[str | None] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

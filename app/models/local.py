@@ -238,6 +238,8 @@ class Evidence(Versioned, Base):
     title: Mapped[str] = mapped_column(String(300))
     url: Mapped[str | None] = mapped_column(Text)
     file_ref: Mapped[str | None] = mapped_column(Text)
+    dated: Mapped[date | None]  # the evidence's own date (a report's, a minute's)
+    proves: Mapped[str | None] = mapped_column(Text)  # what it shows
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     added_by_label: Mapped[str | None] = mapped_column(String(120))  # e.g. "seed"
     added_at: Mapped[datetime] = mapped_column(default=utcnow)

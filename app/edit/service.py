@@ -1,0 +1,138 @@
+"""Editing services: each takes a session and the signed-in user, checks the user may edit the
+record's state, and writes through ``app.records`` (actor = the user's agency, the source the
+form named, the version the form was read at). They never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import records
+from app.accounts.service import actor_of, require_state
+from app.models import Commitment, Evidence, Milestone, User
+
+# What a conflict page compares: the fields of a milestone a person edits.
+MILESTONE_FIELDS = (
+    "title", "weight", "start_date", "due_date", "status", "progress", "completed_on",
+)
+
+
+def state_of_commitment(commitment: Commitment) -> str | None:
+    """The state whose editors may touch ``commitment`` (None for a national plan)."""
+    return commitment.plan.state_cve
+
+
+def check_commitment(user: User, commitment: Commitment) -> None:
+    """403 unless ``user`` may edit ``commitment`` and what hangs from it."""
+    require_state(user, state_of_commitment(commitment))
+
+
+def _evidence_values(
+    user: User, commitment: Commitment, milestone: Milestone, evidence: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        **evidence, "commitment": commitment, "milestone": milestone,
+        "added_by_id": user.id, "added_by_label": actor_of(user).name,
+    }
+
+
+def _next_number(session: Session, commitment: Commitment) -> int:
+    highest = session.scalar(
+        select(func.max(Milestone.number))
+        .where(Milestone.commitment_id == commitment.id)
+        .execution_options(**records.WITH_DELETED)
+    )
+    return (highest or 0) + 1
+
+
+def add_milestone(
+    session: Session, user: User, commitment: Commitment, values: dict[str, Any], *,
+    source: str, evidence: dict[str, Any] | None = None,
+) -> Milestone:
+    """Add a milestone (and its evidence) to ``commitment``."""
+    check_commitment(user, commitment)
+    actor = actor_of(user)
+    with records.bulk(session, actor=actor.name, source=source, user=user) as batch:
+        milestone = batch.create(Milestone, {
+            **values, "commitment": commitment,
+            "number": _next_number(session, commitment), "source": source,
+        }, summary=values["title"][:200])
+        if evidence:
+            batch.create(Evidence, _evidence_values(user, commitment, milestone, evidence),
+                         summary=evidence["title"])
+    return milestone
+
+
+def update_milestone(
+    session: Session, user: User, milestone: Milestone, values: dict[str, Any], *,
+    source: str | None, evidence: dict[str, Any] | None = None,
+    expected_version: int | None,
+) -> bool:
+    """Change a milestone; return whether anything changed.
+
+    Raises records.VersionConflict when it changed since the form was read, and
+    MissingSource when something changes without a source.
+    """
+    commitment = milestone.commitment
+    check_commitment(user, commitment)
+    changed = any(getattr(milestone, k) != v for k, v in values.items())
+    if not (changed or evidence):
+        records.check_version(milestone, expected_version)
+        return False
+    if not source:
+        raise MissingSource()
+    actor = actor_of(user)
+    with records.bulk(session, actor=actor.name, source=source, user=user) as batch:
+        if changed:
+            batch.update(milestone, {**values, "source": source},
+                         expected_version=expected_version, summary=milestone.title[:200])
+        else:
+            records.check_version(milestone, expected_version)
+        if evidence:
+            batch.create(Evidence, _evidence_values(user, commitment, milestone, evidence),
+                         summary=evidence["title"])
+    return True
+
+
+def delete_milestone(
+    session: Session, user: User, milestone: Milestone, *, source: str,
+    expected_version: int | None,
+) -> bool:
+    """Soft-delete a milestone: it leaves the page and the progress, and stays in history."""
+    check_commitment(user, milestone.commitment)
+    return records.soft_delete(
+        session, milestone, actor=actor_of(user).name, source=source, user=user,
+        expected_version=expected_version, summary=milestone.title[:200],
+    )
+
+
+class MissingSource(ValueError):
+    """A factual change that names no source URL and no evidence."""
+
+
+@dataclass
+class Conflict:
+    """What the conflict page shows: the values someone saved meanwhile and the user's."""
+
+    current: dict[str, Any]
+    mine: dict[str, Any]
+    version: int
+    fields: tuple[str, ...]
+
+    @property
+    def differing(self) -> list[str]:
+        return [f for f in self.fields if self.current.get(f) != self.mine.get(f)]
+
+
+def milestone_conflict(session: Session, milestone_id: int, mine: dict[str, Any]) -> Conflict:
+    """Re-read the milestone after a refused save and compare it with the user's values."""
+    current = session.get(Milestone, milestone_id, populate_existing=True)
+    assert current is not None
+    return Conflict(
+        current={f: getattr(current, f) for f in MILESTONE_FIELDS}, mine=mine,
+        version=current.version, fields=MILESTONE_FIELDS,
+    )
