@@ -50,6 +50,8 @@ from app.models import (
     Milestone,
     ProgrammeCount,
     PublishedFigure,
+    Source,
+    SourceLink,
     State,
     StlMember,
     User,
@@ -100,6 +102,8 @@ DATASETS: dict[type, str | Callable[[Session, Any], str]] = {
     MetricScore: "metric",
     PublishedFigure: "metric",
     BoundaryLayer: "geodata",
+    Source: "sources",
+    SourceLink: "sources",
 }
 
 # The models with a version and a soft delete (the mixin's subclasses).

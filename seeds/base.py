@@ -69,5 +69,9 @@ def read_csv(path: Path, required: Iterable[str] = ("source",)) -> Iterator[tupl
             for name in required:
                 if row.get(name) is None:
                     raise SeedError(path, number, name, "is empty but required")
+            if "source" in required:
+                from .sources import check_source_cell
+
+                check_source_cell(path, number, row["source"])
             yield number, row
 

@@ -155,6 +155,7 @@ def load_local(session: Session) -> LoadReport:
             "period": period,
             "values": {
                 "scope": "local",
+                "programme": "inai_cocreacion",
                 "state_cve": cve,
                 "number": None,
                 "title": row["plan_title"],

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app import records
 from app.models import MetricRound, PublishedFigure
-from common.codes import FIGURE_SCOPES
+from common.codes import BASES, FIGURE_SCOPES
 from metrics import SchemeError, validate_scheme
 
 from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
@@ -111,7 +111,13 @@ def load_metric_published(session: Session) -> LoadReport:
         value = _number(PUBLISHED_CSV, number, "value", row["value"])
         if index != "N" and not 0 <= value <= 1:
             raise SeedError(PUBLISHED_CSV, number, "value", f"{value} is outside [0, 1]")
-        identity = (year, scope, key, index)
+        publication = row.get("publication") or ""
+        basis = row.get("basis") or "published"
+        if basis not in BASES:
+            raise SeedError(PUBLISHED_CSV, number, "basis", f"'{basis}' is not a known basis")
+        if basis in ("computed", "inferred") and not row.get("reasoning"):
+            raise SeedError(PUBLISHED_CSV, number, "reasoning", f"a {basis} figure needs it")
+        identity = (year, scope, key, index, publication)
         if identity in seen:
             raise SeedError(PUBLISHED_CSV, number, None, f"{identity} appears twice")
         seen.add(identity)
@@ -119,8 +125,14 @@ def load_metric_published(session: Session) -> LoadReport:
         _, outcome = records.upsert(
             session,
             PublishedFigure,
-            {"round_id": rounds[year].id, "scope": scope, "scope_key": key, "index_name": index},
-            {"value": value, "decimals": decimals, "note": row["note"], "source": row["source"]},
+            {
+                "round_id": rounds[year].id, "scope": scope, "scope_key": key,
+                "index_name": index, "publication": publication,
+            },
+            {
+                "value": value, "decimals": decimals, "note": row["note"], "basis": basis,
+                "reasoning": row.get("reasoning"), "source": row["source"],
+            },
             actor=SEED_ACTOR, source=row["source"],
             summary=f"{year} · {scope} {key} · {index}: {row['value']}".replace("  ", " "),
         )

@@ -1,7 +1,9 @@
 """Mexico's national OGP action plans transcribed from the stored sources.
 
-``national_plans.csv``: the 2011-2012 extended plan and plan 4 (2019-2021).
-``national_commitments.csv``: their commitments (plan 4: MX0075..MX0087 with OGP themes; the
+``national_plans.csv``: the four plans (2011, 2013-2015, 2016-2018, 2019-2021) and the
+2011-2012 extended plan, with plan-level facts in their notes (self-reports labelled as such).
+``national_commitments.csv``: their commitments (MX0001..MX0087 with OGP themes, English and,
+where a source gives it, Spanish titles; the
 extended plan: the 36 commitments of the civil-society evaluation, with its challenge as theme).
 ``national_assessments.csv``: findings per commitment as Assessment rows (IRM commitment pages,
 results and design reports for plan 4; the civil-society grades for the extended plan).
@@ -12,10 +14,12 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import records
 from app.models import ActionPlan, Assessment, Commitment, CommitmentTheme
+from common.codes import BASES
 
 from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
 from .local import check_count, check_partial_date
@@ -59,6 +63,7 @@ def load_national(session: Session) -> LoadReport:
             raise SeedError(PLANS_CSV, number, "key", f"'{row['key']}' appears twice")
         plans[row["key"]] = {
             "scope": "national",
+            "programme": "ogp_national",
             "state_cve": None,
             "number": check_count(PLANS_CSV, number, "number", row["number"]),
             "title": row["title"],
@@ -94,6 +99,8 @@ def load_national(session: Session) -> LoadReport:
                 "label": row["label"],
                 "ogp_id": row["ogp_id"],
                 "title": row["title"],
+                "title_en": row["title_en"],
+                "title_es": row["title_es"],
                 "objective": row["objective"],
                 "responsible": row["responsible"],
                 "counterpart": row["counterpart"],
@@ -115,6 +122,12 @@ def load_national(session: Session) -> LoadReport:
             raise SeedError(
                 ASSESSMENTS_CSV, number, "value", f"'{row['value']}' is not one of {OSC_GRADES}"
             )
+        basis = row.get("basis") or "published"
+        if basis not in BASES:
+            raise SeedError(ASSESSMENTS_CSV, number, "basis", f"'{basis}' is not a known basis")
+        if basis == "inferred" and not row.get("reasoning"):
+            raise SeedError(ASSESSMENTS_CSV, number, "reasoning", "an inferred value needs it")
+        row["basis"] = basis
         full = (*ident, row["framework"], row["aspect"])
         if full in seen:
             raise SeedError(ASSESSMENTS_CSV, number, "aspect", f"{full} appears twice")
@@ -145,11 +158,22 @@ def load_national(session: Session) -> LoadReport:
         _, outcome = records.upsert(
             session, Assessment,
             {"commitment_id": cid, "framework": row["framework"], "aspect": row["aspect"]},
-            {"value": row["value"], "source": row["source"]},
+            {
+                "value": row["value"], "basis": row["basis"],
+                "reasoning": row.get("reasoning"), "source": row["source"],
+            },
             actor=SEED_ACTOR, source=row["source"],
             summary=f"{row['framework']} · {row['aspect']}: {row['value']}",
         )
         report.count(outcome)
+    # A seeded assessment the file no longer holds (e.g. a level once inferred) is withdrawn.
+    wanted = {(commitment_ids[i], r["framework"], r["aspect"]) for i, r in assessments}
+    for stale in session.scalars(
+        select(Assessment).where(Assessment.commitment_id.in_(commitment_ids.values()))
+    ):
+        if (stale.commitment_id, stale.framework, stale.aspect) not in wanted:
+            records.soft_delete(session, stale, actor=SEED_ACTOR, source=stale.source)
+            report.count("updated")
     report.notes.append(
         f"{len(plans)} national plans, {len(commitments)} commitments, "
         f"{len(assessments)} assessments"

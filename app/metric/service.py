@@ -135,7 +135,8 @@ def published_figures(
         select(MetricRound.year, PublishedFigure.scope_key, PublishedFigure.index_name,
                PublishedFigure.value)
         .join(MetricRound, MetricRound.id == PublishedFigure.round_id)
-        .where(PublishedFigure.scope == scope)
+        # The round's official report; other publications (the press) are listed apart.
+        .where(PublishedFigure.scope == scope, PublishedFigure.publication == "")
     )
     if scope_key is not None:
         stmt = stmt.where(PublishedFigure.scope_key == scope_key)

@@ -16,6 +16,7 @@ from .local import (
     StlMember,
 )
 from .metric import Institution, InstitutionAlias, MetricRound, MetricScore, PublishedFigure
+from .sources import Source, SourceLink
 
 __all__ = [
     "ActionPlan",
@@ -36,6 +37,8 @@ __all__ = [
     "Milestone",
     "ProgrammeCount",
     "PublishedFigure",
+    "Source",
+    "SourceLink",
     "State",
     "StlMember",
     "User",

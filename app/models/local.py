@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.codes import MILESTONE_STATUSES, SCOPES, SECTORS, STAGES
+from common.codes import BASES, MILESTONE_STATUSES, PROGRAMMES, SCOPES, SECTORS, STAGES
 
 from .base import PARTIAL_DATE_CHECK, Base, Versioned, unit_interval, utcnow
 from .geo import State
@@ -71,6 +71,8 @@ class ProgrammeCount(Versioned, Base):
     stl_installed: Mapped[int | None]
     plans_published: Mapped[int | None]
     commitments: Mapped[int | None]
+    # What the figure's wording adds ("más de 140"), and the other counts it gives.
+    note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
 
 
@@ -86,11 +88,14 @@ class ActionPlan(Versioned, Base):
             name="state_matches_scope",
         ),
         CheckConstraint(PARTIAL_DATE_CHECK.format(col="published_date"), name="published"),
+        CheckConstraint(PROGRAMMES.sql_in("programme"), name="programme_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(60), unique=True)  # e.g. "mx-4", "local-04-2017"
     scope: Mapped[str] = mapped_column(String(8))
+    # INAI's co-creation programme, OGP Local or the national OGP process.
+    programme: Mapped[str] = mapped_column(String(20))
     state_cve: Mapped[str | None] = mapped_column(ForeignKey("state.cve_ent"), index=True)
     number: Mapped[int | None]
     title: Mapped[str] = mapped_column(String(300))
@@ -123,6 +128,9 @@ class Commitment(Versioned, Base):
     label: Mapped[str | None] = mapped_column(String(12))
     ogp_id: Mapped[str | None] = mapped_column(String(12), unique=True)  # e.g. MX0075
     title: Mapped[str] = mapped_column(Text)
+    # The title in each language where a source gives it (title is the one shown first).
+    title_es: Mapped[str | None] = mapped_column(Text)
+    title_en: Mapped[str | None] = mapped_column(Text)
     problem: Mapped[str | None] = mapped_column(Text)
     objective: Mapped[str | None] = mapped_column(Text)
     responsible: Mapped[str | None] = mapped_column(Text)
@@ -172,13 +180,19 @@ class Assessment(Versioned, Base):
     """A grade given to a commitment by an evaluation (IRM report, civil-society review...)."""
 
     __tablename__ = "assessment"
-    __table_args__ = (UniqueConstraint("commitment_id", "framework", "aspect"),)
+    __table_args__ = (
+        UniqueConstraint("commitment_id", "framework", "aspect"),
+        CheckConstraint(BASES.sql_in("basis"), name="basis_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     commitment_id: Mapped[int] = mapped_column(ForeignKey("commitment.id", ondelete="CASCADE"))
     framework: Mapped[str] = mapped_column(String(80))  # who assessed, e.g. "irm-results-2019"
     aspect: Mapped[str] = mapped_column(String(80))  # e.g. "early_results", "overall"
     value: Mapped[str] = mapped_column(String(120))
+    # As published, computed here, self-reported, inferred (with reasoning) or press.
+    basis: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
+    reasoning: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
 
     commitment: Mapped[Commitment] = relationship(back_populates="assessments")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.codes import INDICES, LEVELS
+from common.codes import BASES, INDICES, LEVELS
 
 from .base import Base, Versioned, unit_interval
 from .geo import State
@@ -120,7 +120,8 @@ class PublishedFigure(Versioned, Base):
 
     __tablename__ = "published_figure"
     __table_args__ = (
-        UniqueConstraint("round_id", "scope", "scope_key", "index_name"),
+        UniqueConstraint("round_id", "scope", "scope_key", "index_name", "publication"),
+        CheckConstraint(BASES.sql_in("basis"), name="basis_known"),
         CheckConstraint(
             "scope IN ('national', 'state', 'level', 'type')", name="scope_known"
         ),
@@ -137,6 +138,11 @@ class PublishedFigure(Versioned, Base):
     value: Mapped[float]
     decimals: Mapped[int | None]  # precision as printed, e.g. 2 for "0.39"
     note: Mapped[str | None] = mapped_column(Text)
+    # "" for the round's official report; another key when a second publication (the press)
+    # prints the same figure, so disagreeing figures are both kept.
+    publication: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    basis: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
+    reasoning: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
 
     round: Mapped[MetricRound] = relationship()

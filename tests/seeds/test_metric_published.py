@@ -20,9 +20,10 @@ def test_loader_is_registered_after_states():
 def test_loads_rounds_schemes_and_figures_idempotently(app):
     with app.app_context():
         [states, first] = run_loaders(["states", "metric"])
-        assert first.created == 4 + 62 and first.updated == 0
+        # 62 figures of the official reports, 132 sub-indices by state (2017), 20 press figures.
+        assert first.created == 4 + 62 + 132 + 20 and first.updated == 0
         [again] = run_loaders(["metric"])
-        assert (again.created, again.updated, again.unchanged) == (0, 0, 66)
+        assert (again.created, again.updated, again.unchanged) == (0, 0, 218)
         rounds = {r.year: r for r in db.session.scalars(select(MetricRound))}
         assert sorted(rounds) == [2017, 2019, 2021, 2023]
         assert rounds[2017].weight_scheme["PG"] == {
@@ -38,17 +39,29 @@ def test_loads_rounds_schemes_and_figures_idempotently(app):
         assert national[(2019, "P")] == 0.41 and national[(2021, "T")] == 0.61
         states_2017 = db.session.scalar(
             select(func.count()).select_from(PublishedFigure).where(
-                PublishedFigure.scope == "state", PublishedFigure.round_id == rounds[2017].id
+                PublishedFigure.scope == "state", PublishedFigure.round_id == rounds[2017].id,
+                PublishedFigure.index_name == "GA", PublishedFigure.publication == "",
             )
         )
         assert states_2017 == 33
+        # Two publications that disagree are both kept (Baja California 2017: 0.41 and 0.40).
+        bc_2017 = {
+            (f.publication, f.basis, f.value) for f in figures
+            if f.round.year == 2017 and f.scope_key == "02" and f.index_name == "GA"
+        }
+        assert bc_2017 == {("", "published", 0.41), ("zeta-2025-02", "press", 0.40)}
+        computed = {
+            f.index_name for f in figures
+            if f.round.year == 2017 and f.scope == "national" and f.basis == "computed"
+        }
+        assert computed == {"TG", "TC", "PG", "PC"}
 
 
 def test_bad_rows_name_file_row_and_field(app, tmp_path, monkeypatch):
     bad = tmp_path / "metric_published.csv"
     bad.write_text(
         "year,scope,scope_key,index,value,decimals,note,source\n"
-        "2017,state,99,GA,0.4,2,,Somewhere\n",
+        "2017,state,99,GA,0.4,2,,mga-2017-resumen\n",
         encoding="utf-8",
     )
     monkeypatch.setattr(module, "PUBLISHED_CSV", bad)
@@ -59,7 +72,7 @@ def test_bad_rows_name_file_row_and_field(app, tmp_path, monkeypatch):
         assert db.session.scalar(select(func.count()).select_from(MetricRound)) == 0
     weights = tmp_path / "metric_weights.csv"
     weights.write_text(
-        "year,subindex,component,label,weight,source\n2017,TG,a,A,0.5,Somewhere\n",
+        "year,subindex,component,label,weight,source\n2017,TG,a,A,0.5,mga-2017-resumen\n",
         encoding="utf-8",
     )
     monkeypatch.setattr(module, "WEIGHTS_CSV", weights)

@@ -1,0 +1,184 @@
+"""The source registry (``sources.csv``) and the links from every seeded row to its sources.
+
+A seed file's ``source`` cell cites one or more registered sources, separated by " | ". Each
+citation is a reference, a key of ``sources.csv`` or the public address of a registered source,
+optionally followed by a space and where in the source the fact is ("anexo 2, pp. 34-35"):
+
+    mga-2017-resumen anexo 2 | https://opengovpartnership.org/members/mexico/commitments/MX0075
+
+``read_csv`` refuses a cell that cites an unregistered source (file, row, field). After each
+loader, ``link_sources`` makes the ``source_link`` rows of every record with a ``source`` column
+match its cell: a record cites exactly the sources its cell names, and loading twice changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import records
+from app.models import (
+    ActionPlan,
+    Assessment,
+    Commitment,
+    LocalExercise,
+    MetricRound,
+    ProgrammeCount,
+    PublishedFigure,
+    Source,
+    SourceLink,
+    State,
+    StlMember,
+)
+from common.codes import SOURCE_KINDS
+
+from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError
+
+SOURCES_CSV = DATA_DIR / "sources.csv"
+SEPARATOR = " | "
+# Every table whose rows carry a ``source`` cell from the seed files.
+CITING_MODELS = (
+    State, LocalExercise, StlMember, ProgrammeCount, ActionPlan, Commitment, Assessment,
+    MetricRound, PublishedFigure,
+)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One reference of a source cell: the source's key and where in it (may be empty)."""
+
+    ref: str
+    detail: str | None
+
+
+def split_citations(text: str | None) -> list[Citation]:
+    """Split a source cell into its citations (reference first, detail after a space)."""
+    citations = []
+    for part in (text or "").split(SEPARATOR):
+        part = part.strip()
+        if part:
+            ref, _, detail = part.partition(" ")
+            citations.append(Citation(ref, detail.strip() or None))
+    return citations
+
+
+def _read_registry(path: Path) -> list[tuple[int, dict[str, str | None]]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        return [
+            (n, {k: (v or "").strip() or None for k, v in row.items()})
+            for n, row in enumerate(reader, start=2)
+        ]
+
+
+@lru_cache(maxsize=4)
+def registry_refs(path: Path = SOURCES_CSV) -> dict[str, str]:
+    """Return every reference a seed cell may use (key or public address) -> source key."""
+    refs: dict[str, str] = {}
+    for _, row in _read_registry(path):
+        if row.get("key"):
+            refs[row["key"]] = row["key"]
+            if row.get("url"):
+                refs[row["url"]] = row["key"]
+    return refs
+
+
+def check_source_cell(path: Path, row: int, text: str | None) -> None:
+    """Refuse a cell that names no source or one that is not in the registry."""
+    refs = registry_refs()
+    citations = split_citations(text)
+    if not citations:
+        raise SeedError(path, row, "source", "is empty but required")
+    for citation in citations:
+        if citation.ref not in refs:
+            raise SeedError(
+                path, row, "source",
+                f"'{citation.ref}' is not a key or address of {SOURCES_CSV.name}",
+            )
+
+
+def load_sources(session: Session) -> LoadReport:
+    """Load the registry: one Source per row of sources.csv, validated."""
+    report = LoadReport("sources")
+    keys: set[str] = set()
+    urls: set[str] = set()
+    required = ("key", "publisher", "title", "kind")
+    for number, row in _read_registry(SOURCES_CSV):
+        for name in required:
+            if not row.get(name):
+                raise SeedError(SOURCES_CSV, number, name, "is empty but required")
+        key, url, date = row["key"], row.get("url"), row.get("date")
+        if " " in key or key in keys:
+            raise SeedError(SOURCES_CSV, number, "key", f"'{key}' has a space or appears twice")
+        if row["kind"] not in SOURCE_KINDS:
+            raise SeedError(SOURCES_CSV, number, "kind", f"'{row['kind']}' is not a known kind")
+        if url and (not url.startswith(("http://", "https://")) or url in urls):
+            raise SeedError(SOURCES_CSV, number, "url", f"'{url}' is not a unique web address")
+        if date and len(date) not in (4, 7, 10):
+            raise SeedError(SOURCES_CSV, number, "date", f"'{date}' is not YYYY[-MM[-DD]]")
+        keys.add(key)
+        if url:
+            urls.add(url)
+        values = {k: row.get(k) for k in ("publisher", "title", "date", "url", "kind", "note")}
+        _, outcome = records.upsert(
+            session, Source, {"key": key}, values,
+            actor=SEED_ACTOR, source=url or key, summary=row["title"],
+        )
+        report.count(outcome)
+    return report
+
+
+def _entity_id(obj: object) -> str:
+    mapper = obj.__mapper__  # type: ignore[attr-defined]
+    return str(mapper.primary_key_from_instance(obj)[0])
+
+
+def link_sources(session: Session, models: Iterable[type] = CITING_MODELS) -> int:
+    """Make every record's source links match its source cell; return the links changed."""
+    session.flush()
+    by_ref: dict[str, Source] = {}
+    for source in session.scalars(select(Source)):
+        by_ref[source.key] = source
+        if source.url:
+            by_ref[source.url] = source
+    changed = 0
+    for model in models:
+        entity = model.__tablename__
+        existing: dict[tuple[str, int], SourceLink] = {
+            (link.entity_id, link.source_id): link
+            for link in session.scalars(select(SourceLink).where(SourceLink.entity == entity))
+        }
+        wanted: set[tuple[str, int]] = set()
+        for obj in session.scalars(select(model)):
+            entity_id = _entity_id(obj)
+            for citation in split_citations(obj.source):
+                source = by_ref.get(citation.ref)
+                if source is None:  # not a registered source (e.g. an address typed by hand)
+                    continue
+                ident = (entity_id, source.id)
+                if ident in wanted:
+                    continue
+                wanted.add(ident)
+                link = existing.get(ident)
+                if link is None:
+                    session.add(SourceLink(
+                        source_id=source.id, entity=entity, entity_id=entity_id,
+                        detail=citation.detail,
+                    ))
+                    changed += 1
+                elif link.detail != citation.detail:
+                    link.detail = citation.detail
+                    changed += 1
+        for ident, link in existing.items():
+            if ident not in wanted:
+                session.delete(link)
+                changed += 1
+    session.flush()
+    return changed
