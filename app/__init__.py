@@ -59,8 +59,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                  accounts_views, edit_views):
         app.register_blueprint(area.bp)
 
-    from . import cli
+    from . import api, cli
 
+    api.init_app(app)
     cli.init_app(app)
     return app
 

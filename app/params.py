@@ -156,6 +156,7 @@ class _Parser(FlaskParser):
 
 
 _parser = _Parser(location="query")
+parser = _parser  # the same policy for the JSON API's declared arguments (app.api)
 
 
 def parse(declared: Mapping[str, fields.Field]) -> dict[str, Any]:

@@ -15,9 +15,12 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import params
+from app.listing import ListSpec, Sort, columns
 from app.models import Institution, MetricRound, MetricScore, PublishedFigure, State
 from app.states.service import state_names
 from common.codes import INSTITUTION_TYPES, LEVELS, MAIN_INDICES
+from common.text import fold
 from metrics import FEDERAL_KEY, INDICES, aggregate, compare_rounds, compute_indices, rank_desc
 
 from .labels import group_label
@@ -248,17 +251,40 @@ def summary_table(
     return columns, [{c: r.get(c) for c in columns} for r in rows]
 
 
-def comparison(session: Session, before: int, after: int):  # type: ignore[no-untyped-def]
-    """Return the engine's comparison of two loaded rounds."""
+def comparison(  # type: ignore[no-untyped-def]
+    session: Session, before: int, after: int, filters: dict[str, Any] | None = None
+):
+    """Return the engine's comparison of two loaded rounds (of the filtered institutions).
+
+    ``filters`` may hold ``state`` (a cve_ent, or "federal"), ``level`` and ``type``.
+    """
     # The importer matched keys to institution ids, so ids identify institutions here.
-    return compare_rounds(round_frame(session, before), round_frame(session, after), on="id")
+    return compare_rounds(_filtered(round_frame(session, before), filters),
+                          _filtered(round_frame(session, after), filters), on="id")
+
+
+def _filtered(frame: pd.DataFrame, filters: dict[str, Any] | None) -> pd.DataFrame:
+    """The rows of a round frame kept by ``state``/``level``/``type`` filters (None: all)."""
+    filters = filters or {}
+    keep = pd.Series(True, index=frame.index)
+    state = filters.get("state")
+    if state == "federal":
+        keep &= frame["state"].isna()
+    elif state:
+        keep &= frame["state"] == state
+    if filters.get("level"):
+        keep &= frame["level"] == filters["level"]
+    if filters.get("type"):
+        keep &= frame["kind"] == filters["type"]
+    return frame[keep]
 
 
 def comparison_table(
-    session: Session, before: int, after: int, by: str, indices: Sequence[str] = ("GA", "T", "P")
+    session: Session, before: int, after: int, by: str, indices: Sequence[str] = ("GA", "T", "P"),
+    result: Any = None,
 ) -> tuple[list[str], list[dict[str, Any]], dict[str, int]]:
     """Return columns, rows (groups over matched institutions) and the matched counts."""
-    result = comparison(session, before, after)
+    result = comparison(session, before, after) if result is None else result
     table = result.by(by)
     names = state_names(session) if by == "state" else {}
     columns = ["key", "name", "n_matched", "entered", "left"]
@@ -408,6 +434,53 @@ def round_institutions(session: Session, year: int) -> list[dict[str, Any]]:
     return institution_rows(round_frame(session, year), state_names(session))
 
 
+INSTITUTION_COLUMNS = ("id", "key", "name", "level", "kind", "state", "state_name", *INDICES,
+                       "rank")
+
+
+def _state_choices() -> list[str]:
+    from app.extensions import db
+
+    return ["federal", *state_names(db.session)]
+
+
+# A round's institutions with their scores: the page /metric/<year>/institutions and the API.
+ROUND_INSTITUTIONS = ListSpec(
+    name="metrica-instituciones",
+    filters={
+        "state": params.choice(_state_choices),
+        "type": params.choice(INSTITUTION_TYPES.codes),
+        "level": params.choice(LEVELS.codes),
+        "q": params.text(),
+    },
+    sorts={
+        "rank": Sort(), "name": Sort(), "state_name": Sort(), "kind_label": Sort(),
+        **{i: Sort(descending=True) for i in INDICES},
+    },
+    default_sort="rank",
+    columns=columns(*INSTITUTION_COLUMNS),
+)
+
+
+def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
+    state = filters.get("state")
+    if state and row["state"] != ("" if state == "federal" else state):
+        return False
+    if filters.get("type") and row["kind"] != filters["type"]:
+        return False
+    if filters.get("level") and row["level"] != filters["level"]:
+        return False
+    name = fold(row["name"])
+    return all(word in name for word in fold(filters.get("q") or "").split())
+
+
+def filter_institutions(
+    rows: list[dict[str, Any]], filters: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The rows of ``round_institutions`` that ROUND_INSTITUTIONS' filters keep."""
+    return [r for r in rows if _matches(r, filters)]
+
+
 @dataclass
 class InstitutionHistory:
     institution: Institution
@@ -455,11 +528,20 @@ class RoundComparison:
     down: list[dict[str, Any]]
     all_view: list[dict[str, Any]]
     matched: pd.DataFrame
+    national: dict[str, Any] | None = None  # the national row over matched institutions
+    states: list[dict[str, Any]] = field(default_factory=list)  # every state, for the charts
+    institutions: list[dict[str, Any]] = field(default_factory=list)  # matched, named
 
 
-def compare(session: Session, before: int, after: int, by: str) -> RoundComparison:
-    result = comparison(session, before, after)
-    _columns, groups, counts = comparison_table(session, before, after, by)
+def compare(
+    session: Session, before: int, after: int, by: str, filters: dict[str, Any] | None = None
+) -> RoundComparison:
+    result = comparison(session, before, after, filters)
+    _columns, groups, counts = comparison_table(session, before, after, by, result=result)
+    _columns, national, _counts = comparison_table(session, before, after, "national",
+                                                   result=result)
+    _columns, states, _counts = comparison_table(session, before, after, "state",
+                                                 result=result)
     names = state_names(session)
     movers = result.matched.sort_values("GA_delta", ascending=False, na_position="last")
     known = movers.dropna(subset=["GA_delta"])
@@ -467,7 +549,8 @@ def compare(session: Session, before: int, after: int, by: str) -> RoundComparis
     def named(frame: pd.DataFrame) -> list[dict[str, Any]]:
         records = frame.to_dict("records")
         for r in records:
-            state = r.get("state_after") or r.get("state_before")
+            state = next((s for s in (r.get("state_after"), r.get("state_before"))
+                          if isinstance(s, str) and s), None)  # NaN: a federal body
             r["state_name"] = names.get(state, "") if state else group_label("state", "federal", {})
         return records
 
@@ -478,4 +561,146 @@ def compare(session: Session, before: int, after: int, by: str) -> RoundComparis
         before=before, after=after, by=by, counts=counts, groups=groups,
         up=named(known.head(TOP)), down=named(known.tail(TOP).iloc[::-1]),
         all_view=all_view, matched=result.matched,
+        national=national[0] if national else None,
+        states=[s for s in states if s["key"] != FEDERAL_KEY],
+        institutions=named(movers),
     )
+
+
+# --- Trends over rounds and comparisons of published figures (charts) --------------------
+
+
+@dataclass(frozen=True)
+class PublishedValue:
+    """A published figure with its precision, its caveat (if any) and its source."""
+
+    value: float
+    decimals: int | None
+    note: str | None
+    source: str
+
+
+def published_details(
+    session: Session, scope: str, scope_key: str = ""
+) -> dict[int, dict[str, PublishedValue]]:
+    """Return year -> index -> the published figure of ``scope``/``scope_key``, every round."""
+    stmt = (
+        select(MetricRound.year, PublishedFigure.index_name, PublishedFigure.value,
+               PublishedFigure.decimals, PublishedFigure.note, PublishedFigure.source)
+        .join(MetricRound, MetricRound.id == PublishedFigure.round_id)
+        .where(PublishedFigure.scope == scope, PublishedFigure.scope_key == scope_key,
+               PublishedFigure.publication == "")
+    )
+    result: dict[int, dict[str, PublishedValue]] = {}
+    for year, index, value, decimals, note, source in session.execute(stmt):
+        result.setdefault(year, {})[index] = PublishedValue(value, decimals, note, source)
+    return result
+
+
+@dataclass
+class Trend:
+    """A scope's (national or one state's) indices in every round, published and computed."""
+
+    years: list[int]
+    labels: dict[int, str]
+    published: dict[int, dict[str, PublishedValue]]
+    computed: dict[int, dict[str, float | None]]  # rounds with institution data only
+    indices: list[str]  # the indices with a published or computed value, in INDICES order
+    ranks: dict[int, tuple[int | None, int]] = field(default_factory=dict)  # (rank, ranked)
+    national: dict[int, dict[str, float | None]] = field(default_factory=dict)
+
+    def notes(self) -> list[tuple[int, str, str]]:
+        """(year, indices, note) of every caveated published figure, one line per note."""
+        found: dict[tuple[int, str], list[str]] = {}
+        for year in self.years:
+            for index in INDICES:
+                figure = self.published.get(year, {}).get(index)
+                if figure is not None and figure.note:
+                    found.setdefault((year, figure.note), []).append(index)
+        return [(year, ", ".join(indices), note) for (year, note), indices in found.items()]
+
+
+def _trend_indices(published: dict[int, dict[str, Any]],
+                   computed: dict[int, dict[str, float | None]]) -> list[str]:
+    present = {i for figures in published.values() for i in figures}
+    present |= {i for values in computed.values() for i, v in values.items() if v is not None}
+    return [i for i in INDICES if i in present]
+
+
+def national_trend(session: Session) -> Trend:
+    """The national indices of every round: published (with caveats) and computed."""
+    rounds = session.execute(select(MetricRound.year, MetricRound.label)
+                             .order_by(MetricRound.year)).all()
+    published = published_details(session, "national")
+    computed: dict[int, dict[str, float | None]] = {}
+    loaded = round_years(session)
+    if loaded:
+        means = rounds_frame(session, loaded).groupby("year")[list(INDICES)].mean()
+        for year, row in means.iterrows():
+            computed[int(year)] = {i: _clean(row[i]) for i in INDICES}
+    return Trend(years=[y for y, _ in rounds], labels=dict(rounds), published=published,
+                 computed=computed, indices=_trend_indices(published, computed))
+
+
+def state_trend(session: Session, cve_ent: str) -> Trend:
+    """One state's indices in every round (published, computed), its GA rank, the national."""
+    rounds = session.execute(select(MetricRound.year, MetricRound.label)
+                             .order_by(MetricRound.year)).all()
+    published = published_details(session, "state", cve_ent)
+    computed, ranks, national = {}, {}, {}
+    for result in state_results(session, cve_ent):
+        if result.institutions:
+            computed[result.year] = result.values
+            ranks[result.year] = (result.rank, result.ranked)
+        national[result.year] = result.national
+    return Trend(years=[y for y, _ in rounds], labels=dict(rounds), published=published,
+                 computed=computed, indices=_trend_indices(published, computed), ranks=ranks,
+                 national=national)
+
+
+@dataclass
+class PublishedComparison:
+    """Two rounds compared through the figures INAI published (no institution files needed)."""
+
+    before: int
+    after: int
+    national: list[dict[str, Any]]  # index, before, after, delta, notes
+    states: list[dict[str, Any]]  # key, name, before, after, delta (GA, where both published)
+    missing_files: list[int]  # the two rounds' years that have no institution file loaded
+    trend: Trend | None = None  # the national series of every round, for the chart
+
+
+def all_round_years(session: Session) -> list[int]:
+    """Every round's year (with or without institution data), ascending."""
+    return list(session.scalars(select(MetricRound.year).order_by(MetricRound.year)))
+
+
+def compare_published(session: Session, before: int, after: int) -> PublishedComparison:
+    national = published_details(session, "national")
+    a, b = national.get(before, {}), national.get(after, {})
+    rows = []
+    for index in (*MAIN_INDICES, *(i for i in INDICES if i not in MAIN_INDICES)):
+        x, y = a.get(index), b.get(index)
+        if x is None and y is None:
+            continue
+        rows.append({
+            "index": index,
+            "before": x.value if x else None, "after": y.value if y else None,
+            "delta": round(y.value - x.value, 6) if x and y else None,
+            "notes": [f"{year}: {f.note}" for year, f in ((before, x), (after, y))
+                      if f is not None and f.note],
+        })
+    states_before = published_figures(session, "state").get(before, {})
+    states_after = published_figures(session, "state").get(after, {})
+    names = state_names(session)
+    states = []
+    for key in sorted(set(states_before) | set(states_after), key=lambda k: fold(names.get(k, k))):
+        x, y = states_before.get(key, {}).get("GA"), states_after.get(key, {}).get("GA")
+        if x is None and y is None:
+            continue
+        states.append({"key": key, "name": names.get(key, key), "before": x, "after": y,
+                       "delta": round(y - x, 6) if x is not None and y is not None else None})
+    loaded = set(round_years(session))
+    return PublishedComparison(before, after, rows, states,
+                               [y for y in (before, after) if y not in loaded],
+                               national_trend(session))

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 from flask import Response, render_template
+from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
 from app import params
@@ -27,18 +28,15 @@ from app.listing import (
 )
 from app.models import Institution, MetricRound
 from common.codes import GROUPINGS, INSTITUTION_TYPES, LEVELS, MAIN_INDICES
-from common.text import fold
 from metrics import INDICES
 
-from . import bp, service
+from . import bp, figures, service
 from .labels import INDEX_LABELS
 
 SUMMARY_COLUMNS = ("key", "name", "n", "n_published", *(
     f"{i}{suffix}" for i in INDICES
     for suffix in ("", "_published", "_difference", "_min", "_max", "_rank")
 ))
-INSTITUTION_COLUMNS = ("id", "key", "name", "level", "kind", "state", "state_name", *INDICES,
-                       "rank")
 
 ROUND_STATES = ListSpec(
     name="metrica-estados",
@@ -52,26 +50,6 @@ ROUND_STATES = ListSpec(
 )
 
 
-def _state_choices() -> list[str]:
-    return ["federal", *service.state_names(db.session)]
-
-
-ROUND_INSTITUTIONS = ListSpec(
-    name="metrica-instituciones",
-    filters={
-        "state": params.choice(_state_choices),
-        "type": params.choice(INSTITUTION_TYPES.codes),
-        "level": params.choice(LEVELS.codes),
-        "q": params.text(),
-    },
-    sorts={
-        "rank": Sort(), "name": Sort(), "state_name": Sort(), "kind_label": Sort(),
-        **{i: Sort(descending=True) for i in INDICES},
-    },
-    default_sort="rank",
-    columns=columns(*INSTITUTION_COLUMNS),
-)
-
 COMPARE_COLUMNS = ("key", "name", "n_matched", "entered", "left", *(
     f"{i}_{part}" for i in MAIN_INDICES
     for part in ("before", "after", "delta", "rank_before", "rank_after", "rank_change")
@@ -82,13 +60,28 @@ def _loaded() -> list[int]:
     return service.round_years(db.session)
 
 
+def _rounds() -> list[int]:
+    return service.all_round_years(db.session)
+
+
+def _compare_states() -> list[str]:
+    return ["federal", *service.state_names(db.session)]
+
+
+# Tables of the comparison page that download (?download=NAME; "csv" is the matched list).
+COMPARE_DOWNLOADS = ("csv", "matched", "rises", "falls", "all", "states", "published",
+                     "published_states")
+
 COMPARE = ListSpec(
     name="metrica-comparacion",
     filters={
-        "from": params.int_choice(_loaded),
-        "to": params.int_choice(_loaded),
+        "from": params.int_choice(_rounds),
+        "to": params.int_choice(_rounds),
         "by": params.choice(GROUPINGS.codes),
-        "download": params.choice(("csv",)),
+        "state": params.choice(_compare_states),
+        "level": params.choice(LEVELS.codes),
+        "type": params.choice(INSTITUTION_TYPES.codes),
+        "download": params.choice(COMPARE_DOWNLOADS),
     },
     sorts={
         "name": Sort(), "n_matched": Sort(descending=True),
@@ -132,7 +125,7 @@ def round_csv(year: int, by: str) -> Response:
     """The round's summary by grouping, or its institutions, as CSV (stable file URLs)."""
     _round_or_404(year)
     if by == "institutions":
-        view = parse_list(ROUND_INSTITUTIONS)
+        view = parse_list(service.ROUND_INSTITUTIONS)
         view.format = "csv"
         rows = service.round_institutions(db.session, year)
     elif by in GROUPINGS:
@@ -144,24 +137,12 @@ def round_csv(year: int, by: str) -> Response:
     return download(view, rows, name=f"metrica-{year}-{by}")
 
 
-def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
-    state = filters.get("state")
-    if state and row["state"] != ("" if state == "federal" else state):
-        return False
-    if filters.get("type") and row["kind"] != filters["type"]:
-        return False
-    if filters.get("level") and row["level"] != filters["level"]:
-        return False
-    name = fold(row["name"])
-    return all(word in name for word in fold(filters.get("q") or "").split())
-
-
 @bp.get("/metric/<int:year>/institutions")
 def round_institutions(year: int) -> str | Response:
-    view = parse_list(ROUND_INSTITUTIONS)
+    view = parse_list(service.ROUND_INSTITUTIONS)
     metric_round = _round_or_404(year)
     everything = service.round_institutions(db.session, year)
-    rows = order_rows([r for r in everything if _matches(r, view.filters)], view)
+    rows = order_rows(service.filter_institutions(everything, view.filters), view)
     return respond(view, lambda: rows, lambda: render_template(
         "metric/institutions.html", metric_round=metric_round, list=view,
         page=paginate(rows, view), filters=view.filters,
@@ -185,28 +166,69 @@ def institution(id: int) -> str:  # noqa: A002  (the URL's name)
 
 @bp.get("/metric/compare")
 def compare() -> str | Response:
+    """Two rounds: over matched institutions when both have institution files, otherwise
+    through the figures INAI published."""
     view = parse_list(COMPARE)
-    loaded = service.round_years(db.session)
+    rounds, loaded = _rounds(), _loaded()
     before, after = view.filters["from"], view.filters["to"]
-    if len(loaded) >= 2:
-        before = loaded[-2] if before is None else before
-        after = loaded[-1] if after is None else after
-    by = view.filters["by"] or "state"
-    context: dict[str, Any] = {"loaded": loaded, "before": before, "after": after, "by": by,
-                               "groupings": GROUPINGS, "indices": MAIN_INDICES,
-                               "index_labels": INDEX_LABELS, "list": view}
-    if len(loaded) < 2 or before == after:
-        return render_template("metric/compare.html", result=None, **context)
-    result = service.compare(db.session, before, after, by)
-    if view.filters["download"] == "csv":  # the matched institutions, as the page links them
-        view.format = "csv"
-        matched = ListSpec(name=f"metrica-{before}-{after}-matched", sorts={"key": Sort()},
-                           default_sort="key", columns=columns(*result.matched.columns))
-        return download(_with_spec(view, matched), result.matched.to_dict("records"))
+    pair = loaded[-2:] if len(loaded) >= 2 else (rounds[:1] + rounds[-1:])
+    if len(pair) == 2:
+        before = pair[0] if before is None else before
+        after = pair[1] if after is None else after
+    context: dict[str, Any] = {
+        "rounds": rounds, "loaded": loaded, "before": before, "after": after,
+        "by": view.filters["by"] or "state", "groupings": GROUPINGS, "indices": MAIN_INDICES,
+        "index_labels": INDEX_LABELS, "list": view, "filters": view.filters,
+        "states": sorted(service.state_names(db.session).items()),
+        "levels": LEVELS, "kinds": INSTITUTION_TYPES, "published": None, "result": None,
+    }
+    if before is None or after is None or before == after:
+        return render_template("metric/compare.html", **context)
+    if before in loaded and after in loaded:
+        return _compare_institutions(view, before, after, context)
+    return _compare_published(view, before, after, context)
+
+
+def _compare_published(view: Any, before: int, after: int, context: dict[str, Any]) -> Any:
+    published = service.compare_published(db.session, before, after)
+    table = view.filters["download"]
+    if table in ("published", "published_states"):
+        rows = published.national if table == "published" else published.states
+        return _download_table(view, rows, f"metrica-publicadas-{before}-{after}-{table}")
+    return render_template(
+        "metric/compare.html", **{**context, "published": published},
+        published_chart=figures.published_bars(published.national, before=before, after=after),
+        trend_chart=figures.trend_chart(published.trend, MAIN_INDICES, scope=_("Nacional")),
+    )
+
+
+def _compare_institutions(view: Any, before: int, after: int, context: dict[str, Any]) -> Any:
+    filters = {k: view.filters[k] for k in ("state", "level", "type")}
+    result = service.compare(db.session, before, after, context["by"], filters)
+    table = view.filters["download"]
+    if table in ("csv", "matched"):  # the matched institutions, as the page links them
+        return _download_table(view, result.matched.to_dict("records"),
+                               f"metrica-{before}-{after}-matched")
+    tables = {"rises": result.up, "falls": result.down, "all": result.all_view,
+              "states": result.states}
+    if table in tables:
+        return _download_table(view, tables[table], f"metrica-{before}-{after}-{table}")
     groups = order_rows(result.groups, view)
     return respond(view, lambda: groups, lambda: render_template(
-        "metric/compare.html", result=result, groups=groups, **context,
-    ), name=f"metrica-{before}-{after}-{by}")
+        "metric/compare.html", **{**context, "result": result}, groups=groups,
+        charts=figures.comparison_charts(result, db.session),
+    ), name=f"metrica-{before}-{after}-{context['by']}")
+
+
+def _download_table(view: Any, rows: list[dict[str, Any]], name: str) -> Response:
+    """One of the comparison's tables as CSV (or ?format=xlsx|json), every column kept."""
+    names = list(dict.fromkeys(k for row in rows for k in row)) or ["key"]
+    spec = ListSpec(name=name, sorts={names[0]: Sort()}, default_sort=names[0],
+                    columns=columns(*names))
+    view = _with_spec(view, spec)
+    if view.format not in ("csv", "xlsx", "json"):
+        view.format = "csv"
+    return download(view, rows, name=name)
 
 
 def _fields(obj: Any, *leave_out: str) -> dict[str, Any]:

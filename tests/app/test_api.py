@@ -1,0 +1,148 @@
+"""The read-only JSON API: lists, pages and links, filters, errors, CORS, conditional requests."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.extensions import db
+from app.models import Commitment, State
+from tests.app.api_fixtures import api_app  # noqa: F401  (the fixture)
+
+
+@pytest.fixture
+def api(api_app):  # noqa: F811
+    return api_app.test_client()
+
+
+def test_description_is_generated_openapi_3_with_every_resource(api):
+    spec = api.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/states", "/exercises", "/secretariat-members", "/plans", "/commitments",
+                 "/milestones", "/evidence", "/institutions", "/rounds", "/scores",
+                 "/rounds/{year}/aggregates", "/comparisons", "/published-figures", "/changes"):
+        assert "/api/v1" + path in spec["paths"], path
+    params = {p["name"] for p in spec["paths"]["/api/v1/commitments"]["get"]["parameters"]}
+    assert {"state", "plan", "scope", "status", "theme", "sdg", "q", "sort", "page",
+            "per_page"} <= params
+
+
+def test_docs_page_uses_only_local_assets(api):
+    page = api.get("/api/docs").get_data(as_text=True)
+    sources = re.findall(r'src="([^"]+)"', page)
+    assert sources == ["/static/vendor/redoc-2.5.4/redoc.standalone.js"]
+    asset = api.get(sources[0])
+    assert asset.status_code == 200
+    asset.close()
+    assert "/api/openapi.json" in page
+
+
+def test_list_pages_with_links_and_stable_order(api):
+    first = api.get("/api/v1/states?per_page=10").get_json()
+    assert first["total"] == 32 and first["pages"] == 4 and first["page"] == 1
+    assert [s["cve_ent"] for s in first["items"]] == [f"{i:02d}" for i in range(1, 11)]
+    assert first["links"]["prev"] is None
+    second = api.get(first["links"]["next"]).get_json()
+    assert second["items"][0]["cve_ent"] == "11"
+    assert second["links"]["prev"] == "/api/v1/states?per_page=10&page=1"
+    last = api.get(first["links"]["last"]).get_json()
+    assert last["links"]["next"] is None and len(last["items"]) == 2
+    by_name = api.get("/api/v1/states?sort=-name&per_page=1").get_json()
+    assert by_name["items"][0]["name"] == "Zacatecas"
+
+
+def test_filters_are_named_as_on_the_pages(api, api_app):  # noqa: F811
+    local = api.get("/api/v1/plans?scope=local&per_page=100").get_json()
+    assert local["total"] > 0 and all(p["scope"] == "local" for p in local["items"])
+    state = local["items"][0]["cve_ent"]
+    mine = api.get(f"/api/v1/commitments?state={state}&per_page=500").get_json()
+    with api_app.app_context():
+        from sqlalchemy import func, select
+
+        from app.models import ActionPlan
+
+        expected = db.session.scalar(
+            select(func.count()).select_from(Commitment).join(ActionPlan)
+            .where(ActionPlan.state_cve == state)
+        )
+    assert mine["total"] == expected > 0
+    assert {c["cve_ent"] for c in mine["items"]} == {state}
+    assert all(c["progress"] is None for c in mine["items"])  # no milestones: unknown, not 0
+
+
+def test_scores_aggregates_and_comparisons_of_synthetic_rounds(api):
+    scores = api.get("/api/v1/scores?round=2019&state=22").get_json()
+    assert [s["name"] for s in scores["items"]] == ["Municipio de Querétaro"]
+    assert scores["items"][0]["GA"] == pytest.approx(1.0)
+    federal = api.get("/api/v1/scores?round=2019&level=federal").get_json()
+    assert federal["total"] == 1 and federal["items"][0]["GA"] == 0
+    national = api.get("/api/v1/rounds/2019/aggregates?by=national").get_json()
+    assert national["items"][0]["n"] == 5
+    assert "GA_published" in national["items"][0]
+    by_state = api.get("/api/v1/rounds/2019/aggregates?by=state").get_json()
+    assert {r["key"] for r in by_state["items"]} >= {"01", "22"}
+    compared = api.get("/api/v1/comparisons?from=2019&to=2021&by=level").get_json()
+    assert compared["from"] == 2019 and compared["counts"]["matched"] == 5
+    assert all(r["GA_delta"] == 0 for r in compared["items"])
+    figures = api.get("/api/v1/published-figures?round=2017&scope=national&index=GA").get_json()
+    assert figures["total"] >= 1 and all(f["index"] == "GA" for f in figures["items"])
+
+
+@pytest.mark.parametrize("query, name", [
+    ("/api/v1/states?sort=bogus", "sort"),
+    ("/api/v1/states?page=0", "page"),
+    ("/api/v1/states?per_page=100000", "per_page"),
+    ("/api/v1/commitments?sdg=18", "sdg"),
+    ("/api/v1/commitments?state=99", "state"),
+    ("/api/v1/scores?round=1999", "round"),
+    ("/api/v1/rounds/2019/aggregates?by=planet", "by"),
+    ("/api/v1/rounds/2019/aggregates", "by"),
+    ("/api/v1/comparisons?from=2019", "to"),
+    ("/api/v1/comparisons?from=2019&to=2019", "to"),
+    ("/api/v1/changes?action=explode", "action"),
+])
+def test_bad_arguments_are_json_400_naming_the_argument(api, query, name):
+    response = api.get(query)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert name in {p["argument"] for p in body["problems"]}
+    assert f"«{name}»" in body["message"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/plans/999999", "/api/v1/commitments/2147483648", "/api/v1/states/99",
+    "/api/v1/rounds/1999", "/api/v1/rounds/1999/aggregates?by=state", "/api/v1/nothing",
+    "/api/v1/institutions/999999", "/api/v1/milestones/1", "/api/v1/evidence/1",
+])
+def test_unknown_ids_are_json_404(api, path):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.is_json and response.get_json()["status"] == 404
+
+
+def test_reads_are_open_to_every_origin(api):
+    response = api.get("/api/v1/states", headers={"Origin": "https://example.org"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert api.get("/plans", headers={"Origin": "https://example.org"}).headers.get(
+        "Access-Control-Allow-Origin") is None
+
+
+def test_etag_last_modified_and_304_follow_the_data_revision(api, api_app):  # noqa: F811
+    first = api.get("/api/v1/states/01")
+    etag = first.headers["ETag"]
+    assert first.headers["Last-Modified"]
+    again = api.get("/api/v1/states/01", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    other = api.get("/api/v1/states/02")
+    assert other.headers["ETag"] != etag
+    with api_app.app_context():
+        from app import records
+
+        state = db.session.get(State, "01")
+        records.update(db.session, state, {"source": state.source + " (checked)"},
+                       actor="test", source="test")
+        db.session.commit()
+    changed = api.get("/api/v1/states/01", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.get_json()["source"].endswith("(checked)")
