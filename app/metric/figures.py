@@ -1,0 +1,177 @@
+"""The metric's charts: service results drawn with app.charts, in the reader's language.
+
+Views call these after the service; each returns ``Markup`` (an SVG) that the template puts
+beside the table of the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from app import charts
+from app.i18n import format_number
+from geodata.classify import NO_DATA_COLOUR, Classes, fixed_classes
+
+from .service import RoundComparison, Trend
+
+
+def _fmt(digits: int, sign: bool = False) -> charts.Format:
+    return lambda v: format_number(v, digits, sign=sign)
+
+
+def trend_chart(trend: Trend, indices: Sequence[str], *, scope: str) -> Markup | None:
+    """Published values of ``indices`` over every round (computed where nothing is published).
+
+    Caveated published figures are hollow with an asterisk; None when nothing to draw.
+    """
+    series = []
+    for index in indices:
+        values: dict[int, float | None] = {}
+        marked = set()
+        for year in trend.years:
+            figure = trend.published.get(year, {}).get(index)
+            if figure is not None:
+                values[year] = figure.value
+                if figure.note:
+                    marked.add(year)
+        if any(v is not None for v in values.values()):
+            series.append(charts.Series(index, values, frozenset(marked)))
+    if not series:
+        return None
+    shown = ", ".join(s.name for s in series)
+    return charts.line_chart(
+        series, x_labels={y: str(y) for y in trend.years},
+        title=_("%(scope)s: %(indices)s publicados por ronda", scope=scope, indices=shown),
+        desc=_("Gráfica de líneas de los valores publicados de %(indices)s en cada ronda, con "
+               "cada valor escrito junto a su punto. La tabla de abajo da los mismos valores "
+               "y los calculados.", indices=shown),
+        mark_note=_("cifra con salvedad (véase la nota)"),
+    )
+
+
+def rank_chart(trend: Trend, *, state: str) -> Markup | None:
+    """The state's computed GA beside the national GA in each round with institution data."""
+    years = sorted(trend.computed)
+    if not years:
+        return None
+    series = [
+        charts.Series(state, {y: trend.computed[y].get("GA") for y in years}),
+        charts.Series(_("Nacional"), {y: trend.national.get(y, {}).get("GA") for y in years}),
+    ]
+    return charts.line_chart(
+        series, x_labels={y: str(y) for y in years}, width=420, height=220,
+        title=_("GA de %(state)s y nacional, calculados", state=state),
+        desc=_("El GA calculado del estado y el nacional en cada ronda con datos por "
+               "institución; la tabla da el lugar del estado."),
+    )
+
+
+def delta_bars(rows: Sequence[Mapping[str, Any]], *, before: int, after: int,
+               index: str = "GA") -> Markup:
+    """Diverging bars of each group's change of ``index`` (largest rise first)."""
+    items = sorted(((r["name"], r.get(f"{index}_delta")) for r in rows),
+                   key=lambda item: -(item[1] if item[1] is not None else -9))
+    return charts.diverging_bars(
+        items, fmt=_fmt(3, sign=True),
+        title=_("Cambio de %(index)s por estado, %(a)s → %(b)s", index=index, a=before, b=after),
+        desc=_("Barras a la derecha: subió; a la izquierda: bajó (instituciones emparejadas). "
+               "Cada barra lleva su cambio con signo."),
+    )
+
+
+def states_slope(rows: Sequence[Mapping[str, Any]], *, before: int, after: int,
+                 index: str = "GA") -> Markup:
+    return charts.slope_chart(
+        [(r["name"], r.get(f"{index}_before"), r.get(f"{index}_after")) for r in rows],
+        left_label=str(before), right_label=str(after), fmt=_fmt(2),
+        title=_("%(index)s de cada estado, %(a)s y %(b)s", index=index, a=before, b=after),
+        desc=_("Gráfica de pendiente: cada línea une el valor de un estado en las dos rondas "
+               "(continua si subió, discontinua si bajó)."),
+    )
+
+
+def institutions_scatter(rows: Sequence[Mapping[str, Any]], *, before: int, after: int,
+                         index: str = "GA") -> Markup:
+    above = sum(1 for r in rows if _both(r, index) and r[f"{index}_after"] > r[f"{index}_before"])
+    below = sum(1 for r in rows if _both(r, index) and r[f"{index}_after"] < r[f"{index}_before"])
+    return charts.scatter(
+        [(f"{r.get('name_after') or r.get('name_before')} ({r.get('state_name', '')})",
+          r.get(f"{index}_before"), r.get(f"{index}_after")) for r in rows],
+        x_label=f"{index} {before}", y_label=f"{index} {after}", fmt=_fmt(1),
+        title=_("%(index)s de cada institución emparejada, %(a)s contra %(b)s",
+                index=index, a=before, b=after),
+        desc=_("Dispersión con la diagonal: %(above)s instituciones sobre ella (subieron), "
+               "%(below)s debajo (bajaron).", above=above, below=below),
+    )
+
+
+def _both(row: Mapping[str, Any], index: str) -> bool:
+    return row.get(f"{index}_before") is not None and row.get(f"{index}_after") is not None
+
+
+def comparison_scale(values: Sequence[float | None]) -> Classes:
+    """One fixed scale of 0.05-wide classes for both maps of a comparison."""
+    from geodata.classify import range_classes
+
+    return range_classes([v for v in values if v is not None]) if any(
+        v is not None for v in values) else fixed_classes()
+
+
+def state_map(layer: Any, values: Mapping[str, float | None], classes: Classes,
+              names: Mapping[str, str], *, title: str, width: int = 380) -> Markup:
+    """A small SVG choropleth of state values; each state a named link to its page."""
+    colours, labels, hatched = {}, {}, set()
+    for code in layer.codes:
+        value = values.get(code)
+        name = names.get(code, code)
+        if value is None:
+            colours[code] = NO_DATA_COLOUR
+            hatched.add(code)
+            labels[code] = _("%(state)s: sin datos", state=name)
+        else:
+            colours[code] = classes.colour(classes.shown(value))
+            labels[code] = f"{name}: {format_number(value, classes.decimals)}"
+    links = {code: url_for("states.detail", cve_ent=code) for code in layer.codes}
+    return charts.choropleth(layer, colours, labels, title=title, links=links, width=width,
+                             hatched=hatched)
+
+
+def published_bars(rows: Sequence[Mapping[str, Any]], *, before: int, after: int) -> Markup:
+    return charts.diverging_bars(
+        [(r["index"], r["delta"]) for r in rows], fmt=_fmt(2, sign=True),
+        title=_("Cambio de las cifras nacionales publicadas, %(a)s → %(b)s", a=before, b=after),
+        desc=_("Barras a la derecha: subió; a la izquierda: bajó. Cifras publicadas por "
+               "INAI, no calculadas aquí."),
+    )
+
+
+def comparison_charts(result: RoundComparison, session: Any) -> dict[str, Any]:
+    """Every chart of a comparison: state deltas, slope, scatter and the pair of maps."""
+    from app.maps.service import active_layer
+    from app.states.service import state_names
+
+    before, after = result.before, result.after
+    states = result.states
+    layer, _bundled = active_layer(session, "state")
+    names = {**layer.frame["name"].to_dict(), **state_names(session)}
+    values = {side: {r["key"]: r.get(f"GA_{side}") for r in states}
+              for side in ("before", "after")}
+    classes = comparison_scale([*values["before"].values(), *values["after"].values()])
+    maps = [
+        (year, state_map(layer, values[side], classes, names,
+                         title=_("GA por estado en %(year)s (instituciones emparejadas)",
+                                 year=year)))
+        for year, side in ((before, "before"), (after, "after"))
+    ]
+    return {
+        "bars": delta_bars(states, before=before, after=after) if states else None,
+        "slope": states_slope(states, before=before, after=after) if states else None,
+        "scatter": institutions_scatter(result.institutions, before=before, after=after),
+        "maps": maps,
+        "classes": classes,
+    }
