@@ -10,7 +10,7 @@ MGA_2017 := ../shared/data/mga-2017/BSO.csv
 # The app refuses to start without a secret key; make run keeps one in instance/.
 WITH_KEY = FLASK_SECRET_KEY="$$(cat instance/secret_key)"
 
-.PHONY: run test lint install translations extract-messages update-messages bench clean geodata-layer
+.PHONY: run serve test lint install translations extract-messages update-messages bench load clean geodata-layer
 
 run: install translations instance/secret_key
 	$(WITH_KEY) $(FLASK) db upgrade
@@ -19,6 +19,17 @@ run: install translations instance/secret_key
 	@# the same file changes nothing).
 	@if [ -f $(MGA_2017) ]; then $(WITH_KEY) $(FLASK) metric import $(MGA_2017) --round 2017 --format inai-2017; fi
 	$(WITH_KEY) $(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production-like: gunicorn with deploy/gunicorn.conf.py (workers = 2 x cores + 1 or
+# WEB_CONCURRENCY, 30 s timeout, JSON request log on stderr; BIND=host:port, default
+# 127.0.0.1:8000). Set DATABASE_URL for PostgreSQL; migrations run first.
+serve: install translations instance/secret_key
+	$(WITH_KEY) $(FLASK) db upgrade
+	$(WITH_KEY) $(BIN)/gunicorn -c deploy/gunicorn.conf.py wsgi:app
+
+# Load test of every public page under gunicorn (prints figures; see bench/load.sh).
+load: install translations
+	bench/load.sh
 
 test: install translations system-test-deps
 	$(BIN)/ruff check .

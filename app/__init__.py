@@ -41,6 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     params.init_app(app)
     errors.init_app(app)
+    from . import ops  # /healthz, the JSON request log, database failures as 503
+
+    ops.init_app(app)
     _register_sql_functions(app)
 
     # Each area's routes (and commands) live in its views (and cli) module.

@@ -8,7 +8,9 @@ from flask_wtf import CSRFProtect
 
 from .models import Base
 
-db = SQLAlchemy()
+# pool_pre_ping: a connection the server dropped (a restarted PostgreSQL) is replaced before
+# use, so requests succeed again without restarting the app.
+db = SQLAlchemy(engine_options={"pool_pre_ping": True})
 alembic = Alembic(metadatas=Base.metadata)
 babel = Babel()
 csrf = CSRFProtect()

@@ -8,8 +8,9 @@
    once per data change; the next request after a change renders afresh.
 2. **HTTP caching a proxy or browser can use**: a weak ``ETag`` that is a hash of that key,
    ``Last-Modified`` from the datasets' ``changed_at``, ``Cache-Control: public, max-age=N,
-   stale-while-revalidate=M`` and ``Vary: Accept-Language, Cookie``. A request whose
-   ``If-None-Match`` matches gets a ``304`` after one small query (no rendering).
+   stale-while-revalidate=M`` and ``Vary: Accept-Language, Cookie, Accept-Encoding``. A
+   request whose ``If-None-Match`` matches gets a ``304`` after one small query (no
+   rendering).
 
 What is cached: GET and HEAD requests of any endpoint (except ``static`` and the views marked
 ``@private``) from an anonymous client (no session or remember cookie and not
@@ -35,7 +36,8 @@ cannot be predicted without the key (``app.accounts.security.csp_nonce`` uses ``
 
 Settings (Flask config, not in the settings table because they need no tuning):
 ``HTTPCACHE_ENABLED`` (default True), ``HTTPCACHE_SIZE`` (entries per process, 512),
-``HTTPCACHE_MAX_AGE`` (10 s), ``HTTPCACHE_STALE`` (stale-while-revalidate, 30 s).
+``HTTPCACHE_MAX_AGE`` (10 s), ``HTTPCACHE_STALE`` (stale-while-revalidate, 30 s);
+Flask-Compress's ``COMPRESS_*`` (brotli then gzip; ``COMPRESS_REGISTER`` off under TESTING).
 """
 
 from __future__ import annotations
@@ -294,7 +296,7 @@ def _public_headers(response: Response, ctx: _Context) -> None:
     response.headers["Cache-Control"] = (
         f"public, max-age={ctx.max_age}, stale-while-revalidate={config['HTTPCACHE_STALE']}"
     )
-    response.vary.update(("Accept-Language", "Cookie"))
+    response.vary.update(("Accept-Language", "Cookie", "Accept-Encoding"))
     ctx.public = True
 
 
@@ -362,6 +364,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
     app.config.setdefault("COMPRESS_CACHE_BACKEND", _CompressedVariants)
     app.config.setdefault("COMPRESS_CACHE_KEY", _compress_key)
+    # Off under TESTING: test clients (Flask's, schemathesis's WSGI transport) send
+    # Accept-Encoding but do not decode; tests of compression turn it on.
+    app.config.setdefault("COMPRESS_REGISTER", not app.testing)
     app.extensions["httpcache"] = LRUCache(app.config["HTTPCACHE_SIZE"])
     compress.init_app(app)  # registered first: runs last
     app.before_request(_before)

@@ -70,6 +70,12 @@ SETTINGS: tuple[Setting, ...] = (
         "per process, use redis://host:6379 when several processes serve the site.",
     ),
     Setting(
+        "REQUEST_LOG",
+        True,
+        "Write one JSON line per request (method, path, status, duration, bytes, cache outcome) "
+        "to standard error.",
+    ),
+    Setting(
         "SITE_URL",
         "http://127.0.0.1:5000",
         "Public address of the site (scheme, host and port, no path); absolute links such as "

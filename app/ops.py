@@ -1,0 +1,144 @@
+"""Running the site: ``/healthz``, one JSON log line per request, database failures as 503.
+
+- ``GET /healthz`` checks that the database answers and accepts a write (an insert rolled
+  back at once): ``200 {"status": "ok"}`` or ``503 {"status": "unavailable", ...}`` when the
+  server is down, the database is read-only or full. It is never cached.
+- Every request writes one JSON line to the ``app.requests`` logger (stderr under gunicorn):
+  time, method, path, query, status, duration in milliseconds, bytes sent, the cache outcome
+  (``hit``, ``miss``, ``not-modified``, ``bypass``) and the worker's pid. ``REQUEST_LOG``
+  turns it off.
+- A database that cannot answer or cannot write (connection lost, read-only, disk full) gives
+  the site's own 503 page (JSON for API clients), never a stack trace; the error is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    request,
+    request_finished,
+    request_started,
+)
+from flask_babel import gettext as _
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import DBAPIError, InternalError, OperationalError
+from werkzeug.exceptions import ServiceUnavailable
+
+from app.errors import render_error
+from app.extensions import db
+from app.httpcache import private
+from app.models import DataRevision
+
+bp = Blueprint("ops", __name__)
+log = logging.getLogger("app.requests")
+PROBE = "~healthz-probe"
+
+
+@bp.get("/healthz")
+@private
+def healthz() -> Response:
+    """Check the database: a read, then a write rolled back."""
+    session = db.session
+    try:
+        session.execute(select(DataRevision.dataset).limit(1)).all()
+        session.execute(delete(DataRevision).where(DataRevision.dataset == PROBE))
+        session.execute(insert(DataRevision).values(dataset=PROBE, revision=0,
+                                                    changed_at=datetime.now(UTC)))
+        session.rollback()
+    except DBAPIError as error:
+        session.rollback()
+        current_app.logger.warning("healthz: database unavailable: %s", error.orig)
+        response = jsonify(status="unavailable", database=_database_problem(error))
+        response.status_code = 503
+    else:
+        response = jsonify(status="ok", database="ok")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _database_problem(error: DBAPIError) -> str:
+    text = str(error.orig).lower()
+    if "read-only" in text or "readonly" in text or "read only" in text:
+        return "read-only"
+    if "full" in text or "no space" in text:
+        return "full"
+    return "unreachable"
+
+
+def database_unavailable(error: DBAPIError) -> Any:
+    """The site's 503 page for a database that cannot answer or cannot write."""
+    current_app.logger.error("database error on %s %s: %s", request.method, request.path,
+                             error.orig)
+    db.session.rollback()
+    problem = _database_problem(error)
+    if problem == "read-only":
+        detail = _("La base de datos está en modo de solo lectura: los cambios no pueden "
+                   "guardarse por ahora.")
+    elif problem == "full":
+        detail = _("La base de datos no tiene espacio libre: los cambios no pueden guardarse "
+                   "por ahora.")
+    else:
+        detail = _("La base de datos no responde por el momento.")
+    return render_error(ServiceUnavailable(detail))
+
+
+# --- The request log -----------------------------------------------------------------------
+
+
+def _started(sender: Flask, **extra: Any) -> None:
+    g._ops_started = time.perf_counter()
+
+
+def _finished(sender: Flask, response: Response, **extra: Any) -> None:
+    started = g.get("_ops_started")
+    ctx = g.get("httpcache")
+    if ctx is None:
+        cache = "bypass"
+    elif response.status_code == 304:
+        cache = "not-modified"
+    else:
+        cache = "hit" if ctx.hit else "miss"
+    log.info(json.dumps({
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "method": request.method,
+        "path": request.path,
+        "query": request.query_string.decode("latin-1"),
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+        "bytes": response.content_length,
+        "cache": cache,
+        "pid": os.getpid(),
+    }, ensure_ascii=False))
+
+
+def _configure_log(app: Flask) -> None:
+    if not app.config.get("REQUEST_LOG", True) or log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    for error in (OperationalError, InternalError):
+        app.register_error_handler(error, database_unavailable)
+    if app.config.get("REQUEST_LOG", True):
+        _configure_log(app)
+        request_started.connect(_started, app)
+        request_finished.connect(_finished, app)

@@ -1,0 +1,32 @@
+"""gunicorn settings for `make serve` and production (`gunicorn -c deploy/gunicorn.conf.py`).
+
+Every value can be overridden from the environment (GUNICORN_CMD_ARGS also works).
+
+- workers: WEB_CONCURRENCY, default 2 x CPU cores + 1 (sync workers: one request at a time
+  each; pages are cached per worker, so each renders a page once per data change).
+- bind: BIND, default 127.0.0.1:8000 (put the reverse proxy in front; see deploy/nginx.conf).
+- timeout: a worker silent for 30 s is killed and replaced; graceful_timeout: 30 s to finish
+  requests on restart or reload; keepalive: 5 s behind a proxy.
+- access log: the app writes one JSON line per request itself (app/ops.py, REQUEST_LOG), so
+  gunicorn's own access log is off unless ACCESS_LOG names a file ("-" = stdout); the error
+  log goes to standard error.
+- max_requests (+ jitter) recycles workers now and then, bounding any slow memory growth.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+graceful_timeout = 30
+keepalive = 5
+max_requests = 20000
+max_requests_jitter = 2000
+accesslog = os.environ.get("ACCESS_LOG") or None
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+# Behind a proxy on the same host or network: trust its X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

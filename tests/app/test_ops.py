@@ -1,0 +1,140 @@
+"""app.ops: /healthz, the JSON request log, a read-only or full database as a clear 503."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from app import records
+from app.extensions import db
+from app.models import Base
+from seeds.states import load_states
+
+
+def test_healthz_checks_the_database_and_is_never_cached(client):
+    for _ in range(2):
+        response = client.get("/healthz")
+        assert response.status_code == 200
+        assert response.get_json() == {"status": "ok", "database": "ok"}
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "ETag" not in response.headers
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(make_app):
+    app = make_app(DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+    page = app.test_client().get("/states/")
+    assert page.status_code == 503
+    text = page.get_data(as_text=True)
+    assert "La base de datos no responde" in text and "Traceback" not in text
+
+
+def test_one_json_line_per_request(app):
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Collect()
+    logging.getLogger("app.requests").addHandler(handler)
+    try:
+        with app.app_context():
+            load_states(db.session)
+            db.session.commit()
+        client = app.test_client()
+        client.get("/states/?sort=name")
+        etag = client.get("/states/?sort=name").headers["ETag"]
+        client.get("/states/?sort=name", headers={"If-None-Match": etag})
+        client.get("/states/99")
+    finally:
+        logging.getLogger("app.requests").removeHandler(handler)
+    entries = [json.loads(line) for line in lines]
+    assert [(e["path"], e["status"], e["cache"]) for e in entries] == [
+        ("/states/", 200, "miss"), ("/states/", 200, "hit"), ("/states/", 304, "not-modified"),
+        ("/states/99", 404, "miss"),
+    ]
+    assert entries[0]["query"] == "sort=name" and entries[0]["method"] == "GET"
+    assert all(e["duration_ms"] >= 0 and e["pid"] == os.getpid() for e in entries)
+    assert entries[0]["bytes"] > 1000
+
+
+def _writing_route(app: Flask) -> None:
+    @app.post("/test-write")
+    def test_write() -> str:
+        records.touch(db.session, "local")
+        db.session.commit()
+        return "written"
+
+
+def _read_only_app(make_app, database_url: str, tmp_path) -> Flask:
+    setup = make_app()
+    with setup.app_context():
+        Base.metadata.create_all(db.engine)
+        load_states(db.session)
+        db.session.commit()
+    if database_url.startswith("sqlite"):
+        path = database_url.removeprefix("sqlite:///")
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    else:
+        url = database_url + "?options=-c%20default_transaction_read_only%3Don"
+    app = make_app(DATABASE_URL=url)
+    _writing_route(app)
+    return app
+
+
+def test_a_read_only_database_reads_but_refuses_writes_clearly(make_app, database_url, tmp_path):
+    app = _read_only_app(make_app, database_url, tmp_path)
+    client = app.test_client()
+    assert client.get("/states/").status_code == 200
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.get_json() == {"status": "unavailable", "database": "read-only"}
+    response = client.post("/test-write")
+    assert response.status_code == 503
+    text = response.get_data(as_text=True)
+    assert "solo lectura" in text and "Traceback" not in text
+    assert "public" not in response.headers.get("Cache-Control", "")
+    api = client.post("/test-write", headers={"Accept": "application/json"})
+    assert api.status_code == 503 and api.get_json()["status"] == 503
+
+
+def test_a_full_database_gives_a_clear_error(make_app, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a full disk is simulated with SQLite's max_page_count")
+    app = make_app()
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        load_states(db.session)
+        db.session.commit()
+        engine = db.engine
+        with engine.connect() as connection:
+            pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
+
+    @sa.event.listens_for(engine, "connect")
+    def limit(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    engine.dispose()
+    with pytest.raises(sa.exc.OperationalError, match="full"):  # fill the file's free space
+        for n in range(100_000):
+            with engine.begin() as connection:
+                connection.exec_driver_sql(
+                    "INSERT INTO data_revision (dataset, revision, changed_at) "
+                    f"VALUES ('~filler-{n:06d}', 0, '2026-01-01')")
+    _writing_route(app)
+    client = app.test_client()
+    assert client.get("/states/").status_code == 200
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.get_json()["database"] == "full"
+    response = client.post("/test-write")
+    assert response.status_code == 503
+    text = response.get_data(as_text=True)
+    assert "no tiene espacio libre" in text and "Traceback" not in text
