@@ -102,9 +102,15 @@ def _round_or_404(year: int) -> MetricRound:
 
 @bp.get("/metric/")
 def index() -> str:
+    trend = service.national_trend(db.session)
     return render_template(
         "metric/index.html", items=service.rounds_overview(db.session),
         loaded=service.round_years(db.session), indices=MAIN_INDICES, index_labels=INDEX_LABELS,
+        trend=trend, all_indices=INDICES,
+        trend_charts=[c for c in (
+            figures.trend_chart(trend, MAIN_INDICES, scope=_("Nacional")),
+            figures.trend_chart(trend, ("TG", "TC", "PG", "PC"), scope=_("Nacional")),
+        ) if c is not None],
     )
 
 
@@ -246,3 +252,18 @@ def score_filter(value: Any, digits: int = 4) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     return f"{float(value):.{digits}f}"
+
+
+@bp.get("/metric/series.csv")
+def trend_csv() -> Response:
+    """The national series: one row per round and index, published (with note) and computed."""
+    trend = service.national_trend(db.session)
+    rows = [
+        {"year": year, "index": index,
+         "published": (trend.published.get(year, {}).get(index) or None)
+         and trend.published[year][index].value,
+         "note": getattr(trend.published.get(year, {}).get(index), "note", None),
+         "computed": trend.computed.get(year, {}).get(index)}
+        for year in trend.years for index in trend.indices
+    ]
+    return _download_table(parse_list(COMPARE), rows, "metrica-serie-nacional")

@@ -77,3 +77,16 @@ def test_two_rounds_give_counts_charts_maps_and_downloads(metric_app, tmp_path):
         "/metric/compare?from=2017&to=2019&state=10&level=state&download=matched"))
     assert matched and all(r["state_after"] == "10" for r in matched)
     assert all(r["level_after"] == "state" for r in matched)
+
+
+def test_metric_index_draws_the_published_series_with_caveats(metric_app):
+    client = metric_app.test_client()
+    html = client.get("/metric/").get_data(as_text=True)
+    assert html.count('class="chart chart-line"') == 2  # GA/T/P and the sub-indices
+    assert "0.72*" in html  # 2019 TG/TC/PG/PC are press figures: marked
+    assert "Press figure only" in html
+    assert "0.3887" in html  # computed beside the published 0.39
+    rows = csv_rows(client.get("/metric/series.csv"))
+    ga = {r["year"]: r for r in rows if r["index"] == "GA"}
+    assert ga["2023"]["published"] == "0.46" and ga["2023"]["computed"] == ""
+    assert ga["2017"]["computed"].startswith("0.388")
