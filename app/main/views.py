@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import Response, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app import params
 from app.extensions import db
 from app.metric.service import round_years
 from app.models import ActionPlan, Commitment, LocalExercise, MetricRound, State
 
-from . import bp
+from . import bp, service
 
 
 def database_summary() -> dict[str, int]:
@@ -33,9 +35,38 @@ def database_summary() -> dict[str, int]:
 def home() -> str:
     rounds = db.session.scalars(select(MetricRound).order_by(MetricRound.year)).all()
     with_scores = set(round_years(db.session))
+    page = service.home_page(db.session)
     return render_template(
-        "main/home.html", summary=database_summary(), rounds=rounds, with_scores=with_scores
+        "main/home.html", summary=database_summary(), rounds=rounds, with_scores=with_scores,
+        page=page, **_home_map(page),
     )
+
+
+def _home_map(page: service.HomePage) -> dict[str, object]:
+    """The latest round's choropleth (SVG, every state a named link) and its legend."""
+    if page.year is None:
+        return {"home_map": None, "classes": None}
+    from app.maps.service import active_layer
+    from app.metric.figures import state_map
+    from geodata.classify import range_classes
+
+    layer, _bundled = active_layer(db.session, "state")
+    classes = range_classes(page.scale)
+    names = {**layer.frame["name"].to_dict(), **page.names}
+    title = _("Índice de Gobierno Abierto (GA) por estado, %(year)s", year=page.year)
+    return {"home_map": state_map(layer, page.values, classes, names, title=title, width=560),
+            "classes": classes, "map_title": title}
+
+
+@bp.get("/find")
+def find_state() -> str | Response:
+    """'Find your state': one match opens its page; otherwise the matches are listed."""
+    args = params.parse({"q": params.text()})
+    query = args["q"] or ""
+    found = service.find_states(db.session, query)
+    if len(found) == 1:
+        return redirect(url_for("states.detail", cve_ent=found[0][0]))
+    return render_template("main/find.html", query=query, found=found)
 
 
 # (endpoint, label) of the site's navigation.
@@ -46,6 +77,7 @@ NAV = (
     ("plans.exercises", _l("Ejercicios locales")),
     ("plans.plans", _l("Planes de acción")),
     ("states.index", _l("Estados")),
+    ("opendata.index", _l("Datos abiertos")),
 )
 
 
