@@ -63,9 +63,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(area.bp)
 
     from . import api, cli
+    from .opendata import cli as opendata_cli
+    from .opendata import views as opendata_views
 
+    app.register_blueprint(opendata_views.bp)
     api.init_app(app)
     cli.init_app(app)
+    opendata_cli.init_app(app)
     return app
 
 

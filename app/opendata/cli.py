@@ -1,0 +1,51 @@
+"""``flask export DIR`` and ``flask import DIR``: the database as the data package, and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from app.extensions import db
+
+from .dump import PackageError, export_package, import_package
+
+
+@click.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--with-accounts", is_flag=True,
+              help="Include the accounts' password hashes (a full backup); left out otherwise.")
+@with_appcontext
+def export_command(folder: Path, with_accounts: bool) -> None:
+    """Write the complete database into FOLDER as a Frictionless data package."""
+    if folder.exists() and any(folder.iterdir()):
+        raise click.ClickException(f"{folder} is not empty; export into a new or empty folder")
+    files = export_package(db.session, folder, with_accounts=with_accounts)
+    db.session.rollback()  # read only
+    click.echo(f"Exported {len(files) - 1} tables to {folder}"
+               + (" (with password hashes)" if with_accounts else " (without password hashes)"))
+
+
+@click.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@with_appcontext
+def import_command(folder: Path) -> None:
+    """Load the data package in FOLDER into this (empty) database, all or nothing."""
+    try:
+        counts = import_package(db.session, folder)
+        db.session.commit()
+    except PackageError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"nothing was imported: {exc}") from exc
+    except Exception as exc:  # a constraint the rows break: still nothing is kept
+        db.session.rollback()
+        raise click.ClickException(f"nothing was imported: {exc.__class__.__name__}: "
+                                   f"{str(exc).splitlines()[0]}") from exc
+    click.echo(f"Imported {sum(counts.values())} rows into {len(counts)} tables")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(export_command)
+    app.cli.add_command(import_command)

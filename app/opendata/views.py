@@ -1,0 +1,36 @@
+"""The /data page, the public data package and each table's downloads."""
+
+from __future__ import annotations
+
+from flask import Response, render_template
+from werkzeug.exceptions import NotFound
+
+from app.downloads import csv_response, xlsx_response
+from app.extensions import db
+from app.metric.service import round_years
+
+from . import bp, service
+from .dump import dumps_descriptor
+
+
+@bp.get("/data")
+def index() -> str:
+    return render_template("opendata/index.html", datasets=service.datasets(db.session),
+                           years=round_years(db.session))
+
+
+@bp.get("/data/datapackage.json")
+def datapackage() -> Response:
+    return Response(dumps_descriptor(service.public_descriptor()), mimetype="application/json")
+
+
+@bp.get("/data/<name>.<any(json, csv, xlsx):fmt>")
+def download(name: str, fmt: str) -> Response:
+    table = service.public_table(name)
+    if table is None:
+        raise NotFound()
+    if fmt == "json":
+        return Response(service.table_json(db.session, table), mimetype="application/json")
+    header, rows = service.table_cells(db.session, table)
+    respond = csv_response if fmt == "csv" else xlsx_response
+    return respond(f"{name}.{fmt}", header, rows)
