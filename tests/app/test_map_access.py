@@ -66,7 +66,8 @@ def test_map_shapes_are_named_and_controls_wait_for_the_button(map_app):
     assert 'zoomInTitle: "Acercar"' in html
     english = client.get("/map?lang=en").get_data(as_text=True)
     assert 'zoomInTitle: "Zoom in"' in english and "Rank 1 of 2" in english
-    script = client.get("/static/js/maps.js").get_data(as_text=True)
+    with client.get("/static/js/maps.js") as response:
+        script = response.get_data(as_text=True)
     assert "submit" not in script and "change" not in script.split("\n", 2)[-1]
     assert "/embed/map" in html
 
