@@ -343,3 +343,17 @@ class ChangeSchema(Schema):
     source = Str()
     before = fields.Dict(allow_none=True)
     after = fields.Dict(allow_none=True)
+
+
+class SourceSchema(Schema):
+    id = fields.Integer(required=True, attribute="source.id")
+    key = fields.String(required=True, attribute="source.key")
+    publisher = fields.String(required=True, attribute="source.publisher")
+    title = fields.String(required=True, attribute="source.title")
+    date = Str(attribute="source.date")
+    url = Str(attribute="source.url")
+    kind = fields.String(required=True, attribute="source.kind")
+    note = Str(attribute="source.note")
+    cited_by = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                           attribute="uses",
+                           metadata={"description": "table -> records that cite it"})

@@ -37,6 +37,7 @@ from common.codes import (
     GROUPINGS,
     MILESTONE_STATUSES,
     SECTORS,
+    SOURCE_KINDS,
 )
 from common.text import folded
 
@@ -49,7 +50,8 @@ MAX_PER_PAGE = 500
 tracker = Blueprint("api_tracker", __name__, description="Local exercises, plans, commitments")
 metric_bp = Blueprint("api_metric", __name__, description="The Open Government Metric")
 history = Blueprint("api_history", __name__, description="Every recorded change")
-BLUEPRINTS = (tracker, metric_bp, history)
+sources_bp = Blueprint("api_sources", __name__, description="The sources the data rests on")
+BLUEPRINTS = (tracker, metric_bp, history, sources_bp)
 for _bp in BLUEPRINTS:
     _bp.before_request(conditional)
     _bp.after_request(add_validators)
@@ -465,3 +467,40 @@ def changes(_args: dict) -> dict[str, Any]:
     tie = AuditEvent.id.desc() if view.descending else AuditEvent.id
     return _scalar_page(view, order(stmt, view, tie))
 
+
+
+# --- Sources -------------------------------------------------------------------------------
+
+
+SOURCES = ListSpec(
+    name="sources",
+    filters={"kind": params.choice(SOURCE_KINDS.codes)},
+    sorts={"publisher": Sort(value=lambda u: (u.source.publisher, u.source.title, u.source.id)),
+           "date": Sort(value=lambda u: u.source.date), "id": Sort(value=lambda u: u.source.id)},
+    default_sort="publisher",
+)
+
+
+@sources_bp.get("/sources")
+@sources_bp.arguments(list_arguments(SOURCES, "SourcesArgs"), location="query")
+@sources_bp.response(200, s.page_of(s.SourceSchema, "SourcesPage"))
+def sources(_args: dict) -> dict[str, Any]:
+    """Every registered source and how many records of each table cite it."""
+    from app.sources.service import sources_list
+
+    view = api_view(SOURCES)
+    rows = [u for u in sources_list(db.session)
+            if not view.filters.get("kind") or u.source.kind == view.filters["kind"]]
+    return page_body(view, paginate(order(rows, view), view))
+
+
+@sources_bp.get("/sources/<int:source_id>")
+@sources_bp.response(200, s.SourceSchema)
+def source(source_id: int) -> Any:
+    """One source."""
+    from app.sources.service import sources_list
+
+    found = next((u for u in sources_list(db.session) if u.source.id == source_id), None)
+    if found is None:
+        raise NotFound()
+    return found

@@ -21,7 +21,8 @@ def test_description_is_generated_openapi_3_with_every_resource(api):
     assert spec["openapi"].startswith("3.")
     for path in ("/states", "/exercises", "/secretariat-members", "/plans", "/commitments",
                  "/milestones", "/evidence", "/institutions", "/rounds", "/scores",
-                 "/rounds/{year}/aggregates", "/comparisons", "/published-figures", "/changes"):
+                 "/rounds/{year}/aggregates", "/comparisons", "/published-figures", "/changes",
+                 "/sources", "/sources/{source_id}"):
         assert "/api/v1" + path in spec["paths"], path
     params = {p["name"] for p in spec["paths"]["/api/v1/commitments"]["get"]["parameters"]}
     assert {"state", "plan", "scope", "status", "theme", "sdg", "q", "sort", "page",
@@ -101,6 +102,7 @@ def test_scores_aggregates_and_comparisons_of_synthetic_rounds(api):
     ("/api/v1/comparisons?from=2019", "to"),
     ("/api/v1/comparisons?from=2019&to=2019", "to"),
     ("/api/v1/changes?action=explode", "action"),
+    ("/api/v1/sources?kind=rumour", "kind"),
 ])
 def test_bad_arguments_are_json_400_naming_the_argument(api, query, name):
     response = api.get(query)
@@ -119,6 +121,19 @@ def test_unknown_ids_are_json_404(api, path):
     response = api.get(path)
     assert response.status_code == 404
     assert response.is_json and response.get_json()["status"] == 404
+
+
+def test_sources_with_their_citations(api):
+    listed = api.get("/api/v1/sources?per_page=500").get_json()
+    assert listed["total"] > 0
+    cited = [s for s in listed["items"] if s["cited_by"]]
+    assert cited
+    one = api.get(f"/api/v1/sources/{cited[0]['id']}").get_json()
+    assert one == cited[0]
+    kinds = {s["kind"] for s in listed["items"]}
+    kind = sorted(kinds)[0]
+    assert {s["kind"] for s in api.get(f"/api/v1/sources?kind={kind}&per_page=500")
+            .get_json()["items"]} == {kind}
 
 
 def test_reads_are_open_to_every_origin(api):
