@@ -57,7 +57,7 @@ def test_state_map_in_the_browser(map_server, page, screenshot_dir):
     assert page.locator("path.map-shape").count() == 32
     legend = page.locator(".map-legend")
     assert legend.is_visible()
-    assert "sin datos" in legend.inner_text() and "0.80–1.00" in legend.inner_text()
+    assert "sin datos" in legend.inner_text() and "0.95–1.00" in legend.inner_text()
     assert page.locator("#values tbody tr").count() == 32
     page.screenshot(path=str(screenshot_dir / "map-2019-GA.png"), full_page=True)
 
@@ -68,13 +68,18 @@ def test_state_map_in_the_browser(map_server, page, screenshot_dir):
     tooltip.wait_for()
     assert "Chihuahua" in tooltip.inner_text() and "Lugar" in tooltip.inner_text()
 
-    # Switching the index and the round goes through the controls and lands in the URL.
+    # Choosing an option changes nothing by itself (WCAG 3.2.2); "Ver" applies the choice,
+    # which lands in the URL.
+    page.select_option("select[name=index]", "T")
+    page.wait_for_timeout(300)
+    assert "index=T" not in page.url
     with page.expect_navigation():
-        page.select_option("select[name=index]", "T")
+        page.click("form.map-controls button[type=submit]")
     assert "index=T" in page.url
     assert page.locator("select[name=index]").input_value() == "T"
+    page.select_option("select[name=round]", "2017")
     with page.expect_navigation():
-        page.select_option("select[name=round]", "2017")
+        page.click("form.map-controls button[type=submit]")
     assert re.search(r"round=2017", page.url) and "index=T" in page.url
     page.wait_for_selector("path.map-shape")
     assert page.locator("path.map-shape").count() == 32
@@ -99,3 +104,26 @@ def test_exercise_map_in_the_browser(map_server, page, screenshot_dir):
     assert "Plan publicado" in legend and "sin datos" in legend
     page.screenshot(path=str(screenshot_dir / "map-exercises.png"), full_page=True)
     assert page.blocked_requests == []
+
+
+def test_tab_to_a_state_on_the_map_and_open_it_with_enter(map_server, page):
+    page.goto(f"{map_server}/map?lang=en")
+    page.wait_for_selector("path.map-shape")
+    assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Zoom in"
+    page.goto(f"{map_server}/map?lang=es")
+    page.wait_for_selector("path.map-shape")
+    assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Acercar"
+    shapes = page.locator("path.map-shape[tabindex='0']")
+    assert shapes.count() == 32
+    page.locator("select[name=classes]").focus()
+    for _ in range(80):  # Tab forward until a state shape has the focus
+        page.keyboard.press("Tab")
+        label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+        if label and label.startswith("Chihuahua"):
+            break
+    else:
+        pytest.fail("Tab never reached Chihuahua on the map")
+    assert "GA" in label and "Lugar" in label
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/states/08")
