@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
@@ -102,6 +102,4 @@ def delete_milestone(milestone_id: int) -> Any:
 
 
 def _posted() -> bool:
-    from flask import request
-
     return request.method == "POST"
