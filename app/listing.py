@@ -179,6 +179,18 @@ def parse_list(spec: ListSpec, **extra: ma_fields.Field) -> ListView:
     )
 
 
+def where_equal(stmt: Select, filters: Mapping[str, Any], columns: Mapping[str, Any]) -> Select:
+    """Keep the rows whose column equals each filter given (filters left empty are ignored).
+
+    ``columns`` maps a filter's name to the column it compares, e.g. {"state": Plan.state_cve}.
+    """
+    for name, column in columns.items():
+        value = filters.get(name)
+        if value is not None and value != "":
+            stmt = stmt.where(column == value)
+    return stmt
+
+
 # --- Ordering ----------------------------------------------------------------------------
 
 

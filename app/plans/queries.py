@@ -15,6 +15,7 @@ from sqlalchemy import Float, Select, and_, case, cast, exists, func, literal, o
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.listing import where_equal
 from app.models import (
     ActionPlan,
     Commitment,
@@ -112,12 +113,9 @@ def commitments_query(
         .outerjoin(State, ActionPlan.state_cve == State.cve_ent)
         .outerjoin(ms, ms.c.commitment_id == Commitment.id)
     )
-    if filters.get("state"):
-        stmt = stmt.where(ActionPlan.state_cve == filters["state"])
-    if filters.get("plan"):
-        stmt = stmt.where(ActionPlan.id == filters["plan"])
-    if filters.get("scope"):
-        stmt = stmt.where(ActionPlan.scope == filters["scope"])
+    stmt = where_equal(stmt, filters, {
+        "state": ActionPlan.state_cve, "plan": ActionPlan.id, "scope": ActionPlan.scope,
+    })
     if filters.get("status") == "off_track":
         stmt = stmt.where(late > 0)
     elif filters.get("status"):
@@ -137,7 +135,10 @@ def commitments_query(
             )
         )
     if filters.get("q"):
-        clause = search_clause([Commitment.title, Commitment.ogp_id], filters["q"])
+        clause = search_clause(
+            [Commitment.title, Commitment.title_es, Commitment.title_en, Commitment.ogp_id],
+            filters["q"],
+        )
         if clause is not None:
             stmt = stmt.where(clause)
     national_first = case((ActionPlan.scope == "national", 0), else_=1)

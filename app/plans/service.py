@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import params
-from app.listing import ListSpec, ListView, Sort, columns, order_select
+from app.listing import ListSpec, ListView, Sort, columns, order_select, where_equal
 from app.models import (
     ActionPlan,
     AuditEvent,
@@ -29,7 +29,7 @@ from app.models import (
     State,
     StlMember,
 )
-from common.codes import PROGRESS_STATES, SCOPES, STAGE_ORDER, STAGES
+from common.codes import PROGRAMMES, PROGRESS_STATES, SCOPES, STAGE_ORDER, STAGES
 from common.text import folded
 
 from .progress import PlanProgress, Progress, commitment_progress, plan_progress
@@ -188,6 +188,7 @@ PLANS = ListSpec(
     name="planes_de_accion",
     filters={
         "scope": params.choice(SCOPES.codes),
+        "programme": params.choice(PROGRAMMES.codes),
         "state": params.choice(_state_codes),
         "q": params.text(),
     },
@@ -199,12 +200,14 @@ PLANS = ListSpec(
     },
     default_sort="state",
     columns=columns(
-        "id", "clave", "ambito", "cve_ent", "estado", "titulo", "periodo_inicio", "periodo_fin",
+        "id", "clave", "ambito", "programa", "cve_ent", "estado", "titulo", "periodo_inicio",
+        "periodo_fin",
         "publicado", "compromisos_publicados", "proactivos_publicados",
         "compromisos_registrados", "avance", "compromisos_con_hitos", "fuente",
         id="plan.id",
         clave="plan.key",
         ambito="plan.scope",
+        programa="plan.programme",
         cve_ent="plan.state_cve",
         estado="state_name",
         titulo="plan.title",
@@ -236,10 +239,10 @@ def plans_select(view: ListView) -> Select:
         .outerjoin(_recorded, _recorded.c.plan_id == ActionPlan.id)
     )
     f = view.filters
-    if f.get("scope"):
-        stmt = stmt.where(ActionPlan.scope == f["scope"])
-    if f.get("state"):
-        stmt = stmt.where(ActionPlan.state_cve == f["state"])
+    stmt = where_equal(stmt, f, {
+        "scope": ActionPlan.scope, "programme": ActionPlan.programme,
+        "state": ActionPlan.state_cve,
+    })
     if f.get("q") and (clause := search_clause([ActionPlan.title, State.name], f["q"])) is not None:
         stmt = stmt.where(clause)
     return order_select(stmt, view, ActionPlan.period_start, ActionPlan.id)

@@ -48,6 +48,9 @@ ROUTES: dict[str, dict[str, str]] = {
     "/map/exercises": {"sort": "name", "order": "desc"},
     "/map/exercises.csv": {"sort": "code"},
     "/map/exercises.geojson": {},
+    "/data": {},
+    "/data/datapackage.json": {},
+    "/data/state.csv": {},
 }
 # Values no declared argument accepts (text arguments are checked with the long ones).
 BAD_VALUES = ("nonsense", "-1", "9" * 25, "1\x00", "%", ";DROP TABLE state")
@@ -60,6 +63,7 @@ UNKNOWN_IDS = (
     f"/commitments/{HUGE_ID}/feed.atom", f"/institutions/{HUGE_ID}", "/institutions/999999",
     "/metric/1999", f"/metric/{HUGE_ID}", "/metric/2019/nonsense.csv", "/metric/1999/state.csv",
     f"/metric/{HUGE_ID}/institutions", "/nothing-here", "/plans/%00",
+    "/data/app_user.json", "/data/nothing.csv", "/data/state.txt",
 )
 
 
@@ -75,7 +79,9 @@ def _is_text_argument(name: str) -> bool:
 
 def test_every_get_route_is_in_the_table(policy_app):
     rules = {r.rule for r in policy_app.url_map.iter_rules()
-             if "GET" in r.methods and r.endpoint not in ("static", "metric.static")}
+             if "GET" in r.methods and r.endpoint not in ("static", "metric.static")
+             # The JSON API's arguments are checked by tests/app/test_api*.py (schemathesis).
+             and not r.rule.startswith("/api/")}
     table = {
         "/states/<cve:cve_ent>": "/states/01",
         "/states/<cve:cve_ent>/feed.atom": "/states/01/feed.atom",
@@ -86,6 +92,7 @@ def test_every_get_route_is_in_the_table(policy_app):
         "/metric/<int:year>/<by>.csv": "/metric/2019/state.csv",
         "/metric/<int:year>/institutions": "/metric/2019/institutions",
         "/institutions/<int:id>": "/institutions/1",
+        "/data/<name>.<any(json, csv, xlsx):fmt>": "/data/state.csv",
     }
     assert {table.get(rule, rule) for rule in rules} == set(ROUTES)
 
@@ -170,8 +177,8 @@ def test_search_is_literal_and_bounded(policy_app):
     assert client.get("/commitments", query_string={"q": words + " x"}).status_code == 400
 
 
-def test_a_server_error_is_the_site_page_without_a_trace(make_app):
-    app = make_app(PROPAGATE_EXCEPTIONS=False)
+def test_a_server_error_is_the_site_page_without_a_trace(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.get("/boom")
     def boom() -> str:
