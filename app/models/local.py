@@ -76,6 +76,12 @@ class ProgrammeCount(Versioned, Base):
     source: Mapped[str] = mapped_column(Text)
 
 
+def _default_programme(context) -> str:  # noqa: ANN001 (SQLAlchemy's execution context)
+    """A plan given no programme: national plans are OGP's, local ones INAI's programme."""
+    scope = context.get_current_parameters().get("scope")
+    return "ogp_national" if scope == "national" else "inai_cocreacion"
+
+
 class ActionPlan(Versioned, Base):
     """A national OGP action plan or a state's local action plan."""
 
@@ -95,7 +101,7 @@ class ActionPlan(Versioned, Base):
     key: Mapped[str] = mapped_column(String(60), unique=True)  # e.g. "mx-4", "local-04-2017"
     scope: Mapped[str] = mapped_column(String(8))
     # INAI's co-creation programme, OGP Local or the national OGP process.
-    programme: Mapped[str] = mapped_column(String(20))
+    programme: Mapped[str] = mapped_column(String(20), default=_default_programme)
     state_cve: Mapped[str | None] = mapped_column(ForeignKey("state.cve_ent"), index=True)
     number: Mapped[int | None]
     title: Mapped[str] = mapped_column(String(300))

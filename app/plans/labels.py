@@ -55,6 +55,7 @@ VALUE_LABELS = {
     "significant": _l("Significativos"),
     "outstanding": _l("Sobresalientes"),
     "high": _l("Alta"),
+    "low": _l("Baja"),
     "inactive": _l("Inactivo"),
     "limited": _l("Limitado"),
     "substantial": _l("Sustancial"),

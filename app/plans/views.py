@@ -18,7 +18,7 @@ from app.extensions import db
 from app.listing import ListView, Page, paginate, parse_list, respond
 from app.models import ActionPlan, AuditEvent, Commitment, State
 from app.params import get_or_404
-from common.codes import PROGRESS_STATES, SCOPES, STAGES
+from common.codes import BASES, PROGRAMMES, PROGRESS_STATES, SCOPES, STAGES
 
 from . import bp, service
 from .feeds import atom_response, site_url
@@ -52,6 +52,8 @@ def tracker_helpers() -> dict[str, object]:
         "action_labels": ACTION_LABELS,
         "entity_labels": ENTITY_LABELS,
         "stage_labels": STAGES,
+        "programme_labels": PROGRAMMES,
+        "basis_labels": BASES,
     }
 
 

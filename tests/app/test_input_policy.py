@@ -33,6 +33,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "/commitments/1": {},
     "/commitments/1/feed.atom": {},
     "/metric/": {},
+    "/sources": {},
     "/metric/2019": {"sort": "-GA", "order": "asc", "page": "1", "format": "csv"},
     "/metric/2019/state.csv": {},
     "/metric/2019/institutions": {"state": "01", "type": "municipality", "level": "municipal",
