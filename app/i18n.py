@@ -3,12 +3,19 @@ remembers it, then the browser's Accept-Language)."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_decimal
 from flask import Flask, current_app, request
 from flask_babel import get_locale
 
 from .listing import url_with
 
 LANG_COOKIE = "lang"
+# The locale whose number and date formats each interface language uses: Mexican Spanish
+# writes 0.39 and 1,243 (point for decimals), like the reports.
+FORMAT_LOCALES = {"es": "es_MX", "en": "en"}
 
 
 def select_locale() -> str:
@@ -36,6 +43,9 @@ def init_app(app: Flask) -> None:
         response.vary.update(("Accept-Language", "Cookie"))
         return response
 
+    app.add_template_filter(format_number, "number")
+    app.add_template_filter(format_day, "day")
+
     @app.context_processor
     def language_context() -> dict[str, object]:
         return {
@@ -48,3 +58,37 @@ def init_app(app: Flask) -> None:
 def url_with_lang(code: str) -> str:
     """Return the current page's URL (path and query kept) in the language ``code``."""
     return url_with(lang=code)
+
+
+def _format_locale() -> str:
+    lang = str(get_locale() or "es")
+    return FORMAT_LOCALES.get(lang, lang)
+
+
+def format_number(value: float | int | None, digits: int = 2, sign: bool = False) -> str:
+    """``value`` with ``digits`` decimals in the reader's locale ('' when unknown)."""
+    if value is None or value != value:  # None or NaN
+        return ""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    if sign:
+        pattern = f"+{pattern};-{pattern}"
+    return format_decimal(value, format=pattern, locale=_format_locale())
+
+
+def format_day(value: str | date | None) -> str:
+    """A date in the reader's locale; partial dates ('2016', '2016-05') keep their precision."""
+    if not value:
+        return ""
+    if isinstance(value, date):
+        return format_date(value, format="long", locale=_format_locale())
+    parts = str(value).split("-")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        return str(value)
+    if len(numbers) == 3:
+        return format_date(date(*numbers), format="long", locale=_format_locale())
+    if len(numbers) == 2:
+        return format_skeleton("yMMMM", date(numbers[0], numbers[1], 1),
+                               locale=_format_locale())
+    return str(value)

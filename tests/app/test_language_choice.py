@@ -28,3 +28,18 @@ def test_switcher_wins_over_the_browser_and_is_remembered(seeded_app):
     assert "Saltar al contenido" in client.get("/map", headers=english).get_data(as_text=True)
     client.get("/?lang=en")
     assert "Skip to content" in client.get("/map").get_data(as_text=True)
+
+
+def test_numbers_and_dates_in_the_readers_locale(seeded_app):
+    from app.i18n import format_day, format_number
+
+    with seeded_app.test_request_context("/?lang=es"):
+        assert format_number(0.3887, 2) == "0.39" and format_number(1243, 0) == "1,243"
+        assert format_number(-0.05, 3, sign=True) == "-0.050"
+        assert format_number(0.07, 2, sign=True) == "+0.07"
+        assert format_number(None) == "" and format_number(float("nan")) == ""
+        assert format_day("2016-05-20") == "20 de mayo de 2016"
+        assert format_day("2016-05") == "mayo de 2016" and format_day("2016") == "2016"
+    with seeded_app.test_request_context("/?lang=en"):
+        assert format_day("2016-05-20") == "May 20, 2016"
+        assert format_number(1243.5, 1) == "1,243.5"
