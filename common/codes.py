@@ -138,6 +138,12 @@ MILESTONE_STATUSES = CodeList("milestone status", {
     "complete": N_("Completo"),
     "verified": N_("Verificado"),
 })
+# A commitment's status as its plan's follow-up declares it (Commitment.status; NULL: unknown).
+# Its progress is still derived from its milestones; this is what the source says.
+COMMITMENT_STATUSES = CodeList("commitment status", {
+    **MILESTONE_STATUSES._labels,
+    "withdrawn": N_("Retirado"),
+})
 # A commitment's progress state, derived from its milestones (and "off_track" as a filter).
 PROGRESS_STATES = CodeList("progress state", {
     "unknown": N_("Sin datos de hitos"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from common.codes import MILESTONE_STATUSES
+from common.codes import COMMITMENT_STATUSES, MILESTONE_STATUSES, PROGRAMMES, SECTORS, STAGES
 
 
 def web_url(_form: Any, field: Any) -> None:
@@ -132,3 +134,166 @@ class MilestoneForm(SourcedForm):
 
 class DeleteForm(SourcedForm):
     """Deleting a record also names why (its source)."""
+
+
+# --- The other records an editor owns ------------------------------------------------------
+
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def check_partial_date(value: str) -> str | None:
+    """None if ``value`` is "YYYY", "YYYY-MM" or "YYYY-MM-DD" (a real date), else the problem."""
+    if not _PARTIAL_DATE.match(value):
+        return _l("Escriba AAAA, AAAA-MM o AAAA-MM-DD.")
+    parts = [int(p) for p in value.split("-")] + [1, 1]
+    try:
+        date(parts[0], parts[1], parts[2])
+    except ValueError:
+        return _l("No es una fecha real.")
+    return None
+
+
+def partial_date(_form: Any, field: Any) -> None:
+    """A date kept at the source's precision: "YYYY", "YYYY-MM" or "YYYY-MM-DD"."""
+    field.data = (field.data or "").strip() or None
+    if field.data and (problem := check_partial_date(field.data)):
+        raise ValidationError(problem)
+
+
+def _text(field: Any) -> str | None:
+    return (field.data or "").strip() or None
+
+
+def _choices(codes: Any, *, blank: bool = False) -> list[SelectChoice]:
+    options = [SelectChoice(code, _l(codes._labels[code])) for code in codes]
+    return [SelectChoice("", _l("(desconocido)")), *options] if blank else options
+
+
+PARTIAL_HELP = _l("AAAA, AAAA-MM o AAAA-MM-DD: la precisión que da la fuente.")
+
+
+class RecordForm(SourcedForm):
+    """An edit form whose ``values()`` are the record's columns (``FIELDS``, in order)."""
+
+    FIELDS: tuple[str, ...] = ()
+    TEXT: frozenset[str] = frozenset()
+
+    def values(self) -> dict[str, Any]:
+        out = {}
+        for name in self.FIELDS:
+            data = self[name].data
+            if isinstance(data, str):
+                data = data.strip() or None
+            out[name] = data
+        return out
+
+    def shown(self, name: str, value: Any) -> Any:
+        """How the conflict page shows a value: a choice by its label."""
+        field = self[name]
+        if hasattr(field, "iter_choices"):
+            for choice in field.iter_choices():
+                if str(choice[0]) == str(value):
+                    return choice[1]
+        return value
+
+    def load(self, obj: Any) -> None:
+        for name in self.FIELDS:
+            value = getattr(obj, name)
+            self[name].data = "" if value is None and name in self.TEXT else value
+        self.version.data = str(obj.version)
+
+
+class ExerciseForm(RecordForm):
+    FIELDS = ("declaration_date", "stl_installed_date", "facilitator", "status_text",
+              "status_as_of", "stage")
+    TEXT = frozenset(FIELDS)
+    declaration_date = StringField(_l("Declaratoria conjunta (fecha)"),
+                                   validators=[partial_date], description=PARTIAL_HELP)
+    stl_installed_date = StringField(_l("Instalación del Secretariado Técnico Local (fecha)"),
+                                     validators=[partial_date], description=PARTIAL_HELP)
+    facilitator = StringField(_l("Facilitador(a)"), validators=[Length(max=300)])
+    status_text = TextAreaField(_l("Último estatus conocido"), validators=[Length(max=2000)])
+    status_as_of = StringField(_l("Fecha del estatus"), validators=[partial_date],
+                               description=PARTIAL_HELP)
+    stage = SelectField(_l("Etapa"), choices=_choices(STAGES, blank=True))
+
+
+class MemberForm(RecordForm):
+    FIELDS = ("sector", "name")
+    TEXT = frozenset(FIELDS)
+    sector = SelectField(_l("Sector"), choices=_choices(SECTORS))
+    name = StringField(_l("Integrante"), validators=[DataRequired(), Length(max=300)])
+
+
+class PlanForm(RecordForm):
+    FIELDS = ("title", "period_start", "period_end", "published_date", "commitments_published",
+              "proactive_published", "notes")
+    TEXT = frozenset({"title", "published_date", "notes"})
+    title = StringField(_l("Título del plan"), validators=[DataRequired(), Length(max=300)])
+    period_start = IntegerField(_l("Periodo: año de inicio"),
+                                validators=[Optional(), NumberRange(1990, 2100)])
+    period_end = IntegerField(_l("Periodo: año de término"),
+                              validators=[Optional(), NumberRange(1990, 2100)])
+    published_date = StringField(_l("Publicado el"), validators=[partial_date],
+                                 description=PARTIAL_HELP)
+    commitments_published = IntegerField(_l("Compromisos publicados (según la fuente)"),
+                                         validators=[Optional(), NumberRange(0, 10000)])
+    proactive_published = IntegerField(_l("Compromisos proactivos publicados"),
+                                       validators=[Optional(), NumberRange(0, 10000)])
+    notes = TextAreaField(_l("Notas"), validators=[Length(max=4000)])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        start, end = self.period_start.data, self.period_end.data
+        if start and end and start > end:
+            self.period_end.errors = [_l("El periodo termina antes de empezar.")]
+            ok = False
+        return ok
+
+
+class CommitmentForm(RecordForm):
+    FIELDS = ("title", "title_es", "title_en", "problem", "objective", "responsible",
+              "counterpart", "status")
+    TEXT = frozenset(FIELDS)
+    title = TextAreaField(_l("Compromiso (título)"), validators=[DataRequired(), Length(max=2000)])
+    title_es = TextAreaField(_l("Título en español"), validators=[Length(max=2000)])
+    title_en = TextAreaField(_l("Título en inglés"), validators=[Length(max=2000)])
+    problem = TextAreaField(_l("Problema"), validators=[Length(max=8000)])
+    objective = TextAreaField(_l("Objetivo"), validators=[Length(max=8000)])
+    responsible = TextAreaField(_l("Institución(es) responsable(s)"),
+                                validators=[Length(max=2000)])
+    counterpart = TextAreaField(_l("Contraparte de la sociedad civil"),
+                                validators=[Length(max=2000)])
+    status = SelectField(_l("Estado declarado"), choices=_choices(COMMITMENT_STATUSES, blank=True))
+
+
+class EvidenceForm(RecordForm):
+    """An evidence item: its own address is the source of adding it."""
+
+    FIELDS = ("url", "title", "dated", "proves", "milestone_id")
+    TEXT = frozenset({"url", "title", "proves"})
+    url = StringField(_l("Dirección (URL)"),
+                      validators=[DataRequired(), Length(max=2000), web_url])
+    title = StringField(_l("Título"), validators=[DataRequired(), Length(max=300)])
+    dated = DateField(_l("Fecha del documento"), validators=[Optional()])
+    proves = TextAreaField(_l("Qué demuestra"), validators=[Length(max=2000)])
+    milestone_id = SelectField(_l("Hito al que corresponde"),
+                               coerce=lambda v: int(v) if v else None)
+
+    def source(self) -> str | None:
+        return self.source_url.data or self.url.data or None
+
+
+class RestoreForm(SourcedForm):
+    """Restoring a deleted record, or reverting a change, names its reason (its source)."""
+
+
+class NewPlanForm(PlanForm):
+    """A new local plan also says which programme it belongs to."""
+
+    FIELDS = ("programme", *PlanForm.FIELDS)
+    TEXT = frozenset({"programme", *PlanForm.TEXT})
+    programme = SelectField(_l("Programa"), choices=[
+        SelectChoice(code, _l(PROGRAMMES._labels[code]))
+        for code in ("inai_cocreacion", "ogp_local")
+    ])

@@ -136,3 +136,83 @@ def milestone_conflict(session: Session, milestone_id: int, mine: dict[str, Any]
         current={f: getattr(current, f) for f in MILESTONE_FIELDS}, mine=mine,
         version=current.version, fields=MILESTONE_FIELDS,
     )
+
+
+# --- Any editable record: plans, commitments, exercise facts, members, evidence -----------
+
+
+def state_of(session: Session, obj: Any) -> str | None:
+    """The state whose editors may touch ``obj``, read from the record in the database
+    (None for a national plan and what hangs from it: admins only)."""
+    return records.derive_context(session, obj)[0]
+
+
+def check(session: Session, user: User, obj: Any) -> None:
+    """403 unless ``user`` may edit ``obj``."""
+    require_state(user, state_of(session, obj))
+
+
+def _summary(obj: Any) -> str:
+    for name in ("title", "name", "status_text"):
+        value = getattr(obj, name, None)
+        if value:
+            return str(value)[:200]
+    return f"{obj.__tablename__} {getattr(obj, 'id', '')}".strip()
+
+
+def create_record(
+    session: Session, user: User, model: type, values: dict[str, Any], *, state_cve: str | None,
+    source: str | None,
+) -> Any:
+    """Create a ``model`` row under a parent of ``state_cve`` (checked); the source is stored
+    on the row (when it has a source column) and on its history event."""
+    require_state(user, state_cve)
+    if not source:
+        raise MissingSource()
+    if "source" in model.__table__.c:
+        values = {**values, "source": source}
+    summary = str(values.get("title") or values.get("name") or model.__tablename__)[:200]
+    return records.create(session, model, values, actor=actor_of(user).name, source=source,
+                          user=user, summary=summary)
+
+
+def update_record(
+    session: Session, user: User, obj: Any, values: dict[str, Any], *, source: str | None,
+    expected_version: int | None,
+) -> bool:
+    """Change ``obj``; return whether anything changed (equal values: nothing recorded).
+
+    Raises VersionConflict when it changed since the form was read, MissingSource when
+    something changes without a source.
+    """
+    check(session, user, obj)
+    if not any(getattr(obj, k) != v for k, v in values.items()):
+        records.check_version(obj, expected_version)
+        return False
+    if not source:
+        raise MissingSource()
+    if "source" in type(obj).__table__.c and type(obj) is not Evidence:
+        values = {**values, "source": source}
+    return records.update(session, obj, values, actor=actor_of(user).name, source=source,
+                          user=user, expected_version=expected_version, summary=_summary(obj))
+
+
+def delete_record(
+    session: Session, user: User, obj: Any, *, source: str | None, expected_version: int | None,
+) -> bool:
+    """Soft-delete ``obj``: it leaves pages and lists, and stays in the history."""
+    check(session, user, obj)
+    if not source:
+        raise MissingSource()
+    return records.soft_delete(session, obj, actor=actor_of(user).name, source=source,
+                               user=user, expected_version=expected_version,
+                               summary=_summary(obj))
+
+
+def record_conflict(session: Session, model: type, obj_id: int, fields: tuple[str, ...],
+                    mine: dict[str, Any]) -> Conflict:
+    """Re-read a record after a refused save and compare it with the user's values."""
+    current = session.get(model, obj_id, populate_existing=True)
+    assert current is not None
+    return Conflict(current={f: getattr(current, f) for f in fields}, mine=mine,
+                    version=current.version, fields=fields)

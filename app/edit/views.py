@@ -11,15 +11,18 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import Response
 
 from app import records
+from app.accounts.service import require_state
 from app.extensions import db
-from app.models import Commitment, Milestone
+from app.models import Commitment, Milestone, State
 from app.params import get_or_404
+from app.plans.service import state_tracker
 
-from . import bp, service
+from . import bp, kinds, service
 from .forms import DeleteForm, MilestoneForm
 
 
@@ -103,3 +106,124 @@ def delete_milestone(milestone_id: int) -> Any:
 
 def _posted() -> bool:
     return request.method == "POST"
+
+
+# --- Plans, commitments, exercise facts, secretariat members, evidence ---------------------
+
+
+def _record_page(kind: kinds.Kind, form: Any, obj: Any, context: Any) -> str:
+    return render_template("edit/record.html", kind=kind, form=form, obj=obj, context=context,
+                           back=kind.back(obj if obj is not None else context),
+                           delete_form=DeleteForm(version=str(obj.version)) if obj else None)
+
+
+def _state_cve(parent: Any) -> str | None:
+    return parent.cve_ent if isinstance(parent, State) else service.state_of(db.session, parent)
+
+
+@bp.route("/edit/<kind>/new/<parent_key>", methods=["GET", "POST"])
+@login_required
+def new_record(kind: str, parent_key: str) -> Any:
+    k = kinds.kind_or_404(kind)
+    parent = kinds.parent_or_404(db.session, k, parent_key)
+    state_cve = _state_cve(parent)
+    require_state(current_user, state_cve)
+    if (existing := k.existing(db.session, parent)) is not None:
+        return redirect(url_for("edit.edit_record", kind=kind, obj_id=existing.id))
+    form = (k.new_form or k.form)()
+    k.prepare(form, parent)
+    if form.validate_on_submit() and form.require_source():
+        values = k.new_values(db.session, current_user, parent, form.values())
+        try:
+            obj = service.create_record(db.session, current_user, k.model, values,
+                                        state_cve=state_cve, source=form.source())
+            db.session.commit()
+        except IntegrityError:
+            return _duplicate(k, form, None, parent)
+        flash(_("Guardado."), "success")
+        return redirect(k.back(obj))
+    return _record_page(k, form, None, parent)
+
+
+def _duplicate(k: kinds.Kind, form: Any, obj_id: int | None, parent: Any) -> tuple[str, int]:
+    """A save the database refused as a duplicate (e.g. the same member twice)."""
+    db.session.rollback()
+    form.form_errors.append(_("Ya existe un registro con esos datos; no se guardó."))
+    obj = db.session.get(k.model, obj_id) if obj_id else None
+    return _record_page(k, form, obj, obj if obj is not None else parent), 409
+
+
+@bp.route("/edit/<kind>/<int:obj_id>", methods=["GET", "POST"])
+@login_required
+def edit_record(kind: str, obj_id: int) -> Any:
+    k = kinds.kind_or_404(kind)
+    obj = get_or_404(db.session, k.model, obj_id)
+    service.check(db.session, current_user, obj)
+    form = k.form()
+    k.prepare(form, obj)
+    if not _posted():
+        form.load(obj)
+    if form.validate_on_submit():
+        try:
+            changed = service.update_record(
+                db.session, current_user, obj, form.values(), source=form.source(),
+                expected_version=form.expected_version(),
+            )
+            db.session.commit()
+        except service.MissingSource:
+            form.require_source()
+        except (records.VersionConflict, StaleDataError):
+            return _record_conflict(k, obj_id, form)
+        except IntegrityError:
+            return _duplicate(k, form, obj_id, None)
+        else:
+            flash(_("Guardado.") if changed else _("Sin cambios."), "success")
+            return redirect(k.back(obj))
+    return _record_page(k, form, obj, obj)
+
+
+def _record_conflict(k: kinds.Kind, obj_id: int, form: Any) -> tuple[str, int]:
+    db.session.rollback()
+    conflict = service.record_conflict(db.session, k.model, obj_id, form.FIELDS, form.values())
+    form.version.data = str(conflict.version)
+    obj = db.session.get(k.model, obj_id)
+    return render_template(
+        "edit/conflict.html", form=form, conflict=conflict, field_names=form.FIELDS,
+        action=url_for("edit.edit_record", kind=k.name, obj_id=obj_id), back=k.back(obj),
+        caption=k.label,
+    ), 409
+
+
+@bp.post("/edit/<kind>/<int:obj_id>/delete")
+@login_required
+def delete_record(kind: str, obj_id: int) -> Any:
+    k = kinds.kind_or_404(kind)
+    obj = get_or_404(db.session, k.model, obj_id)
+    service.check(db.session, current_user, obj)
+    form = DeleteForm()
+    back = k.back(obj)
+    if form.validate_on_submit() and form.require_source():
+        try:
+            service.delete_record(db.session, current_user, obj, source=form.source(),
+                                  expected_version=form.expected_version())
+            db.session.commit()
+        except (records.VersionConflict, StaleDataError):
+            db.session.rollback()
+            flash(_("Otra persona cambió este registro mientras tanto; revise y vuelva a "
+                    "intentar."), "error")
+            return redirect(url_for("edit.edit_record", kind=kind, obj_id=obj_id))
+        flash(_("Eliminado (sigue en el historial)."), "success")
+        return redirect(back)
+    for message in form.source_url.errors:
+        flash(message, "error")
+    return redirect(url_for("edit.edit_record", kind=kind, obj_id=obj_id))
+
+
+@bp.get("/edit/states/<cve:cve_ent>")
+@login_required
+def state(cve_ent: str) -> Any:
+    """An editor's desk for one state: every record they own, with its edit links."""
+    st = get_or_404(db.session, State, cve_ent)
+    require_state(current_user, st.cve_ent)
+    return render_template("edit/state.html", state=st,
+                           tracker=state_tracker(db.session, st.cve_ent))
