@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length
+
+from common.codes import ROLES
 
 from .service import MIN_PASSWORD
 
@@ -25,3 +28,26 @@ class PasswordForm(FlaskForm):
         _l("Repita la contraseña nueva"),
         validators=[DataRequired(), EqualTo("new", message=_l("Las contraseñas no coinciden."))],
     )
+
+
+class NewUserForm(FlaskForm):
+    """The users page's form: the same checks as ``flask users create`` (service.create_user)."""
+
+    email = EmailField(_l("Correo electrónico"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Rol"), choices=[SelectChoice(c, _l(ROLES._labels[c])) for c in ROLES])
+    state_cve = SelectField(_l("Estado (solo edición)"), choices=[])
+    agency = StringField(_l("Organismo (nombre público)"), validators=[Length(max=120)])
+    password = PasswordField(
+        _l("Contraseña"), validators=[DataRequired(), Length(MIN_PASSWORD, 1000)]
+    )
+    confirm = PasswordField(
+        _l("Repita la contraseña"),
+        validators=[DataRequired(),
+                    EqualTo("password", message=_l("Las contraseñas no coinciden."))],
+    )
+
+
+class ActiveForm(FlaskForm):
+    """Disable or enable an account (a POST with its CSRF token)."""
+
+    active = HiddenField(validators=[AnyOf(["0", "1"])])

@@ -160,7 +160,11 @@ def require_state(user: object, state_cve: str | None) -> None:
         raise Forbidden()
 
 
+def is_admin(user: object) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "active", False)
+                and getattr(user, "role", None) == "admin")
+
+
 def require_admin(user: object) -> None:
-    if not (getattr(user, "is_authenticated", False) and getattr(user, "role", None) == "admin"
-            and getattr(user, "active", False)):
+    if not is_admin(user):
         raise Forbidden()

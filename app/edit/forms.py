@@ -215,7 +215,7 @@ class ExerciseForm(RecordForm):
     status_text = TextAreaField(_l("Último estatus conocido"), validators=[Length(max=2000)])
     status_as_of = StringField(_l("Fecha del estatus"), validators=[partial_date],
                                description=PARTIAL_HELP)
-    stage = SelectField(_l("Etapa"), choices=_choices(STAGES, blank=True))
+    stage = SelectField(_l("Etapa"), choices=_choices(STAGES, blank=True), default="")
 
 
 class MemberForm(RecordForm):
@@ -264,7 +264,8 @@ class CommitmentForm(RecordForm):
                                 validators=[Length(max=2000)])
     counterpart = TextAreaField(_l("Contraparte de la sociedad civil"),
                                 validators=[Length(max=2000)])
-    status = SelectField(_l("Estado declarado"), choices=_choices(COMMITMENT_STATUSES, blank=True))
+    status = SelectField(_l("Estado declarado"), choices=_choices(COMMITMENT_STATUSES, blank=True),
+                         default="")
 
 
 class EvidenceForm(RecordForm):

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
+from wtforms.fields.choices import SelectChoice
 
 from app import records
 from app.accounts.service import actor_of
@@ -117,8 +118,8 @@ def _new_evidence(session: Session, user: User, commitment: Commitment, values: 
 
 def _milestone_choices(form: Any, context: Any) -> None:
     commitment = _commitment_of(context)
-    form.milestone_id.choices = [("", _l("(el compromiso en general)"))] + [
-        (str(m.id), f"{m.number}. {m.title[:80]}") for m in commitment.milestones
+    form.milestone_id.choices = [SelectChoice("", _l("(el compromiso en general)"))] + [
+        SelectChoice(str(m.id), f"{m.number}. {m.title[:80]}") for m in commitment.milestones
     ]
 
 

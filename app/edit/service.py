@@ -6,14 +6,16 @@ form named, the version the form was read at). They never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import records
-from app.accounts.service import actor_of, require_state
-from app.models import Commitment, Evidence, Milestone, User
+from app.accounts.service import actor_of, require_admin, require_state
+from app.models import AuditEvent, Commitment, Evidence, Milestone, User
 
 # What a conflict page compares: the fields of a milestone a person edits.
 MILESTONE_FIELDS = (
@@ -216,3 +218,69 @@ def record_conflict(session: Session, model: type, obj_id: int, fields: tuple[st
     assert current is not None
     return Conflict(current={f: getattr(current, f) for f in fields}, mine=mine,
                     version=current.version, fields=fields)
+
+
+# --- Admin: restore a deleted record, revert a single change ---------------------------------
+
+BY_TABLE = {m.__tablename__: m for m in records.EDITABLE}
+# What undoes each kind of event.
+_UNDO = {"create": "soft_delete", "delete": "restore", "restore": "soft_delete",
+         "update": "update"}
+
+
+class RevertError(ValueError):
+    """A change that cannot be reverted as asked; the message says why."""
+
+
+def _from_json(model: type, name: str, value: Any) -> Any:
+    """A value as an event stored it (JSON), back in the column's Python type."""
+    if value is None:
+        return None
+    python_type = model.__table__.c[name].type.python_type
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is date:
+        return date.fromisoformat(value)
+    return value
+
+
+def event_target(session: Session, event: AuditEvent) -> Any:
+    """The row an event is about (deleted or not), or None when it cannot be reverted here."""
+    model = BY_TABLE.get(event.entity)
+    if model is None or not event.entity_id.isdigit():
+        return None
+    return session.get(model, int(event.entity_id), execution_options=records.WITH_DELETED)
+
+
+def revert(session: Session, user: User, event: AuditEvent, *, source: str | None) -> None:
+    """Undo one change through the audited path: an update's ``before`` values are applied
+    again, a create or a restore becomes a soft delete, a delete a restore. The new event's
+    summary cites the reverted one. Admins only; a field changed again since is refused."""
+    require_admin(user)
+    if not source:
+        raise MissingSource()
+    obj = event_target(session, event)
+    if obj is None:
+        raise RevertError(_l("Este cambio no se puede revertir desde aquí."))
+    model = type(obj)
+    options = {"actor": actor_of(user).name, "source": source, "user": user,
+               "summary": f"Revierte el cambio #{event.id}"}
+    if event.action == "update":
+        after = {k: _from_json(model, k, v) for k, v in (event.after or {}).items()}
+        changed_since = sorted(k for k, v in after.items() if getattr(obj, k) != v)
+        if changed_since:
+            raise RevertError(_l("Estos campos cambiaron después: %(fields)s. Edite el registro.",
+                                 fields=", ".join(changed_since)))
+        before = {k: _from_json(model, k, v) for k, v in (event.before or {}).items()}
+        records.update(session, obj, before, **options)
+    elif not getattr(records, _UNDO[event.action])(session, obj, **options):
+        raise RevertError(_l("El registro ya está en ese estado."))
+
+
+def restore(session: Session, user: User, obj: Any, *, source: str | None) -> bool:
+    """Bring back a soft-deleted record (admins only)."""
+    require_admin(user)
+    if not source:
+        raise MissingSource()
+    return records.restore(session, obj, actor=actor_of(user).name, source=source, user=user,
+                           summary=_summary(obj))

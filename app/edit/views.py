@@ -14,16 +14,17 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import Response
+from werkzeug.exceptions import NotFound
 
 from app import records
-from app.accounts.service import require_state
+from app.accounts.service import require_admin, require_state
 from app.extensions import db
-from app.models import Commitment, Milestone, State
+from app.models import AuditEvent, Commitment, Milestone, State
 from app.params import get_or_404
 from app.plans.service import state_tracker
 
 from . import bp, kinds, service
-from .forms import DeleteForm, MilestoneForm
+from .forms import DeleteForm, MilestoneForm, RestoreForm
 
 
 def _back(commitment_id: int) -> Response:
@@ -227,3 +228,56 @@ def state(cve_ent: str) -> Any:
     require_state(current_user, st.cve_ent)
     return render_template("edit/state.html", state=st,
                            tracker=state_tracker(db.session, st.cve_ent))
+
+
+# --- Admin: revert a single change (restore a deleted record) -----------------------------
+
+
+@bp.route("/admin/events/<int:event_id>/revert", methods=["GET", "POST"])
+@login_required
+def revert_event(event_id: int) -> Any:
+    require_admin(current_user)
+    event = get_or_404(db.session, AuditEvent, event_id)
+    form = RestoreForm()
+    error = None
+    if form.validate_on_submit() and form.require_source():
+        try:
+            service.revert(db.session, current_user, event, source=form.source())
+            db.session.commit()
+        except service.RevertError as exc:
+            db.session.rollback()
+            error = str(exc)
+        except (records.VersionConflict, StaleDataError):
+            db.session.rollback()
+            error = _("Otra persona cambió este registro mientras tanto; revise y vuelva a "
+                      "intentar.")
+        else:
+            flash(_("Cambio revertido; la reversión quedó en el historial."), "success")
+            return redirect(url_for("edit.revert_event", event_id=event_id))
+    target = service.event_target(db.session, event)
+    return render_template("edit/revert.html", event=event, form=form, error=error,
+                           target=target), 200 if error is None else 409
+
+
+@bp.post("/admin/records/<table>/<int:obj_id>/restore")
+@login_required
+def restore_record(table: str, obj_id: int) -> Any:
+    require_admin(current_user)
+    model = service.BY_TABLE.get(table)
+    obj = db.session.get(model, obj_id, execution_options=records.WITH_DELETED) if model else None
+    if obj is None:
+        raise NotFound()
+    form = RestoreForm()
+    if form.validate_on_submit() and form.require_source():
+        restored = service.restore(db.session, current_user, obj, source=form.source())
+        db.session.commit()
+        flash(_("Registro restaurado.") if restored else _("El registro no estaba eliminado."),
+              "success")
+    else:
+        for message in form.source_url.errors:
+            flash(message, "error")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("main.home"))
+
+
+def _same_site(target: str | None) -> bool:
+    return bool(target) and target.startswith(request.host_url)
