@@ -189,6 +189,70 @@ def state_results(session: Session, cve_ent: str) -> list[StateRoundResult]:
     return results
 
 
+@dataclass(frozen=True)
+class PublishedRow:
+    """One published figure as a page lists it: value, basis, caveat and source.
+
+    ``published_only`` when its round has no institution data (nothing computed beside it);
+    ``others`` holds the values other publications print for the same figure, when they
+    differ (both are shown, neither is chosen).
+    """
+
+    year: int
+    scope_key: str
+    name: str
+    index: str
+    value: float
+    decimals: int | None
+    publication: str
+    basis: str
+    note: str | None
+    source: str
+    published_only: bool
+    others: tuple[float, ...] = ()
+
+
+def published_rows(
+    session: Session, scope: str = "state", *, scope_key: str | None = None,
+    year: int | None = None, only: str = "all",
+) -> list[PublishedRow]:
+    """Published figures of ``scope`` (every publication), oldest round first.
+
+    ``only="unloaded"`` keeps rounds without institution data; ``only="extra"`` keeps, for
+    rounds with data, what the computed tables do not show (other publications, caveats,
+    disagreements); "all" keeps everything.
+    """
+    stmt = (
+        select(MetricRound.year, PublishedFigure)
+        .join(MetricRound, MetricRound.id == PublishedFigure.round_id)
+        .where(PublishedFigure.scope == scope)
+    )
+    if scope_key is not None:
+        stmt = stmt.where(PublishedFigure.scope_key == scope_key)
+    if year is not None:
+        stmt = stmt.where(MetricRound.year == year)
+    found = session.execute(stmt).all()
+    values: dict[tuple[int, str, str], set[float]] = {}
+    for y, f in found:
+        values.setdefault((y, f.scope_key, f.index_name), set()).add(f.value)
+    loaded = set(round_years(session))
+    names = state_names(session) if scope == "state" else {}
+    order = {index: n for n, index in enumerate(("N", *INDICES))}
+    rows = []
+    for y, f in found:
+        others = tuple(sorted(values[(y, f.scope_key, f.index_name)] - {f.value}))
+        unloaded = y not in loaded
+        keep = (only == "all" or (only == "unloaded" and unloaded)
+                or (only == "extra" and not unloaded
+                    and (f.publication != "" or bool(f.note) or bool(others))))
+        if keep:
+            rows.append(PublishedRow(
+                y, f.scope_key, names.get(f.scope_key, f.scope_key), f.index_name, f.value,
+                f.decimals, f.publication, f.basis, f.note, f.source, unloaded, others))
+    rows.sort(key=lambda r: (r.year, fold(r.name), order.get(r.index, 99), r.publication))
+    return rows
+
+
 # --- Summaries and comparisons (flask metric summary/compare and the pages) ----------
 
 
@@ -398,6 +462,9 @@ class RoundDetail:
     worst: list[dict[str, Any]]
     distribution: list[dict[str, Any]]
     loaded_years: list[int]
+    # State figures as published: all of them for a round without institution data,
+    # otherwise those the state table does not show (press, caveats, disagreements).
+    state_figures: list[PublishedRow] = field(default_factory=list)
 
 
 def round_detail(session: Session, metric_round: MetricRound) -> RoundDetail:
@@ -427,6 +494,8 @@ def round_detail(session: Session, metric_round: MetricRound) -> RoundDetail:
         worst=worst,
         distribution=distribution(frame) if not frame.empty else [],
         loaded_years=round_years(session),
+        state_figures=published_rows(
+            session, "state", year=year, only="extra" if not frame.empty else "all"),
     )
 
 

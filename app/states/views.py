@@ -6,7 +6,7 @@ from flask import render_template
 from sqlalchemy import select
 
 from app.extensions import db
-from app.metric.service import state_results
+from app.metric.service import published_rows, state_results
 from app.models import State
 from app.params import get_or_404
 from app.plans.service import state_tracker
@@ -28,4 +28,5 @@ def detail(cve_ent: str) -> str:
         state=state,
         tracker=state_tracker(db.session, state.cve_ent),
         metric_results=state_results(db.session, state.cve_ent),
+        state_published=published_rows(db.session, "state", scope_key=state.cve_ent),
     )
