@@ -155,6 +155,26 @@ def exercises_select(view: ListView) -> Select:
 
 
 @dataclass
+class ExerciseDates:
+    """One state's dated steps, as the sources give them (year, month or day)."""
+
+    cve_ent: str
+    name: str
+    declaration: str | None
+    secretariat: str | None
+    plan: str | None
+
+
+def exercise_timeline(session: Session, view: ListView) -> list[ExerciseDates]:
+    """Every state the list's filters select (all pages, in its order) with its step dates."""
+    return [
+        ExerciseDates(s.cve_ent, s.short_name or s.name, ex.declaration_date if ex else None,
+                      ex.stl_installed_date if ex else None, first_plan)
+        for s, ex, _plans, first_plan in session.execute(exercises_select(view)).all()
+    ]
+
+
+@dataclass
 class ProgrammeSummary:
     """The published headline counts beside what is recorded here."""
 

@@ -20,7 +20,7 @@ from app.models import ActionPlan, AuditEvent, Commitment, State
 from app.params import get_or_404
 from common.codes import BASES, PROGRAMMES, PROGRESS_STATES, SCOPES, STAGES
 
-from . import bp, service
+from . import bp, figures, service
 from .feeds import atom_response, site_url
 from .labels import (
     ACTION_LABELS,
@@ -82,7 +82,9 @@ def _as_read(_session: Session, rows: Sequence[Any]) -> list:
 def exercises() -> str | Response:
     view = parse_list(service.EXERCISES)
     return _sql_list(view, service.exercises_select(view), _as_read, "plans/exercises.html",
-                     summary=service.programme_summary(db.session))
+                     summary=service.programme_summary(db.session),
+                     timeline=lambda: figures.exercise_timeline(
+                         service.exercise_timeline(db.session, view)))
 
 
 @bp.get("/plans")
