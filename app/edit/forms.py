@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     HiddenField,
@@ -23,6 +25,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from common.codes import COMMITMENT_STATUSES, MILESTONE_STATUSES, PROGRAMMES, SECTORS, STAGES
+from metrics.readers import FORMATS
 
 
 def web_url(_form: Any, field: Any) -> None:
@@ -298,3 +301,19 @@ class NewPlanForm(PlanForm):
         SelectChoice(code, _l(PROGRAMMES._labels[code]))
         for code in ("inai_cocreacion", "ogp_local")
     ])
+
+
+class MetricImportForm(FlaskForm):
+    """A metric round file and what ``flask metric import`` asks with it."""
+
+    file = FileField(_l("Archivo de la ronda (CSV o XLSX)"), validators=[FileRequired()])
+    year = IntegerField(_l("Año de la ronda"), validators=[DataRequired(), NumberRange(2000, 2100)])
+    fmt = SelectField(_l("Formato"), default="", choices=[
+        SelectChoice("", _l("(detectar por el encabezado)")),
+        *(SelectChoice(code, code) for code in FORMATS),
+    ])
+    label = StringField(_l("Nombre de la ronda (si es nueva)"), validators=[Length(max=200)])
+    source = StringField(_l("Fuente de los datos (obligatoria si la ronda es nueva)"),
+                         validators=[Length(max=2000)])
+    strict = BooleanField(_l("Detenerse si se rechaza algún valor"))
+    dry_run = BooleanField(_l("Solo revisar: leer e informar sin guardar nada"))

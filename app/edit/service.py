@@ -5,13 +5,16 @@ form named, the version the form was read at). They never commit.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.utils import secure_filename
 
 from app import records
 from app.accounts.service import actor_of, require_admin, require_state
@@ -284,3 +287,26 @@ def restore(session: Session, user: User, obj: Any, *, source: str | None) -> bo
         raise MissingSource()
     return records.restore(session, obj, actor=actor_of(user).name, source=source, user=user,
                            summary=_summary(obj))
+
+
+# --- Admin: import a metric round from the browser ------------------------------------------
+
+
+def import_metric_round(
+    session: Session, user: User, upload: Any, *, year: int, fmt: str | None,
+    label: str | None, source: str | None, strict: bool, max_bytes: int | None,
+) -> Any:
+    """Import an uploaded round file with the importer of ``flask metric import``: the upload
+    is written to a temporary file (its name kept, for the format and the report), checked
+    against ``max_bytes``, and read. Returns the ImportReport; raises ReadError,
+    RoundImportError or SchemeError (the caller rolls back: nothing is stored)."""
+    from app.metric.importer import import_round
+    from metrics.readers import check_input
+
+    require_admin(user)
+    name = secure_filename(upload.filename or "") or "round.csv"
+    with tempfile.TemporaryDirectory(prefix="estado-import-") as folder:
+        path = Path(folder) / name
+        upload.save(path)
+        check_input(path, max_bytes)
+        return import_round(session, path, year, fmt, None, label, source, strict)

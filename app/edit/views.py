@@ -8,23 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import Response
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from app import records
 from app.accounts.service import require_admin, require_state
 from app.extensions import db
+from app.metric.importer import RoundImportError
 from app.models import AuditEvent, Commitment, Milestone, State
 from app.params import get_or_404
 from app.plans.service import state_tracker
+from metrics import SchemeError
+from metrics.readers import ReadError
 
 from . import bp, kinds, service
-from .forms import DeleteForm, MilestoneForm, RestoreForm
+from .forms import DeleteForm, MetricImportForm, MilestoneForm, RestoreForm
 
 
 def _back(commitment_id: int) -> Response:
@@ -281,3 +284,34 @@ def restore_record(table: str, obj_id: int) -> Any:
 
 def _same_site(target: str | None) -> bool:
     return bool(target) and target.startswith(request.host_url)
+
+
+@bp.route("/admin/metric/import", methods=["GET", "POST"])
+@login_required
+def import_round() -> Any:
+    """Import a metric round from the browser: the CLI's importer, its whole report shown;
+    on any error (or a dry run) the request's transaction rolls back and nothing is stored."""
+    require_admin(current_user)
+    limit = current_app.config.get("IMPORT_MAX_BYTES")
+    # Refused before reading: a body well over the limit (the form's own fields are small).
+    if limit and (request.content_length or 0) > limit + 65_536:
+        raise RequestEntityTooLarge()
+    form = MetricImportForm()
+    report, error, status = None, None, 200
+    if form.validate_on_submit():
+        try:
+            report = service.import_metric_round(
+                db.session, current_user, form.file.data, year=form.year.data,
+                fmt=form.fmt.data or None, label=form.label.data or None,
+                source=form.source.data or None, strict=form.strict.data, max_bytes=limit,
+            )
+        except (ReadError, RoundImportError, SchemeError) as exc:
+            db.session.rollback()
+            error, status = str(exc), 422
+        else:
+            if form.dry_run.data:
+                db.session.rollback()
+            else:
+                db.session.commit()
+    return render_template("edit/import.html", form=form, report=report, error=error,
+                           dry_run=form.dry_run.data), status
