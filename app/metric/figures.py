@@ -175,3 +175,17 @@ def comparison_charts(result: RoundComparison, session: Any) -> dict[str, Any]:
         "maps": maps,
         "classes": classes,
     }
+
+
+def type_bars(by_type: Sequence[Mapping[str, Any]], *, state: str, year: int) -> Markup | None:
+    """Each institution type's mean GA in the state minus its national mean (bars ±)."""
+    if not any(r["delta"] is not None for r in by_type):
+        return None
+    return charts.diverging_bars(
+        [(r["label"], r["delta"]) for r in by_type], fmt=_fmt(2, sign=True),
+        title=_("GA de las instituciones de %(state)s por tipo frente a la media nacional del "
+                "tipo, %(year)s", state=state, year=year),
+        desc=_("Barras a la derecha: el tipo está sobre la media nacional de su tipo; a la "
+               "izquierda: debajo. Cada barra lleva la diferencia con signo; la tabla da las "
+               "medias y el número de instituciones."),
+    )

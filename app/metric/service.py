@@ -773,3 +773,46 @@ def compare_published(session: Session, before: int, after: int) -> PublishedCom
     return PublishedComparison(before, after, rows, states,
                                [y for y in (before, after) if y not in loaded],
                                national_trend(session))
+
+
+@dataclass
+class StateInstitutions:
+    """A state's institutions in its latest round with institution data, against the nation."""
+
+    year: int | None
+    by_type: list[dict[str, Any]]  # kind, label, n, GA (state mean), national, delta
+    best: list[dict[str, Any]]  # institution_rows (national GA rank), highest GA first
+    worst: list[dict[str, Any]]  # lowest GA first; never repeats one of ``best``
+    ranked: int = 0  # institutions with a GA in the round, nationally
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def state_institutions(session: Session, cve_ent: str, limit: int = 5) -> StateInstitutions:
+    """The state's institutions by type (mean GA beside the national mean of the type) and
+    its ``limit`` best and worst by GA, in the latest round where the state has any."""
+    names = state_names(session)
+    for year in reversed(round_years(session)):
+        rows = institution_rows(round_frame(session, year), names)
+        mine = [r for r in rows if r["state"] == cve_ent]
+        if mine:
+            break
+    else:
+        return StateInstitutions(None, [], [], [])
+    by_type = []
+    for kind in sorted({r["kind"] for r in mine}, key=INSTITUTION_TYPES.label):
+        here = [r["GA"] for r in mine if r["kind"] == kind and r["GA"] is not None]
+        everywhere = [r["GA"] for r in rows if r["kind"] == kind and r["GA"] is not None]
+        state_mean, national = _mean(here), _mean(everywhere)
+        by_type.append({
+            "kind": kind, "label": INSTITUTION_TYPES.label(kind),
+            "n": sum(r["kind"] == kind for r in mine), "GA": state_mean, "national": national,
+            "delta": None if state_mean is None or national is None else state_mean - national,
+        })
+    known = sorted((r for r in mine if r["GA"] is not None), key=lambda r: (-r["GA"], r["name"]))
+    best = known[:limit]
+    worst = known[len(best):][::-1][:limit]
+    ranked = sum(r["GA"] is not None for r in rows)
+    return StateInstitutions(year, by_type, best, worst, ranked)
