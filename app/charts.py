@@ -385,7 +385,9 @@ def timeline(
         for w, i in dated:
             parts.append(_marker(MARKERS[i % len(MARKERS)], x(w), cy,
                                  SERIES_COLOURS[i % len(SERIES_COLOURS)]))
-    return _svg(width, height, title, desc, "".join(parts), "timeline")
+    # With links the chart is a group of named links, not an image (axe: nested-interactive).
+    return _svg(width, height, title, desc, "".join(parts), "timeline",
+                role="group" if links else "img")
 
 
 # --- Small choropleth -------------------------------------------------------------------

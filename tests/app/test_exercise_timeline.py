@@ -28,7 +28,7 @@ def test_timeline_above_the_table_names_and_links_the_dated_states(seeded_app):
     assert svg, "no timeline on /exercises"
     assert html.index("chart-timeline") < html.index("Etapa y fechas de cada estado")
     chart = svg.group(0)
-    assert 'role="img"' in chart and "<title" in chart and "<desc" in chart
+    assert 'role="group"' in chart and "<title" in chart and "<desc" in chart
     for label in ("Declaratoria", "Secretariado instalado", "Plan publicado"):
         assert label in chart  # the legend names every step
     dated = _dated_states(seeded_app)
