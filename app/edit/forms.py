@@ -317,3 +317,14 @@ class MetricImportForm(FlaskForm):
                          validators=[Length(max=2000)])
     strict = BooleanField(_l("Detenerse si se rechaza algún valor"))
     dry_run = BooleanField(_l("Solo revisar: leer e informar sin guardar nada"))
+
+
+class SpreadsheetForm(FlaskForm):
+    """An edited download: the XLSX workbook, or one sheet's CSV."""
+
+    file = FileField(_l("Hoja de cálculo (XLSX o CSV descargado de aquí)"),
+                     validators=[FileRequired()])
+    source_url = StringField(
+        _l("Fuente de los cambios (URL)"), validators=[Optional(), Length(max=2000), web_url],
+        description=_l("Obligatoria si el archivo cambia algo."),
+    )

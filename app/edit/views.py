@@ -18,16 +18,17 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from app import records
 from app.accounts.service import require_admin, require_state
+from app.downloads import XLSX_MIMETYPE
 from app.extensions import db
 from app.metric.importer import RoundImportError
 from app.models import AuditEvent, Commitment, Milestone, State
-from app.params import get_or_404
+from app.params import choice, get_or_404, parse
 from app.plans.service import state_tracker
 from metrics import SchemeError
 from metrics.readers import ReadError
 
-from . import bp, kinds, service
-from .forms import DeleteForm, MetricImportForm, MilestoneForm, RestoreForm
+from . import bp, kinds, service, sheets
+from .forms import DeleteForm, MetricImportForm, MilestoneForm, RestoreForm, SpreadsheetForm
 
 
 def _back(commitment_id: int) -> Response:
@@ -315,3 +316,55 @@ def import_round() -> Any:
                 db.session.commit()
     return render_template("edit/import.html", form=form, report=report, error=error,
                            dry_run=form.dry_run.data), status
+
+
+# --- The spreadsheet round trip -----------------------------------------------------------
+
+
+@bp.get("/edit/states/<cve:cve_ent>/records.<fmt>")
+@login_required
+def download_sheets(cve_ent: str, fmt: str) -> Response:
+    """The state's plans, commitments and milestones: XLSX (one sheet each) or one CSV
+    (?sheet=plans|commitments|milestones)."""
+    st = get_or_404(db.session, State, cve_ent)
+    require_state(current_user, st.cve_ent)
+    data = sheets.export(db.session, st.cve_ent)
+    if fmt == "xlsx":
+        body, mimetype, name = sheets.xlsx_bytes(data), XLSX_MIMETYPE, f"estado-{cve_ent}.xlsx"
+    elif fmt == "csv":
+        sheet = parse({"sheet": choice(sheets.BY_NAME, load_default="milestones")})["sheet"]
+        body, mimetype = sheets.csv_text(data[sheet]), "text/csv"
+        name = f"estado-{cve_ent}-{sheet}.csv"
+    else:
+        raise NotFound()
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/edit/states/<cve:cve_ent>/upload", methods=["GET", "POST"])
+@login_required
+def upload_sheets(cve_ent: str) -> Any:
+    st = get_or_404(db.session, State, cve_ent)
+    require_state(current_user, st.cve_ent)
+    form = SpreadsheetForm()
+    upload, error, changed = None, None, None
+    if form.validate_on_submit():
+        try:
+            data = sheets.read_file(form.file.data.read(), form.file.data.filename or "")
+            upload = sheets.validate(db.session, current_user, data)
+            if not upload.problems:
+                changed = sheets.apply(db.session, current_user, upload,
+                                       source=form.source_url.data or None)
+                db.session.commit()
+        except sheets.UnreadableFile as exc:
+            error = str(exc)
+        except service.MissingSource:
+            db.session.rollback()
+            form.source_url.errors = [_("Indique la fuente de los cambios: sin fuente no se "
+                                        "guarda.")]
+        except (records.VersionConflict, StaleDataError):
+            db.session.rollback()
+            error = _("Otra persona cambió estos registros mientras tanto; descargue de nuevo.")
+    status = 422 if error or (upload and upload.problems) or form.source_url.errors else 200
+    return render_template("edit/upload.html", state=st, form=form, upload=upload,
+                           error=error, changed=changed), status

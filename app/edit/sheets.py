@@ -1,0 +1,384 @@
+"""The spreadsheet round trip: a state's plans, commitments and milestones out as XLSX (one
+sheet each) or CSV (one file per sheet), edited offline, and back in.
+
+An upload is read and validated whole (types, dates, weights, statuses from common/codes.py,
+records of a state the user may edit, ids that exist, the version each row was downloaded at)
+and every problem is reported by sheet, row and column; only a clean file is applied, all or
+nothing, through ``records.bulk``. Equal values change nothing and record nothing, so
+uploading an unchanged download leaves the database as it was. Rows are matched by ``id``;
+a row left out of the file is left alone (never deleted), and new records are added with the
+forms.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import records
+from app.accounts.service import actor_of, can_edit_state
+from app.downloads import FORMULA_STARTS, neutralise
+from app.models import ActionPlan, Commitment, Milestone, User
+from common.codes import COMMITMENT_STATUSES, MILESTONE_STATUSES
+
+from .forms import check_partial_date
+
+# --- Cell types: each parses a cell (text from CSV, typed from XLSX) or raises ValueError ---
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value)
+    # The download wrote text that a spreadsheet would run as a formula with a leading '.
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        text = text[1:]
+    return text
+
+
+def _required_text(value: Any) -> str:
+    text = _text(value)
+    if text is None or not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+def _integer(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"-?\d+", text):
+        raise ValueError(f"'{value}' is not a whole number")
+    return int(text)
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(str(value).strip()) if not isinstance(value, int | float) else float(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a number") from None
+
+
+def _date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def _partial_date(value: Any) -> str | None:
+    if isinstance(value, datetime | date):
+        value = value.strftime("%Y-%m-%d")
+    text = _text(value)
+    if text is None:
+        return None
+    if problem := check_partial_date(text.strip()):
+        raise ValueError(f"'{value}': {problem}")
+    return text.strip()
+
+
+def _code(codes: Any, *, required: bool) -> Callable[[Any], str | None]:
+    def parse(value: Any) -> str | None:
+        text = _text(value)
+        if text is None:
+            if required:
+                raise ValueError(f"must be one of {', '.join(codes.codes)}")
+            return None
+        if text not in codes.codes:
+            raise ValueError(f"'{text}' is not one of {', '.join(codes.codes)}")
+        return text
+    return parse
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    model: type
+    parent: str | None  # the column naming the record's parent (read-only)
+    # Editable columns and their parsers, in the file's order after id, version and parent.
+    columns: dict[str, Callable[[Any], Any]]
+    query: Callable[[str], Any]
+    readonly: tuple[str, ...] = ()  # shown for orientation, must not change
+
+    @property
+    def header(self) -> list[str]:
+        return ["id", "version", *([self.parent] if self.parent else []), *self.readonly,
+                *self.columns]
+
+
+SHEETS = (
+    Sheet("plans", ActionPlan, None, {
+        "title": _required_text, "period_start": _integer, "period_end": _integer,
+        "published_date": _partial_date, "commitments_published": _integer,
+        "proactive_published": _integer, "notes": _text,
+    }, lambda cve: select(ActionPlan).where(ActionPlan.state_cve == cve).order_by(ActionPlan.id),
+        readonly=("state_cve",)),
+    Sheet("commitments", Commitment, "plan_id", {
+        "title": _required_text, "responsible": _text, "counterpart": _text,
+        "objective": _text, "status": _code(COMMITMENT_STATUSES, required=False),
+    }, lambda cve: select(Commitment).join(ActionPlan).where(ActionPlan.state_cve == cve)
+        .order_by(Commitment.plan_id, Commitment.number), readonly=("number",)),
+    Sheet("milestones", Milestone, "commitment_id", {
+        "title": _required_text, "weight": _number, "start_date": _date, "due_date": _date,
+        "status": _code(MILESTONE_STATUSES, required=True), "progress": _number,
+        "completed_on": _date,
+    }, lambda cve: select(Milestone).join(Commitment).join(ActionPlan)
+        .where(ActionPlan.state_cve == cve).order_by(Milestone.commitment_id, Milestone.number),
+        readonly=("number",)),
+)
+BY_NAME = {s.name: s for s in SHEETS}
+
+
+# --- Download ------------------------------------------------------------------------------
+
+
+def export(session: Session, cve: str) -> dict[str, list[list[Any]]]:
+    """Every sheet's rows (header first) for the state ``cve``."""
+    out = {}
+    for sheet in SHEETS:
+        rows: list[list[Any]] = [sheet.header]
+        for obj in session.scalars(sheet.query(cve)):
+            rows.append([getattr(obj, name) for name in sheet.header])
+        out[sheet.name] = rows
+    return out
+
+
+def xlsx_bytes(sheets: dict[str, list[list[Any]]]) -> bytes:
+    """One worksheet per sheet; text written as text (never a formula), as the downloads do."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    for name, rows in sheets.items():
+        ws = book.create_sheet(name)
+        for row in rows:
+            cells = []
+            for value in row:
+                if value is None or isinstance(value, int | float | date):
+                    cells.append(WriteOnlyCell(ws, value=value))
+                else:
+                    cell = WriteOnlyCell(ws, value=str(neutralise(str(value))))
+                    cell.data_type = "s"
+                    cells.append(cell)
+            ws.append(cells)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def csv_text(rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow(["" if v is None else neutralise(v) for v in row])
+    return "\ufeff" + buffer.getvalue()
+
+
+# --- Upload --------------------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    sheet: str
+    row: int | None
+    column: str | None
+    message: str
+
+
+@dataclass
+class Upload:
+    """What an upload would change, or the problems that stop it."""
+
+    problems: list[Problem] = field(default_factory=list)
+    changes: list[tuple[Any, dict[str, Any], int]] = field(default_factory=list)
+    rows: int = 0
+
+    def problem(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
+        self.problems.append(Problem(sheet, row, column, message))
+
+
+class UnreadableFile(ValueError):
+    """The upload is neither an XLSX workbook nor a CSV file of one of the sheets."""
+
+
+def read_file(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
+    """The sheets of an uploaded XLSX workbook, or the one sheet of a CSV (by its header)."""
+    if data.startswith(b"PK\x03\x04"):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001  (openpyxl raises many kinds)
+            raise UnreadableFile(f"{filename}: not a readable XLSX workbook ({exc})") from None
+        out = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}
+        book.close()
+        return out
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableFile(f"{filename}: not UTF-8 text nor an XLSX workbook") from None
+    rows = [list(r) for r in csv.reader(io.StringIO(text))]
+    header = rows[0] if rows else []
+    for sheet in SHEETS:
+        if header == sheet.header:
+            return {sheet.name: rows}
+    raise UnreadableFile(f"{filename}: the header is not that of a downloaded sheet "
+                         f"({'; '.join(', '.join(s.header) for s in SHEETS)})")
+
+
+def validate(session: Session, user: User, sheets: dict[str, list[list[Any]]]) -> Upload:
+    """Check every cell of every sheet; collect the changes a clean file would make."""
+    upload = Upload()
+    for name in sheets:
+        if name not in BY_NAME:
+            upload.problem(name, None, None, f"unknown sheet (expected {', '.join(BY_NAME)})")
+    for sheet in SHEETS:
+        if sheet.name in sheets:
+            _validate_sheet(session, user, sheet, sheets[sheet.name], upload)
+    _check_weights(upload)
+    return upload
+
+
+def _validate_sheet(session: Session, user: User, sheet: Sheet, rows: list[list[Any]],
+                    upload: Upload) -> None:
+    rows = [r for r in rows if any(v not in (None, "") for v in r)]
+    if not rows:
+        return
+    header = [str(h) if h is not None else "" for h in rows[0]]
+    if header != sheet.header:
+        missing = [c for c in sheet.header if c not in header]
+        extra = [c for c in header if c not in sheet.header]
+        upload.problem(sheet.name, 1, None, "the header is not the downloaded one"
+                       + (f"; missing: {', '.join(missing)}" if missing else "")
+                       + (f"; unknown: {', '.join(extra)}" if extra else ""))
+        return
+    ids = [_integer_or_none(r[0]) for r in rows[1:]]
+    found = {o.id: o for o in session.scalars(
+        select(sheet.model).where(sheet.model.id.in_([i for i in ids if i is not None])))}
+    seen: set[int] = set()
+    for number, row in enumerate(rows[1:], start=2):
+        upload.rows += 1
+        cells = dict(zip(header, [*row, *[None] * (len(header) - len(row))], strict=False))
+        _validate_row(session, user, sheet, cells, number, found, seen, upload)
+
+
+def _integer_or_none(value: Any) -> int | None:
+    try:
+        return _integer(value)
+    except ValueError:
+        return None
+
+
+def _validate_row(session: Session, user: User, sheet: Sheet, cells: dict[str, Any],
+                  number: int, found: dict[int, Any], seen: set[int], upload: Upload) -> None:
+    report = lambda column, message: upload.problem(sheet.name, number, column, message)  # noqa: E731
+    obj_id = _integer_or_none(cells["id"])
+    obj = found.get(obj_id) if obj_id is not None else None
+    if obj is None:
+        report("id", f"'{cells['id'] or ''}' is not the id of a recorded "
+               f"{sheet.model.__tablename__} (add new records with the forms)")
+        return
+    if obj_id in seen:
+        report("id", f"id {obj_id} appears twice")
+        return
+    seen.add(obj_id)
+    if not can_edit_state(user, records.derive_context(session, obj)[0]):
+        report("id", f"{sheet.model.__tablename__} {obj_id} belongs to a state you may not edit")
+        return
+    for column in (sheet.parent, *sheet.readonly):
+        if column and _same_cell(cells[column], getattr(obj, column)) is False:
+            report(column, f"cannot be changed here (it is {getattr(obj, column)})")
+    values = {}
+    for column, parse in sheet.columns.items():
+        try:
+            values[column] = parse(cells[column])
+        except ValueError as exc:
+            report(column, str(exc))
+    version = _integer_or_none(cells["version"])
+    if version is None:
+        report("version", "must be the version downloaded (a whole number)")
+    elif version != obj.version:
+        report("version", f"the record changed since the download (version {obj.version}, "
+               f"not {version}): download again and redo this row")
+    if len(values) == len(sheet.columns):
+        for column, message in _row_rules(sheet, values):
+            report(column, message)
+        upload.changes.append((obj, values, version or 0))
+
+
+def _same_cell(cell: Any, value: Any) -> bool:
+    if value is None:
+        return cell in (None, "")
+    return str(_integer_or_none(cell) if isinstance(value, int) else cell) == str(value)
+
+
+def _row_rules(sheet: Sheet, values: dict[str, Any]) -> Iterable[tuple[str, str]]:
+    if sheet.name == "plans":
+        start, end = values["period_start"], values["period_end"]
+        if start and end and start > end:
+            yield "period_end", "the period ends before it starts"
+    if sheet.name == "milestones":
+        if values["weight"] is not None and not 0 < values["weight"] <= 1000:
+            yield "weight", "must be over 0 (and at most 1000), or empty"
+        if values["progress"] is not None and not 0 <= values["progress"] <= 1:
+            yield "progress", "must be a share between 0 and 1, or empty"
+        if values["progress"] is not None and values["status"] != "in_progress":
+            yield "progress", "only a milestone in progress has a stated progress"
+        start, due = values["start_date"], values["due_date"]
+        if start and due and start > due:
+            yield "due_date", "is before the start date"
+        if values["completed_on"] and values["status"] not in ("complete", "verified"):
+            yield "completed_on", "only a complete milestone has a completion date"
+
+
+def _check_weights(upload: Upload) -> None:
+    """A commitment's milestones are all weighted or none is (else progress is ambiguous)."""
+    by_commitment: dict[int, list[bool]] = {}
+    for obj, values, _version in upload.changes:
+        if isinstance(obj, Milestone):
+            by_commitment.setdefault(obj.commitment_id, []).append(values["weight"] is not None)
+    for commitment_id, weighted in by_commitment.items():
+        if any(weighted) and not all(weighted):
+            upload.problem("milestones", None, "weight",
+                           f"commitment {commitment_id}: give every milestone a weight, or none")
+
+
+def apply(session: Session, user: User, upload: Upload, *, source: str | None) -> int:
+    """Apply a clean upload through records.bulk; return how many records changed.
+
+    Raises MissingSource (from the edit service) when something changes without a source.
+    """
+    from .service import MissingSource
+
+    assert not upload.problems
+    changing = [(o, v, n) for o, v, n in upload.changes
+                if any(getattr(o, k) != value for k, value in v.items())]
+    if not changing:
+        return 0
+    if not source:
+        raise MissingSource()
+    with records.bulk(session, actor=actor_of(user).name, source=source, user=user) as batch:
+        for obj, values, version in changing:
+            batch.update(obj, {**values, "source": source}, expected_version=version,
+                         summary=str(getattr(obj, "title", ""))[:200])
+    return len(changing)
