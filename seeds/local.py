@@ -244,6 +244,7 @@ def load_local(session: Session) -> LoadReport:
             for name in ("states_joined", "stl_installed", "plans_published", "commitments")
         }
         as_of = check_partial_date(COUNTS_CSV, number, "date", row["date"])
+        values["note"] = row.get("note")  # what the wording adds ("más de 140") and its quote
         counts.append(({"as_of": as_of, "source": row["source"]}, values))
 
     # Write, recording every change (state and commitment of each event derived from the row).

@@ -11,6 +11,7 @@ from app import params
 from app.extensions import db
 from app.metric.service import round_years
 from app.models import ActionPlan, Commitment, LocalExercise, MetricRound, State
+from app.plans.service import programme_summary
 
 from . import bp, service
 
@@ -38,7 +39,7 @@ def home() -> str:
     page = service.home_page(db.session)
     return render_template(
         "main/home.html", summary=database_summary(), rounds=rounds, with_scores=with_scores,
-        page=page, **_home_map(page),
+        page=page, programme=programme_summary(db.session), **_home_map(page),
     )
 
 
@@ -62,7 +63,7 @@ def _home_map(page: service.HomePage) -> dict[str, object]:
 def find_state() -> str | Response:
     """'Find your state': one match opens its page; otherwise the matches are listed."""
     args = params.parse({"q": params.text()})
-    query = args["q"] or ""
+    query = args.get("q") or ""
     found = service.find_states(db.session, query)
     if len(found) == 1:
         return redirect(url_for("states.detail", cve_ent=found[0][0]))

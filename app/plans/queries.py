@@ -157,6 +157,23 @@ def commitments_query(
     )
 
 
+def programme_counts(session: Session) -> list[tuple[str, str, int, int]]:
+    """(scope, programme, plans, commitments) recorded here, local before national."""
+    per_plan = (
+        select(ActionPlan.id, ActionPlan.scope, ActionPlan.programme,
+               func.count(Commitment.id).label("n"))
+        .outerjoin(Commitment, Commitment.plan_id == ActionPlan.id)
+        .group_by(ActionPlan.id, ActionPlan.scope, ActionPlan.programme)
+        .subquery()
+    )
+    rows = session.execute(
+        select(per_plan.c.scope, per_plan.c.programme, func.count(), func.sum(per_plan.c.n))
+        .group_by(per_plan.c.scope, per_plan.c.programme)
+    ).all()
+    return sorted(((scope, programme, plans, int(n or 0)) for scope, programme, plans, n in rows),
+                  key=lambda r: (r[0] != "local", r[1]))
+
+
 def recorded_counts(session: Session) -> dict[str, int]:
     """Count what is recorded here, to show beside the published headline counts."""
 
@@ -177,6 +194,14 @@ def recorded_counts(session: Session) -> dict[str, int]:
         "plans": scalar(select(func.count()).select_from(local_plans.subquery())),
         "commitments": scalar(
             select(func.count()).where(Commitment.plan_id.in_(local_plans))
+        ),
+        "national_plans": scalar(
+            select(func.count()).select_from(ActionPlan).where(ActionPlan.scope == "national")
+        ),
+        "national_commitments": scalar(
+            select(func.count()).where(
+                Commitment.plan_id.in_(select(ActionPlan.id).where(ActionPlan.scope == "national"))
+            )
         ),
         "states_with_plan": scalar(
             select(func.count(func.distinct(ActionPlan.state_cve))).where(

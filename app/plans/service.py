@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -35,6 +35,7 @@ from common.text import folded
 from .progress import PlanProgress, Progress, commitment_progress, plan_progress
 from .queries import (
     commitments_query,
+    programme_counts,
     recorded_counts,
     search_clause,
 )
@@ -181,6 +182,8 @@ class ProgrammeSummary:
     counts: Sequence[ProgrammeCount]
     recorded: dict[str, int]
     stage_totals: dict[str | None, int]
+    # (scope, programme, plans, commitments) recorded here, local before national.
+    by_programme: list[tuple[str, str, int, int]] = field(default_factory=list)
 
 
 def programme_summary(session: Session) -> ProgrammeSummary:
@@ -192,7 +195,8 @@ def programme_summary(session: Session) -> ProgrammeSummary:
             select(LocalExercise.stage, func.count()).group_by(LocalExercise.stage)
         ).all()
     )
-    return ProgrammeSummary(counts, recorded_counts(session), stage_totals)
+    return ProgrammeSummary(counts, recorded_counts(session), stage_totals,
+                            programme_counts(session))
 
 
 # --- Plans -------------------------------------------------------------------------------
