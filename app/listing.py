@@ -165,8 +165,8 @@ def parse_list(spec: ListSpec, **extra: ma_fields.Field) -> ListView:
         "format": params.choice(FORMATS),
     }
     args = params.parse(declared)
-    sort = args.pop("sort", spec.default_sort)
-    order = args.pop("order", None)
+    sort = args.pop("sort") or spec.default_sort
+    order = args.pop("order")
     key = sort.removeprefix("-")
     descending = sort.startswith("-") if order is None else order == "desc"
     return ListView(
@@ -174,8 +174,8 @@ def parse_list(spec: ListSpec, **extra: ma_fields.Field) -> ListView:
         filters={k: args.get(k) for k in (*spec.filters, *extra)},
         sort=key,
         descending=descending,
-        page=args.pop("page", 1),
-        format=args.pop("format", "html"),
+        page=args.pop("page") or 1,
+        format=args.pop("format") or "html",
     )
 
 

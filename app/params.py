@@ -162,7 +162,8 @@ parser = _parser  # the same policy for the JSON API's declared arguments (app.a
 def parse(declared: Mapping[str, fields.Field]) -> dict[str, Any]:
     """Parse this request's query string against ``declared``; 400 on a bad value."""
     schema = Schema.from_dict(dict(declared))()
-    return _parser.parse(schema, request, location="query")
+    args = _parser.parse(schema, request, location="query")
+    return {name: args.get(name) for name in declared}  # absent arguments are None
 
 
 # --- Ids in paths ------------------------------------------------------------------------
