@@ -15,13 +15,15 @@ so loading the same data twice leaves the database as it was. The functions take
 and never commit; the request or the command owns the transaction.
 
 For many rows (an import) use ``bulk``: the same operations on a ``Batch``, whose events are
-written with one multi-row INSERT when the batch is flushed.
+written with one multi-row INSERT when the batch is flushed. Rows written with Core bulk
+inserts (too many for ORM objects) get the same "create" events from ``Batch.record_created``;
+flush such a batch every few thousand rows to keep memory flat.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -166,20 +168,32 @@ _snapshot_keys: dict[type, tuple[str, ...]] = {}
 _PLAIN = (str, int, float, bool)
 
 
+def _snapshot_columns(model: type) -> tuple[str, ...]:
+    keys = _snapshot_keys.get(model)
+    if keys is None:
+        keys = tuple(a.key for a in inspect(model).column_attrs if a.key not in _NOT_IN_SNAPSHOTS)
+        _snapshot_keys[model] = keys
+    return keys
+
+
 def snapshot(obj: Any) -> dict[str, Any]:
     """Return the row's known column values, JSON-safe (what a create or delete records)."""
-    keys = _snapshot_keys.get(type(obj))
-    if keys is None:
-        keys = tuple(
-            a.key for a in inspect(type(obj)).column_attrs if a.key not in _NOT_IN_SNAPSHOTS
-        )
-        _snapshot_keys[type(obj)] = keys
     values = {}
-    for key in keys:
+    for key in _snapshot_columns(type(obj)):
         value = getattr(obj, key)
         if value is not None:
             values[key] = value if isinstance(value, _PLAIN) else jsonable(value)
     return values
+
+
+def snapshot_values(model: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what ``snapshot`` gives for a ``model`` row holding ``values`` (column -> value)."""
+    snap = {}
+    for key in _snapshot_columns(model):
+        value = values.get(key)
+        if value is not None:
+            snap[key] = value if isinstance(value, _PLAIN) else jsonable(value)
+    return snap
 
 
 def _identity(obj: Any) -> str | None:
@@ -294,6 +308,27 @@ class _Change:
     entity_id: str | None = None  # known in advance for a hard delete
 
 
+@dataclass
+class _Created:
+    """A row the caller inserted itself (``Batch.record_created``): its event, ready made."""
+
+    entity: str
+    entity_id: str
+    after: dict[str, Any]
+    summary: str | None
+    state_cve: str | None
+    commitment_id: int | None
+    dataset: str
+    action: str = "create"
+
+
+# Models whose events are filed under a state or a commitment (see derive_context).
+_FILED: tuple[type, ...] = (
+    State, LocalExercise, ActionPlan, StlMember, Commitment, Milestone, Assessment,
+    CommitmentTheme, CommitmentSdg, Evidence,
+)
+
+
 class Batch:
     """Changes by one actor on one source; their events are written by ``flush``.
 
@@ -312,7 +347,7 @@ class Batch:
         self.actor = actor[:ACTOR_LENGTH]
         self.source = source
         self.user_id = user.id if isinstance(user, User) else user
-        self._pending: list[_Change] = []
+        self._pending: list[_Change | _Created] = []
 
     def _add(
         self, action: str, obj: Any, before: dict | None, after: dict | None, *,
@@ -336,6 +371,43 @@ class Batch:
             commitment_id=commitment_id, dataset=dataset,
         )
         return obj
+
+    def record_created(
+        self, model: type, rows: Sequence[Mapping[str, Any]], summaries: Sequence[str | None],
+        *, state_cve: str | None = None, commitment_id: int | None = None,
+        dataset: str | None = None,
+    ) -> int:
+        """Record the creation of ``model`` rows the caller inserted itself; return how many.
+
+        For many new rows written with SQLAlchemy Core bulk inserts (an import), where building
+        an ORM object per row would cost too much memory. Each row maps every column the
+        insert wrote to its value, with the primary key ``id`` (e.g. from ``RETURNING``);
+        ``summaries`` go with the rows, one each. The events are those ``create`` records:
+        same entity, entity id, summary, and the row's values (without id, version and
+        deleted_at, nor the columns that are None) as ``after``; written by ``flush`` in
+        order with the batch's other changes, with the dataset's one revision bump.
+        ``state_cve`` and ``commitment_id`` are not derived (there is no object to derive
+        them from): give them for the models filed under a state or a commitment.
+        """
+        if len(rows) != len(summaries):
+            raise ValueError(f"{len(rows)} rows but {len(summaries)} summaries")
+        if issubclass(model, _FILED) and state_cve is None and commitment_id is None:
+            raise ValueError(
+                f"{model.__name__} events are filed under a state or a commitment: give them"
+            )
+        entry = DATASETS.get(model)
+        dataset = dataset or (entry if isinstance(entry, str) else None)
+        if dataset is None:
+            raise ValueError(f"{model.__name__} rows need an explicit dataset")
+        entity = model.__tablename__
+        for row, summary in zip(rows, summaries, strict=True):
+            self._pending.append(
+                _Created(
+                    entity, str(row["id"]), snapshot_values(model, row), summary, state_cve,
+                    commitment_id, dataset,
+                )
+            )
+        return len(rows)
 
     def update(
         self, obj: Any, values: Mapping[str, Any], *, expected_version: int | None = None,
@@ -455,6 +527,16 @@ class Batch:
         rows = []
         datasets: set[str] = set()
         for change in pending:
+            if isinstance(change, _Created):
+                rows.append({
+                    "at": at, "user_id": self.user_id, "actor": self.actor,
+                    "action": "create", "entity": change.entity, "entity_id": change.entity_id,
+                    "state_cve": change.state_cve, "commitment_id": change.commitment_id,
+                    "summary": (change.summary or "")[:SUMMARY_LENGTH] or None,
+                    "source": self.source, "before": null(), "after": change.after,
+                })
+                datasets.add(change.dataset)
+                continue
             state_cve, commitment_id = change.state_cve, change.commitment_id
             if change.entity_id is None and (state_cve is None or commitment_id is None):
                 derived = derive_context(session, change.obj)

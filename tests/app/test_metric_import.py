@@ -198,3 +198,65 @@ def test_import_needs_the_states(app):
     bso = bso_path()
     with app.app_context(), pytest.raises(RoundImportError, match="flask seed states"):
         import_round(db.session, bso, 2017)
+
+
+def test_an_import_in_many_chunks_writes_and_records_the_same(metric_seeded, monkeypatch):
+    from app.metric import importer
+    from app.models import AuditEvent
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 100)  # the 908 rows in 10 chunks
+    with metric_seeded.app_context():
+        revision = db.session.get(DataRevision, "metric").revision
+    report = import_file(metric_seeded, bso_path(), 2017)
+    assert (report.institutions_created, report.aliases_added, report.scores_created) == (
+        908, 908, 908
+    )
+    with metric_seeded.app_context():
+        assert _count(Institution) == _count(InstitutionAlias) == _count(MetricScore) == 908
+        assert db.session.get(DataRevision, "metric").revision == revision + 1  # once
+        for entity in ("institution", "institution_alias", "metric_score"):
+            assert _count(AuditEvent, AuditEvent.entity == entity,
+                          AuditEvent.action == "create", AuditEvent.actor == "import") == 908
+        asf = db.session.scalars(select(Institution).where(Institution.key == "federal:fed:asf")
+                                 ).one()
+        event = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.entity == "metric_score", AuditEvent.summary == f"2017 · {asf.name}"
+        )).one()
+        score = db.session.get(MetricScore, int(event.entity_id))
+        assert score.institution_id == asf.id and event.source == "BSO.csv"
+        assert event.after["institution_id"] == asf.id and event.after["ga"] == 0.5054
+        assert "id" not in event.after and "version" not in event.after
+    again = import_file(metric_seeded, bso_path(), 2017)
+    assert not again.changed and again.scores_unchanged == 908
+
+
+def _rows(count: int) -> list[str]:
+    return [f"Institución {n},state,01,trust,,0.5,0.5,0.5,0.5" for n in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "error"),
+    [
+        # the name of row 2's institution under another key: its alias is already owned
+        ("Institución 0,state,01,trust,,0.5,0.5,0.5,0.5",
+         "Institución 0,state,01,trust,state:01:otra,0.5,0.5,0.5,0.5",
+         "row 252, field 'key': the name 'Institución 0' is already a variant of institution "
+         "'state:01:institucion 0'"),
+        # no key: matched by name to the institution row 2 created under its own key
+        ("Propia,state,01,trust,state:01:clave propia,0.5,0.5,0.5,0.5",
+         "Propia,state,01,trust,,0.5,0.5,0.5,0.5",
+         "row 252, field 'institution': the same institution as row 2 ('state:01:clave propia')"),
+    ],
+)
+def test_a_conflict_with_a_row_of_an_earlier_chunk(metric_seeded, tmp_path, monkeypatch, first,
+                                                   last, error):
+    from app.metric import importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 100)  # rows 2 and 252 in different chunks
+    rows = [first, *_rows(250)[1:], last]
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(["institution,level,state,type,key,TG,TC,PG,PC", *rows]) + "\n",
+                    encoding="utf-8")
+    with metric_seeded.app_context(), pytest.raises(importer.ReadError) as caught:
+        import_round(db.session, path, 2019, source="Synthetic test round (not real data)")
+    assert str(caught.value) == f"late.csv, {error}"
