@@ -37,7 +37,10 @@ cannot be predicted without the key (``app.accounts.security.csp_nonce`` uses ``
 Settings (Flask config, not in the settings table because they need no tuning):
 ``HTTPCACHE_ENABLED`` (default True), ``HTTPCACHE_SIZE`` (entries per process, 512),
 ``HTTPCACHE_MAX_AGE`` (10 s), ``HTTPCACHE_STALE`` (stale-while-revalidate, 30 s);
-Flask-Compress's ``COMPRESS_*`` (brotli then gzip; ``COMPRESS_REGISTER`` off under TESTING).
+``HTTPCACHE_REVISION_TTL`` (seconds a worker trusts the revisions it read, 1 s; 0 under
+TESTING: a write is then seen by other workers and hosts within a second, and the cached hot
+path makes no query at all); Flask-Compress's ``COMPRESS_*`` (brotli then gzip;
+``COMPRESS_REGISTER`` off under TESTING).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+import time as time_module
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -171,20 +175,30 @@ def _policy() -> Policy | None:
 def revisions(*datasets: str) -> tuple[tuple[int, ...], datetime | None]:
     """Return the revisions of ``datasets`` (0 when never changed) and their latest change.
 
-    One query per request and set of datasets (memoised in ``g``).
+    One query per request and set of datasets (memoised in ``g``), and none at all while the
+    worker's last reading is younger than ``HTTPCACHE_REVISION_TTL`` seconds.
     """
     memo: dict[tuple[str, ...], Any] = g.setdefault("_httpcache_revisions", {})
-    if datasets not in memo:
-        rows = {
-            r.dataset: r
-            for r in db.session.execute(
-                select(DataRevision.dataset, DataRevision.revision, DataRevision.changed_at)
-                .where(DataRevision.dataset.in_(datasets))
-            )
-        }
-        numbers = tuple(rows[d].revision if d in rows else 0 for d in datasets)
-        changed = [r.changed_at for r in rows.values() if r.changed_at is not None]
-        memo[datasets] = (numbers, max(changed) if changed else None)
+    if datasets in memo:
+        return memo[datasets]
+    ttl = current_app.config["HTTPCACHE_REVISION_TTL"]
+    shared: dict[tuple[str, ...], Any] = current_app.extensions["httpcache_revisions"]
+    now = time_module.monotonic()
+    if ttl and datasets in shared and shared[datasets][0] > now:
+        memo[datasets] = shared[datasets][1]
+        return memo[datasets]
+    rows = {
+        r.dataset: r
+        for r in db.session.execute(
+            select(DataRevision.dataset, DataRevision.revision, DataRevision.changed_at)
+            .where(DataRevision.dataset.in_(datasets))
+        )
+    }
+    numbers = tuple(rows[d].revision if d in rows else 0 for d in datasets)
+    changed = [r.changed_at for r in rows.values() if r.changed_at is not None]
+    memo[datasets] = (numbers, max(changed) if changed else None)
+    if ttl:
+        shared[datasets] = (now + ttl, memo[datasets])
     return memo[datasets]
 
 
@@ -367,7 +381,11 @@ def init_app(app: Flask) -> None:
     # Off under TESTING: test clients (Flask's, schemathesis's WSGI transport) send
     # Accept-Encoding but do not decode; tests of compression turn it on.
     app.config.setdefault("COMPRESS_REGISTER", not app.testing)
+    # Revisions read at most once per TTL per worker (0: every request; the default under
+    # TESTING, where a write must show at once).
+    app.config.setdefault("HTTPCACHE_REVISION_TTL", 0 if app.testing else 1.0)
     app.extensions["httpcache"] = LRUCache(app.config["HTTPCACHE_SIZE"])
+    app.extensions["httpcache_revisions"] = {}
     compress.init_app(app)  # registered first: runs last
     app.before_request(_before)
     app.after_request(_after)

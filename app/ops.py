@@ -134,7 +134,20 @@ def _configure_log(app: Flask) -> None:
     log.propagate = False
 
 
+def _drop_async_session_teardown(app: Flask) -> None:
+    """Flask-SQLAlchemy-Lite closes async sessions in an ``async`` teardown, which Flask runs
+    through asgiref on every request (a thread and an event loop: milliseconds each time).
+    The site has no async engine, so that teardown has nothing to do: drop it."""
+    if app.config.get("SQLALCHEMY_ASYNC_ENGINES"):
+        return
+    app.teardown_appcontext_funcs[:] = [
+        f for f in app.teardown_appcontext_funcs
+        if getattr(f, "__name__", "") != "_close_async_sessions"
+    ]
+
+
 def init_app(app: Flask) -> None:
+    _drop_async_session_teardown(app)
     app.register_blueprint(bp)
     for error in (OperationalError, InternalError):
         app.register_error_handler(error, database_unavailable)

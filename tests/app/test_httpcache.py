@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import time
 
 import brotli
 import pytest
@@ -194,3 +195,17 @@ def test_lru_cache_keeps_the_most_recent_entries():
     cache.set("c", 3)
     assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
     assert cache.get_or_build("d", lambda: 4) == 4 and len(cache) == 2
+
+
+def test_revisions_are_trusted_for_their_ttl_then_read_again(make_app):
+    app = make_app(HTTPCACHE_REVISION_TTL=0.5)
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        load_states(db.session)
+        db.session.commit()
+    client = app.test_client()
+    etag = client.get("/states/").headers["ETag"]
+    _bump(app, "states")
+    assert client.get("/states/", headers={"If-None-Match": etag}).status_code == 304
+    time.sleep(0.6)
+    assert client.get("/states/", headers={"If-None-Match": etag}).status_code == 200
