@@ -125,7 +125,7 @@ def test_commitment_filters(seeded_app, client):
     html = client.get("/commitments?status=verified").get_data(as_text=True)
     assert "Ningún compromiso coincide con estos filtros." in html
     national = csv_rows(client.get("/commitments?scope=national&format=csv"))
-    assert len(national) == 49
+    assert len(national) == 49 + 74  # the extended plan and plan 4, and plans 1-3
 
 
 def test_pagination_sorting_and_permalinks(seeded_app):
