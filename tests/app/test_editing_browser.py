@@ -43,7 +43,7 @@ def test_durango_editor_completes_a_milestone_with_evidence(
     page.wait_for_url(f"**/commitments/{durango}")
     assert page.locator("progress").first.get_attribute("value") == "0"
 
-    page.get_by_role("link", name="editar").first.click()
+    page.get_by_role("link", name="editar", exact=True).first.click()
     page.get_by_label("Estado", exact=True).select_option("complete")
     page.get_by_label("Terminado el").fill("2024-05-20")
     page.get_by_label("Evidencia: dirección (URL)").fill(EVIDENCE)
