@@ -61,7 +61,8 @@ def test_state_results_give_rank_national_and_published(metric_app):
     assert queretaro.rank == 32 and queretaro.ranked == 32  # worst state in 2017
     assert cdmx.rank == 1 and cdmx.institutions == 26
     assert tlaxcala.institutions == 26 and tlaxcala.rank == 31
-    assert queretaro.published == {"GA": 0.27}
+    # Annex 2 of the 2017 executive summary: GA and the four sub-indices of the state.
+    assert queretaro.published == {"GA": 0.27, "PG": 0.09, "PC": 0.37, "TG": 0.32, "TC": 0.32}
     assert queretaro.values["GA"] == pytest.approx(0.2742, abs=5e-5)
     assert queretaro.difference == pytest.approx(queretaro.values["GA"] - 0.27)
     assert queretaro.national["GA"] == pytest.approx(0.3887, abs=5e-5)

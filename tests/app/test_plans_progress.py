@@ -95,8 +95,8 @@ def test_sql_agrees_with_the_pure_functions(app):
     with app.app_context():
         run_loaders(["states"])
         session = db.session
-        plan = ActionPlan(key="synthetic", scope="national", programme="ogp_national", title="Plan sintético (prueba)",
-                          source="synthetic test data")
+        plan = ActionPlan(key="synthetic", scope="national", programme="ogp_national",
+                          title="Plan sintético (prueba)", source="synthetic test data")
         session.add(plan)
         session.flush()
         expected = {}
