@@ -19,7 +19,6 @@ from flask import Flask
 from app.extensions import db
 from app.models import Base
 from seeds.states import load_states
-from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,25 +74,44 @@ def test_a_restarted_postgresql_does_not_need_an_app_restart(states_app, databas
     assert client.get("/healthz").status_code == 200
 
 
-def test_a_metric_import_killed_half_way_leaves_the_database_as_before(app, database_url):
-    bso = shared_path("data", "mga-2017", "BSO.csv")
+def _synthetic_round(path: Path, rows: int) -> Path:
+    """A SYNTHETIC standard-format round (test data, not real results) of ``rows`` rows."""
+    lines = ["institution,level,state,type,TG,TC,PG,PC"]
+    for i in range(rows):
+        value = f"{(i % 97) / 100:.2f}"
+        lines.append(f"Institucion sintetica {i},municipal,{i % 32 + 1:02d},municipality,"
+                     f"{value},{value},{value},{value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_metric_import_killed_half_way_leaves_the_database_as_before(
+    app, database_url, tmp_path
+):
+    """The import runs in one transaction: killed at any moment, it leaves nothing behind.
+
+    A synthetic round large enough to be killed while it writes; each attempt is compared
+    with the database just before it (an attempt that finished is not a kill, and the next
+    one imports another round).
+    """
     with app.app_context():
         load_states(db.session)
         db.session.commit()
-        engine = db.engine
-        before = _snapshot(engine)
     env = {**os.environ, "DATABASE_URL": database_url, "FLASK_SECRET_KEY": "test",
            "FLASK_REQUEST_LOG": "0"}
     seed = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "seed", "metric"],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     assert seed.returncode == 0, seed.stderr
-    with app.app_context():
-        before = _snapshot(db.engine)
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "metric", "import", str(bso),
-               "--round", "2017", "--format", "inai-2017"]
-    for delay in (4.0, 2.5, 1.5, 1.0, 0.6, 0.3):
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+    big = _synthetic_round(tmp_path / "synthetic.csv", 40_000)
+    for year, delay in (("2019", 6.0), ("2021", 4.0), ("2023", 9.0)):
+        with app.app_context():
+            db.engine.dispose()
+            before = _snapshot(db.engine)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "metric", "import", str(big),
+             "--round", year, "--format", "standard"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         if process.wait() == -signal.SIGKILL:
