@@ -351,19 +351,27 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list]]:
     from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
 
+    opened = []
     try:
-        values = load_workbook(path, read_only=True, data_only=True)
-        formulas = load_workbook(path, read_only=True, data_only=False)
+        opened.append(load_workbook(path, read_only=True, data_only=True))
+        opened.append(load_workbook(path, read_only=True, data_only=False))
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        for workbook in opened:
+            workbook.close()
         raise ReadError(path, None, None, f"is not a readable XLSX workbook ({exc})") from None
+    values, formulas = opened
+    # The row iterators hold open members of the archive: close them explicitly (a refused
+    # file stops half-way), not whenever the garbage collector gets to them.
+    value_rows = formula_rows = None
     try:
         if not values.worksheets:
             raise ReadError(path, None, None, "the workbook has no sheet")
         sheet = values.worksheets[0]
-        pairs = zip(
-            sheet.iter_rows(), formulas.worksheets[0].iter_rows(), strict=False
-        )
-        for number, (cells, formula_cells) in enumerate(pairs, start=1):
+        value_rows = sheet.iter_rows()
+        formula_rows = formulas.worksheets[0].iter_rows()
+        for number, (cells, formula_cells) in enumerate(
+            zip(value_rows, formula_rows, strict=False), start=1
+        ):
             row = [cell.value for cell in cells]
             for column, (value, formula) in enumerate(
                 zip(row, formula_cells, strict=False), start=1
@@ -380,6 +388,9 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list]]:
             if row:
                 yield number, row
     finally:
+        for rows in (value_rows, formula_rows):
+            if rows is not None:
+                rows.close()
         values.close()
         formulas.close()
 
