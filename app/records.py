@@ -442,18 +442,10 @@ class Batch:
         dataset: str | None = None,
     ) -> bool:
         """Mark the row deleted (it stays, hidden from lists); False if it already was."""
-        _soft_deletable(obj)
-        check_version(obj, expected_version)
-        if obj.deleted_at is not None:
-            return False
-        obj.deleted_at = utcnow()
-        _next_version(obj)
-        self._add(
-            "delete", obj, {"deleted_at": None}, {"deleted_at": jsonable(obj.deleted_at)},
-            summary=summary, state_cve=state_cve, commitment_id=commitment_id,
-            dataset=dataset,
+        return self._set_deleted(
+            obj, True, expected_version=expected_version, summary=summary,
+            state_cve=state_cve, commitment_id=commitment_id, dataset=dataset,
         )
-        return True
 
     def restore(
         self, obj: Any, *, expected_version: int | None = None, summary: str | None = None,
@@ -461,16 +453,26 @@ class Batch:
         dataset: str | None = None,
     ) -> bool:
         """Undo a soft delete; False if the row was not deleted."""
+        return self._set_deleted(
+            obj, False, expected_version=expected_version, summary=summary,
+            state_cve=state_cve, commitment_id=commitment_id, dataset=dataset,
+        )
+
+    def _set_deleted(
+        self, obj: Any, deleted: bool, *, expected_version: int | None, **context: Any
+    ) -> bool:
+        """Soft-delete (``deleted``) or restore the row: a "delete" or "restore" event whose
+        before/after is ``deleted_at``; False, nothing recorded, if it already was so."""
         _soft_deletable(obj)
         check_version(obj, expected_version)
-        if obj.deleted_at is None:
+        if (obj.deleted_at is not None) == deleted:
             return False
         before = {"deleted_at": jsonable(obj.deleted_at)}
-        obj.deleted_at = None
+        obj.deleted_at = utcnow() if deleted else None
         _next_version(obj)
         self._add(
-            "restore", obj, before, {"deleted_at": None}, summary=summary,
-            state_cve=state_cve, commitment_id=commitment_id, dataset=dataset,
+            "delete" if deleted else "restore", obj, before,
+            {"deleted_at": jsonable(obj.deleted_at)}, **context,
         )
         return True
 

@@ -23,20 +23,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import records
-from app.models import (
-    ActionPlan,
-    Assessment,
-    Commitment,
-    LocalExercise,
-    MetricRound,
-    ProgrammeCount,
-    PublishedFigure,
-    Source,
-    SourceLink,
-    State,
-    StlMember,
-)
+from app import models, records
+from app.models import Source, SourceLink
 from common.codes import SOURCE_KINDS
 
 from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError
@@ -45,8 +33,9 @@ SOURCES_CSV = DATA_DIR / "sources.csv"
 SEPARATOR = " | "
 # Every table whose rows carry a ``source`` cell from the seed files.
 CITING_MODELS = (
-    State, LocalExercise, StlMember, ProgrammeCount, ActionPlan, Commitment, Assessment,
-    MetricRound, PublishedFigure,
+    models.State, models.LocalExercise, models.StlMember, models.ProgrammeCount,
+    models.ActionPlan, models.Commitment, models.Assessment, models.MetricRound,
+    models.PublishedFigure,
 )
 
 
