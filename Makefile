@@ -43,9 +43,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Debian's Chromium drives the browser tests (Playwright uses /usr/bin/chromium).
+# Debian's Chromium drives the browser tests (Playwright uses /usr/bin/chromium); the shared
+# rate-limiter test starts a throwaway redis-server on loopback.
 system-test-deps:
-	@scripts/ensure-debian-packages chromium
+	@scripts/ensure-debian-packages chromium redis-server
 
 translations: install $(COMPILED)
 
