@@ -14,6 +14,7 @@ from .base import LoadReport, SeedError
 from .local import load_local
 from .metric_published import load_metric_published
 from .national import load_national
+from .ogp_local import load_ogp_local
 from .sources import link_sources, load_sources
 from .states import load_states
 
@@ -48,6 +49,10 @@ LOADERS: dict[str, tuple[Loader, str]] = {
     "national": (
         _cited(load_national),
         "National OGP plans: 2011-2012 extended plan and plan 4, commitments, assessments.",
+    ),
+    "ogp_local": (
+        _cited(load_ogp_local),
+        "OGP Local members' action plans, commitments (OGP ids) and End of Commitment levels.",
     ),
     "metric": (
         _cited(load_metric_published),

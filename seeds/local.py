@@ -168,6 +168,8 @@ def load_local(session: Session) -> LoadReport:
                 "proactive_published": check_count(
                     PLANS_CSV, number, "proactive_count", row["proactive_count"]
                 ),
+                # What the sources add (who signed, when results were presented).
+                "notes": row.get("notes"),
                 "source": row["source"],
             },
             "commitments": [],

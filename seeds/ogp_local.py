@@ -1,0 +1,172 @@
+"""Mexican members of OGP Local (the Open Government Partnership's subnational programme).
+
+``ogp_local_plans.csv``: one row per member action plan (programme ``ogp_local``); a member that
+is a municipality belongs to its state (``cve_ent``) and the title names the member.
+``ogp_local_commitments.csv``: their commitments with the OGP id (MXMEX0009, JAL0008...). A
+commitment page and its End of Commitment Report are one commitment citing both pages.
+``ogp_local_assessments.csv``: the completion level an End of Commitment Report prints, as an
+assessment (framework ``ogp-local-eoc``, aspect ``completion``) citing the report with its
+explanation quoted; a report that names no commitment id is matched to one only as
+``inferred``, with the reasoning shown. Commitments without a printed level stay unknown.
+
+Left out on purpose (see ``../shared/facts/local/ogp_local_*.csv``):
+- Jalisco's 2016-2018 plan: it is the local plan already loaded from ``local_plans.csv`` (INAI
+  programme); it is not loaded twice. JAL0001-JAL0005 ("2017 (as listed)") would belong to it
+  only by inference, so they are not loaded.
+- End of Commitment Reports with neither an id nor a printed level (filed under another member
+  with a title like a commitment's): linking them would rest on a title match alone.
+- Mexico City: joined in 2020 and withdrew; no plan was published, so there is no plan row.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import records
+from app.models import ActionPlan, Assessment, Commitment, State
+from common.codes import BASES
+
+from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
+from .local import check_count, check_partial_date
+from .national import sync_themes
+
+PLANS_CSV = DATA_DIR / "ogp_local_plans.csv"
+COMMITMENTS_CSV = DATA_DIR / "ogp_local_commitments.csv"
+ASSESSMENTS_CSV = DATA_DIR / "ogp_local_assessments.csv"
+
+_OGP_ID = re.compile(r"^(JAL|MX[A-Z]{2,4})\d{4}$")
+EOC_FRAMEWORK = "ogp-local-eoc"
+# The levels an End of Commitment Report prints, as the codes the assessments already use
+# (labelled in app/plans/labels.py VALUE_LABELS). A printed word that is not exactly one of
+# these is not mapped: the level stays unknown.
+COMPLETION_LEVELS = ("limited", "substantial", "complete")
+
+
+def load_ogp_local(session: Session) -> LoadReport:
+    """Load the OGP Local plans, their commitments and their End of Commitment levels."""
+    report = LoadReport("ogp_local")
+    states = set(session.scalars(select(State.cve_ent)))
+
+    plans: dict[str, dict] = {}
+    for number, row in read_csv(PLANS_CSV, ("key", "cve_ent", "member", "title", "source")):
+        if row["key"] in plans:
+            raise SeedError(PLANS_CSV, number, "key", f"'{row['key']}' appears twice")
+        if row["cve_ent"] not in states:
+            raise SeedError(
+                PLANS_CSV, number, "cve_ent", f"'{row['cve_ent']}' is not a loaded state"
+            )
+        plans[row["key"]] = {
+            "scope": "local",
+            "programme": "ogp_local",
+            "state_cve": row["cve_ent"],
+            "number": None,
+            "title": row["title"],
+            "period_start": check_count(PLANS_CSV, number, "period_start", row["period_start"]),
+            "period_end": check_count(PLANS_CSV, number, "period_end", row["period_end"]),
+            "published_date": check_partial_date(
+                PLANS_CSV, number, "published_date", row["published_date"]
+            ),
+            "commitments_published": check_count(
+                PLANS_CSV, number, "commitments_count", row["commitments_count"]
+            ),
+            "proactive_published": None,
+            "notes": row["notes"],
+            "source": row["source"],
+        }
+
+    commitments: dict[tuple[str, int], dict] = {}
+    ogp_ids: set[str] = set()
+    for number, row in read_csv(COMMITMENTS_CSV, ("plan_key", "number", "title", "source")):
+        if row["plan_key"] not in plans:
+            raise SeedError(
+                COMMITMENTS_CSV, number, "plan_key", f"unknown plan '{row['plan_key']}'"
+            )
+        seq = check_count(COMMITMENTS_CSV, number, "number", row["number"])
+        ogp_id = row["ogp_id"]
+        if ogp_id and (not _OGP_ID.match(ogp_id) or ogp_id in ogp_ids):
+            raise SeedError(
+                COMMITMENTS_CSV, number, "ogp_id", f"'{ogp_id}' is not a unique OGP Local id"
+            )
+        if not ogp_id and not row["label"]:
+            raise SeedError(COMMITMENTS_CSV, number, "label", "a commitment without id needs one")
+        ident = (row["plan_key"], seq)
+        if ident in commitments:
+            raise SeedError(COMMITMENTS_CSV, number, "number", f"{ident} appears twice")
+        if ogp_id:
+            ogp_ids.add(ogp_id)
+        commitments[ident] = {
+            "values": {
+                "label": row["label"],
+                "ogp_id": ogp_id,
+                "title": row["title"],
+                "title_en": row["title"],
+                "responsible": row["responsible"],
+                "problem": row["problem"],
+                "source": row["source"],
+            },
+            "themes": [row["theme"]] if row["theme"] else [],
+        }
+
+    assessments = []
+    seen: set[tuple] = set()
+    required = ("plan_key", "number", "framework", "aspect", "value", "basis", "source")
+    for number, row in read_csv(ASSESSMENTS_CSV, required):
+        ident = (row["plan_key"], check_count(ASSESSMENTS_CSV, number, "number", row["number"]))
+        if ident not in commitments:
+            raise SeedError(ASSESSMENTS_CSV, number, "number", f"no commitment {ident}")
+        if row["framework"] != EOC_FRAMEWORK or row["aspect"] != "completion":
+            raise SeedError(
+                ASSESSMENTS_CSV, number, "framework", f"only {EOC_FRAMEWORK} completion levels"
+            )
+        if row["value"] not in COMPLETION_LEVELS:
+            raise SeedError(
+                ASSESSMENTS_CSV, number, "value",
+                f"'{row['value']}' is not one of {COMPLETION_LEVELS}",
+            )
+        if row["basis"] not in BASES:
+            raise SeedError(ASSESSMENTS_CSV, number, "basis", f"'{row['basis']}' is not known")
+        if row["basis"] == "inferred" and not row["reasoning"]:
+            raise SeedError(ASSESSMENTS_CSV, number, "reasoning", "an inferred value needs it")
+        if ident in seen:
+            raise SeedError(ASSESSMENTS_CSV, number, "number", f"{ident} has a second level")
+        seen.add(ident)
+        assessments.append((ident, row))
+
+    plan_ids: dict[str, int] = {}
+    for key, values in plans.items():
+        plan, outcome = records.upsert(
+            session, ActionPlan, {"key": key}, values,
+            actor=SEED_ACTOR, source=values["source"], summary=values["title"],
+        )
+        plan_ids[key] = plan.id
+        report.count(outcome)
+    commitment_ids: dict[tuple[str, int], int] = {}
+    for (key, seq), c in commitments.items():
+        source = c["values"]["source"]
+        obj, outcome = records.upsert(
+            session, Commitment, {"plan_id": plan_ids[key], "number": seq}, c["values"],
+            actor=SEED_ACTOR, source=source, summary=c["values"]["title"],
+        )
+        if sync_themes(session, obj, c["themes"], source) and outcome == "unchanged":
+            outcome = "updated"
+        commitment_ids[(key, seq)] = obj.id
+        report.count(outcome)
+    for ident, row in assessments:
+        _, outcome = records.upsert(
+            session, Assessment,
+            {"commitment_id": commitment_ids[ident], "framework": row["framework"],
+             "aspect": row["aspect"]},
+            {"value": row["value"], "basis": row["basis"], "reasoning": row["reasoning"],
+             "source": row["source"]},
+            actor=SEED_ACTOR, source=row["source"],
+            summary=f"{row['framework']} · {row['aspect']}: {row['value']}",
+        )
+        report.count(outcome)
+    report.notes.append(
+        f"{len(plans)} OGP Local plans, {len(commitments)} commitments, "
+        f"{len(assessments)} End of Commitment levels"
+    )
+    return report
