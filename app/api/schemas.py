@@ -263,7 +263,7 @@ InstitutionRoundSchema = Schema.from_dict({
 
 
 class InstitutionDetailSchema(InstitutionSchema):
-    aliases = fields.Function(lambda i: sorted(a.name for a in i.aliases), required=True)
+    aliases = fields.Function(lambda i: sorted(a.name for a in i["aliases"]), required=True)
     rounds = fields.List(fields.Nested(InstitutionRoundSchema), required=True)
 
 

@@ -1,14 +1,13 @@
-"""The API's resources: each parses its arguments, calls a service, returns what it gives.
+"""The API's resources: each list gives its ordered rows, each record is one entry.
 
 Lists take the filters and sort keys of the page that shows the same list (the ListSpecs of
 ``app.plans.service`` and ``app.metric.service``), plus ``page`` and ``per_page``; lists no
-page shows declare their ListSpec here.
+page shows declare their ListSpec here. How ``listing`` and ``record`` build an endpoint (and
+how to add one): ``app/api/resources.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from marshmallow import Schema
@@ -17,9 +16,10 @@ from werkzeug.exceptions import NotFound
 
 from app import params
 from app.extensions import db
-from app.listing import ListSpec, ListView, Page, Sort, order, paginate, parse_list
+from app.listing import ListSpec, ListView, Sort, order, where_equal
 from app.metric import service as metric
 from app.models import (
+    ActionPlan,
     AuditEvent,
     Commitment,
     Evidence,
@@ -43,9 +43,7 @@ from common.text import folded
 
 from . import Blueprint, add_validators, conditional
 from . import schemas as s
-
-DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 500
+from .resources import listing, objects, record
 
 tracker = Blueprint("api_tracker", __name__, description="Local exercises, plans, commitments")
 metric_bp = Blueprint("api_metric", __name__, description="The Open Government Metric")
@@ -55,60 +53,6 @@ BLUEPRINTS = (tracker, metric_bp, history, sources_bp)
 for _bp in BLUEPRINTS:
     _bp.before_request(conditional)
     _bp.after_request(add_validators)
-
-
-# --- Lists: arguments, pages, links ------------------------------------------------------
-
-
-def list_arguments(spec: ListSpec, name: str, **extra: Any) -> type[Schema]:
-    """The query arguments of a list, as the OpenAPI description shows them."""
-    return Schema.from_dict({
-        **spec.filters,
-        **extra,
-        "sort": params.sort(spec.sorts, metadata={"description": f"default {spec.default_sort}"}),
-        "page": params.integer(1, 10**6),
-        "per_page": params.integer(1, MAX_PER_PAGE),
-    }, name=name)
-
-
-def api_view(spec: ListSpec, **extra: Any) -> ListView:
-    """Parse a list's arguments (400 on a bad one); ``per_page`` sets the page size."""
-    view = parse_list(spec, per_page=params.integer(1, MAX_PER_PAGE), **extra)
-    per_page = view.filters.get("per_page") or DEFAULT_PER_PAGE
-    return replace(view, spec=replace(spec, per_page=per_page))
-
-
-def page_body(view: ListView, page: Page) -> dict[str, Any]:
-    """A page with its links (the list's canonical arguments, as the pages build them)."""
-    return {
-        "items": page.items,
-        "page": page.page,
-        "per_page": page.per_page,
-        "total": page.total,
-        "pages": page.pages,
-        "links": {
-            "self": view.url(page=page.page),
-            "first": view.url(page=1),
-            "last": view.url(page=page.pages),
-            "next": view.url(page=page.page + 1) if page.page < page.pages else None,
-            "prev": view.url(page=page.page - 1) if page.page > 1 else None,
-        },
-    }
-
-
-def sql_page(view: ListView, stmt: Select,
-             enrich: Callable[[Any, Sequence[Any]], list] | None = None) -> dict[str, Any]:
-    page = paginate(stmt, view, db.session)
-    if enrich is not None:
-        page.items = enrich(db.session, page.items)
-    return page_body(view, page)
-
-
-def _scalar_page(view: ListView, stmt: Select) -> dict[str, Any]:
-    """A page of a one-entity Select (rows are ORM objects)."""
-    page = paginate(stmt, view, db.session)
-    page.items = [row[0] for row in page.items]
-    return page_body(view, page)
 
 
 # --- Tracker -------------------------------------------------------------------------------
@@ -125,13 +69,10 @@ STATES = ListSpec(
 )
 
 
-@tracker.get("/states")
-@tracker.arguments(list_arguments(STATES, "StatesArgs"), location="query")
-@tracker.response(200, s.page_of(s.StateSchema, "StatesPage"))
-def states(_args: dict) -> dict[str, Any]:
+@listing(tracker, "/states", STATES, s.StateSchema, "States", objects)
+def states(view: ListView) -> Select:
     """The 32 states (INEGI codes, official names, ISO 3166-2)."""
-    view = api_view(STATES)
-    return _scalar_page(view, order(select(State), view, State.cve_ent))
+    return order(select(State), view, State.cve_ent)
 
 
 @tracker.get("/states/<cve:cve_ent>")
@@ -146,13 +87,10 @@ def state(cve_ent: str) -> Any:
     return {**{c: getattr(found, c) for c in s.StateSchema().fields}, "exercise": row}
 
 
-@tracker.get("/exercises")
-@tracker.arguments(list_arguments(plans.EXERCISES, "ExercisesArgs"), location="query")
-@tracker.response(200, s.page_of(s.ExerciseSchema, "ExercisesPage"))
-def exercises(_args: dict) -> dict[str, Any]:
+@listing(tracker, "/exercises", plans.EXERCISES, s.ExerciseSchema, "Exercises")
+def exercises(view: ListView) -> Select:
     """Every state's local co-creation exercise (filters and sorts as on /exercises)."""
-    view = api_view(plans.EXERCISES)
-    return sql_page(view, plans.exercises_select(view))
+    return plans.exercises_select(view)
 
 
 MEMBERS = ListSpec(
@@ -167,60 +105,6 @@ MEMBERS = ListSpec(
 )
 
 
-@tracker.get("/secretariat-members")
-@tracker.arguments(list_arguments(MEMBERS, "MembersArgs"), location="query")
-@tracker.response(200, s.page_of(s.MemberSchema, "MembersPage"))
-def secretariat_members(_args: dict) -> dict[str, Any]:
-    """Members of the Local Technical Secretariats, by sector."""
-    view = api_view(MEMBERS)
-    stmt = select(StlMember, LocalExercise).join(
-        LocalExercise, StlMember.exercise_id == LocalExercise.id
-    )
-    if view.filters.get("state"):
-        stmt = stmt.where(LocalExercise.state_cve == view.filters["state"])
-    if view.filters.get("sector"):
-        stmt = stmt.where(StlMember.sector == view.filters["sector"])
-    return sql_page(view, order(stmt, view, StlMember.sector, StlMember.id))
-
-
-@tracker.get("/plans")
-@tracker.arguments(list_arguments(plans.PLANS, "PlansArgs"), location="query")
-@tracker.response(200, s.page_of(s.PlanSchema, "PlansPage"))
-def plan_list(_args: dict) -> dict[str, Any]:
-    """National and local action plans with their derived progress (as on /plans)."""
-    view = api_view(plans.PLANS)
-    return sql_page(view, plans.plans_select(view), plans.plan_rows)
-
-
-@tracker.get("/plans/<int:plan_id>")
-@tracker.response(200, s.PlanDetailSchema)
-def plan(plan_id: int) -> Any:
-    """One action plan."""
-    from app.models import ActionPlan
-
-    return params.get_or_404(db.session, ActionPlan, plan_id)
-
-
-@tracker.get("/commitments")
-@tracker.arguments(list_arguments(plans.COMMITMENTS, "CommitmentsArgs"), location="query")
-@tracker.response(200, s.page_of(s.CommitmentSchema, "CommitmentsPage"))
-def commitment_list(_args: dict) -> dict[str, Any]:
-    """Every commitment with its derived progress (filters as on /commitments)."""
-    view = api_view(plans.COMMITMENTS)
-    return sql_page(view, plans.commitments_select(view), plans.commitment_rows)
-
-
-@tracker.get("/commitments/<int:commitment_id>")
-@tracker.response(200, s.CommitmentDetailSchema)
-def commitment(commitment_id: int) -> Any:
-    """One commitment: themes, goals, milestones, evidence and assessments."""
-    return params.get_or_404(db.session, Commitment, commitment_id)
-
-
-def _commitment_ids() -> list[int]:
-    return list(db.session.scalars(select(Commitment.id)))
-
-
 MILESTONES = ListSpec(
     name="milestones",
     filters={"commitment": params.integer(1), "status": params.choice(MILESTONE_STATUSES.codes)},
@@ -228,27 +112,6 @@ MILESTONES = ListSpec(
            "due": Sort((Milestone.due_date,))},
     default_sort="commitment",
 )
-
-
-@tracker.get("/milestones")
-@tracker.arguments(list_arguments(MILESTONES, "MilestonesArgs"), location="query")
-@tracker.response(200, s.page_of(s.MilestoneSchema, "MilestonesPage"))
-def milestones(_args: dict) -> dict[str, Any]:
-    """Milestones of commitments (weights, dates, status)."""
-    view = api_view(MILESTONES)
-    stmt = select(Milestone)
-    if view.filters.get("commitment"):
-        stmt = stmt.where(Milestone.commitment_id == view.filters["commitment"])
-    if view.filters.get("status"):
-        stmt = stmt.where(Milestone.status == view.filters["status"])
-    return _scalar_page(view, order(stmt, view, Milestone.id))
-
-
-@tracker.get("/milestones/<int:milestone_id>")
-@tracker.response(200, s.MilestoneSchema)
-def milestone(milestone_id: int) -> Any:
-    """One milestone."""
-    return params.get_or_404(db.session, Milestone, milestone_id)
 
 
 EVIDENCE = ListSpec(
@@ -259,25 +122,54 @@ EVIDENCE = ListSpec(
 )
 
 
-@tracker.get("/evidence")
-@tracker.arguments(list_arguments(EVIDENCE, "EvidenceArgs"), location="query")
-@tracker.response(200, s.page_of(s.EvidenceSchema, "EvidencePage"))
-def evidence_list(_args: dict) -> dict[str, Any]:
+@listing(tracker, "/secretariat-members", MEMBERS, s.MemberSchema, "Members")
+def secretariat_members(view: ListView) -> Select:
+    """Members of the Local Technical Secretariats, by sector."""
+    stmt = select(StlMember, LocalExercise).join(
+        LocalExercise, StlMember.exercise_id == LocalExercise.id
+    )
+    stmt = where_equal(stmt, view.filters,
+                       {"state": LocalExercise.state_cve, "sector": StlMember.sector})
+    return order(stmt, view, StlMember.sector, StlMember.id)
+
+
+@listing(tracker, "/plans", plans.PLANS, s.PlanSchema, "Plans", plans.plan_rows)
+def plan_list(view: ListView) -> Select:
+    """National and local action plans with their derived progress (as on /plans)."""
+    return plans.plans_select(view)
+
+
+@listing(tracker, "/commitments", plans.COMMITMENTS, s.CommitmentSchema, "Commitments",
+         plans.commitment_rows)
+def commitment_list(view: ListView) -> Select:
+    """Every commitment with its derived progress (filters as on /commitments)."""
+    return plans.commitments_select(view)
+
+
+@listing(tracker, "/milestones", MILESTONES, s.MilestoneSchema, "Milestones", objects)
+def milestones(view: ListView) -> Select:
+    """Milestones of commitments (weights, dates, status)."""
+    stmt = where_equal(select(Milestone), view.filters,
+                       {"commitment": Milestone.commitment_id, "status": Milestone.status})
+    return order(stmt, view, Milestone.id)
+
+
+@listing(tracker, "/evidence", EVIDENCE, s.EvidenceSchema, "Evidence", objects)
+def evidence_list(view: ListView) -> Select:
     """Evidence of milestones and commitments (links and file references)."""
-    view = api_view(EVIDENCE)
-    stmt = select(Evidence)
-    if view.filters.get("commitment"):
-        stmt = stmt.where(Evidence.commitment_id == view.filters["commitment"])
-    if view.filters.get("milestone"):
-        stmt = stmt.where(Evidence.milestone_id == view.filters["milestone"])
-    return _scalar_page(view, order(stmt, view, Evidence.id))
+    stmt = where_equal(select(Evidence), view.filters,
+                       {"commitment": Evidence.commitment_id, "milestone": Evidence.milestone_id})
+    return order(stmt, view, Evidence.id)
 
 
-@tracker.get("/evidence/<int:evidence_id>")
-@tracker.response(200, s.EvidenceSchema)
-def evidence(evidence_id: int) -> Any:
-    """One piece of evidence."""
-    return params.get_or_404(db.session, Evidence, evidence_id)
+# Each record by its id: 404 when unknown (or withdrawn).
+record(tracker, "/plans/<int:plan_id>", ActionPlan, s.PlanDetailSchema, "One action plan.")
+record(tracker, "/commitments/<int:commitment_id>", Commitment, s.CommitmentDetailSchema,
+       "One commitment: themes, goals, milestones, evidence and assessments.")
+record(tracker, "/milestones/<int:milestone_id>", Milestone, s.MilestoneSchema,
+       "One milestone.")
+record(tracker, "/evidence/<int:evidence_id>", Evidence, s.EvidenceSchema,
+       "One piece of evidence.")
 
 
 # --- Metric --------------------------------------------------------------------------------
@@ -303,27 +195,21 @@ INSTITUTIONS = ListSpec(
 )
 
 
-@metric_bp.get("/institutions")
-@metric_bp.arguments(list_arguments(INSTITUTIONS, "InstitutionsArgs"), location="query")
-@metric_bp.response(200, s.page_of(s.InstitutionSchema, "InstitutionsPage"))
-def institutions(_args: dict) -> dict[str, Any]:
+@listing(metric_bp, "/institutions", INSTITUTIONS, s.InstitutionSchema, "Institutions", objects)
+def institutions(view: ListView) -> Select:
     """Every institution measured by any round (filters as on a round's institutions)."""
     from app.plans.queries import search_clause
 
-    view = api_view(INSTITUTIONS)
     f = view.filters
     stmt = select(Institution)
     if f.get("state") == "federal":
         stmt = stmt.where(Institution.state_cve.is_(None))
     elif f.get("state"):
         stmt = stmt.where(Institution.state_cve == f["state"])
-    if f.get("level"):
-        stmt = stmt.where(Institution.level == f["level"])
-    if f.get("type"):
-        stmt = stmt.where(Institution.kind == f["type"])
+    stmt = where_equal(stmt, f, {"level": Institution.level, "type": Institution.kind})
     if f.get("q") and (clause := search_clause([Institution.name], f["q"])) is not None:
         stmt = stmt.where(clause)
-    return _scalar_page(view, order(stmt, view, Institution.id))
+    return order(stmt, view, Institution.id)
 
 
 @metric_bp.get("/institutions/<int:institution_id>")
@@ -352,21 +238,17 @@ def round_(year: int) -> Any:
     return next(r for r in metric.rounds_overview(db.session) if r.round.year == year)
 
 
-@metric_bp.get("/scores")
-@metric_bp.arguments(list_arguments(metric.ROUND_INSTITUTIONS, "ScoresArgs",
-                                    round=params.int_choice(_loaded)), location="query")
-@metric_bp.response(200, s.page_of(s.ScoreSchema, "ScoresPage"))
-def scores(_args: dict) -> dict[str, Any]:
+@listing(metric_bp, "/scores", metric.ROUND_INSTITUTIONS, s.ScoreSchema, "Scores",
+         round=params.int_choice(_loaded))
+def scores(view: ListView) -> list:
     """Institutions' indices in a round (default the latest loaded), as the engine computes them.
 
     Filters and sorts as on /metric/<year>/institutions.
     """
-    view = api_view(metric.ROUND_INSTITUTIONS, round=params.int_choice(_loaded))
     loaded = _loaded()
     year = view.filters.get("round") or (loaded[-1] if loaded else None)
     rows = [] if year is None else metric.round_institutions(db.session, year)
-    rows = order(metric.filter_institutions(rows, view.filters), view)
-    return page_body(view, paginate(rows, view))
+    return order(metric.filter_institutions(rows, view.filters), view)
 
 
 GROUPING = {"by": params.choice(GROUPINGS.codes, required=True)}
@@ -415,21 +297,14 @@ FIGURES = ListSpec(
 )
 
 
-@metric_bp.get("/published-figures")
-@metric_bp.arguments(list_arguments(FIGURES, "FiguresArgs"), location="query")
-@metric_bp.response(200, s.page_of(s.FigureSchema, "FiguresPage"))
-def published_figures(_args: dict) -> dict[str, Any]:
+@listing(metric_bp, "/published-figures", FIGURES, s.FigureSchema, "Figures", objects)
+def published_figures(view: ListView) -> Select:
     """Figures exactly as INAI's reports printed them (to check computed results against)."""
-    view = api_view(FIGURES)
-    f = view.filters
-    stmt = select(PublishedFigure).join(MetricRound)
-    if f.get("round"):
-        stmt = stmt.where(MetricRound.year == f["round"])
-    if f.get("scope"):
-        stmt = stmt.where(PublishedFigure.scope == f["scope"])
-    if f.get("index"):
-        stmt = stmt.where(PublishedFigure.index_name == f["index"])
-    return _scalar_page(view, order(stmt, view, MetricRound.year, PublishedFigure.id))
+    stmt = where_equal(select(PublishedFigure).join(MetricRound), view.filters, {
+        "round": MetricRound.year, "scope": PublishedFigure.scope,
+        "index": PublishedFigure.index_name,
+    })
+    return order(stmt, view, MetricRound.year, PublishedFigure.id)
 
 
 # --- Change history ------------------------------------------------------------------------
@@ -448,25 +323,15 @@ CHANGES = ListSpec(
 )
 
 
-@history.get("/changes")
-@history.arguments(list_arguments(CHANGES, "ChangesArgs"), location="query")
-@history.response(200, s.page_of(s.ChangeSchema, "ChangesPage"))
-def changes(_args: dict) -> dict[str, Any]:
+@listing(history, "/changes", CHANGES, s.ChangeSchema, "Changes", objects)
+def changes(view: ListView) -> Select:
     """Every recorded change, newest first: who, when, on what source, before and after."""
-    view = api_view(CHANGES)
-    f = view.filters
-    stmt = select(AuditEvent)
-    if f.get("state"):
-        stmt = stmt.where(AuditEvent.state_cve == f["state"])
-    if f.get("commitment"):
-        stmt = stmt.where(AuditEvent.commitment_id == f["commitment"])
-    if f.get("entity"):
-        stmt = stmt.where(AuditEvent.entity == f["entity"])
-    if f.get("action"):
-        stmt = stmt.where(AuditEvent.action == f["action"])
+    stmt = where_equal(select(AuditEvent), view.filters, {
+        "state": AuditEvent.state_cve, "commitment": AuditEvent.commitment_id,
+        "entity": AuditEvent.entity, "action": AuditEvent.action,
+    })
     tie = AuditEvent.id.desc() if view.descending else AuditEvent.id
-    return _scalar_page(view, order(stmt, view, tie))
-
+    return order(stmt, view, tie)
 
 
 # --- Sources -------------------------------------------------------------------------------
@@ -481,17 +346,14 @@ SOURCES = ListSpec(
 )
 
 
-@sources_bp.get("/sources")
-@sources_bp.arguments(list_arguments(SOURCES, "SourcesArgs"), location="query")
-@sources_bp.response(200, s.page_of(s.SourceSchema, "SourcesPage"))
-def sources(_args: dict) -> dict[str, Any]:
+@listing(sources_bp, "/sources", SOURCES, s.SourceSchema, "Sources")
+def sources(view: ListView) -> list:
     """Every registered source and how many records of each table cite it."""
     from app.sources.service import sources_list
 
-    view = api_view(SOURCES)
     rows = [u for u in sources_list(db.session)
             if not view.filters.get("kind") or u.source.kind == view.filters["kind"]]
-    return page_body(view, paginate(order(rows, view), view))
+    return order(rows, view)
 
 
 @sources_bp.get("/sources/<int:source_id>")

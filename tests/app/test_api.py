@@ -123,6 +123,27 @@ def test_unknown_ids_are_json_404(api, path):
     assert response.is_json and response.get_json()["status"] == 404
 
 
+@pytest.mark.parametrize("listed, one, key", [
+    ("/api/v1/states", "/api/v1/states/{cve_ent}", "cve_ent"),
+    ("/api/v1/plans", "/api/v1/plans/{id}", "id"),
+    ("/api/v1/commitments", "/api/v1/commitments/{id}", "id"),
+    ("/api/v1/institutions", "/api/v1/institutions/{id}", "id"),
+    ("/api/v1/sources", "/api/v1/sources/{id}", "id"),
+])
+def test_a_listed_record_has_its_own_address(api, listed, one, key):
+    first = api.get(listed).get_json()["items"][0]
+    response = api.get(one.format(**first))
+    assert response.status_code == 200
+    assert response.get_json()[key] == first[key]
+
+
+def test_an_institution_with_its_name_variants_and_rounds(api):
+    first = api.get("/api/v1/institutions?sort=id").get_json()["items"][0]
+    body = api.get(f"/api/v1/institutions/{first['id']}").get_json()
+    assert first["name"] in body["aliases"]
+    assert [r["year"] for r in body["rounds"]] == [2019, 2021]
+
+
 def test_sources_with_their_citations(api):
     listed = api.get("/api/v1/sources?per_page=500").get_json()
     assert listed["total"] > 0
