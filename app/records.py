@@ -436,33 +436,25 @@ class Batch:
         )
         return True
 
-    def soft_delete(
-        self, obj: Any, *, expected_version: int | None = None, summary: str | None = None,
-        state_cve: str | None = None, commitment_id: int | None = None,
-        dataset: str | None = None,
-    ) -> bool:
-        """Mark the row deleted (it stays, hidden from lists); False if it already was."""
-        return self._set_deleted(
-            obj, True, expected_version=expected_version, summary=summary,
-            state_cve=state_cve, commitment_id=commitment_id, dataset=dataset,
-        )
+    def soft_delete(self, obj: Any, **options: Any) -> bool:
+        """Mark the row deleted (it stays, hidden from lists); False if it already was.
 
-    def restore(
-        self, obj: Any, *, expected_version: int | None = None, summary: str | None = None,
-        state_cve: str | None = None, commitment_id: int | None = None,
-        dataset: str | None = None,
-    ) -> bool:
-        """Undo a soft delete; False if the row was not deleted."""
-        return self._set_deleted(
-            obj, False, expected_version=expected_version, summary=summary,
-            state_cve=state_cve, commitment_id=commitment_id, dataset=dataset,
-        )
+        The options are those of ``update``: expected_version, summary, state_cve,
+        commitment_id, dataset.
+        """
+        return self._set_deleted(obj, True, **options)
+
+    def restore(self, obj: Any, **options: Any) -> bool:
+        """Undo a soft delete; False if the row was not deleted (options: as ``soft_delete``)."""
+        return self._set_deleted(obj, False, **options)
 
     def _set_deleted(
-        self, obj: Any, deleted: bool, *, expected_version: int | None, **context: Any
+        self, obj: Any, deleted: bool, *, expected_version: int | None = None,
+        summary: str | None = None, state_cve: str | None = None,
+        commitment_id: int | None = None, dataset: str | None = None,
     ) -> bool:
         """Soft-delete (``deleted``) or restore the row: a "delete" or "restore" event whose
-        before/after is ``deleted_at``; False, nothing recorded, if it already was so."""
+        before and after are its ``deleted_at``; False, nothing recorded, if it already was."""
         _soft_deletable(obj)
         check_version(obj, expected_version)
         if (obj.deleted_at is not None) == deleted:
@@ -472,7 +464,8 @@ class Batch:
         _next_version(obj)
         self._add(
             "delete" if deleted else "restore", obj, before,
-            {"deleted_at": jsonable(obj.deleted_at)}, **context,
+            {"deleted_at": jsonable(obj.deleted_at)}, summary=summary, state_cve=state_cve,
+            commitment_id=commitment_id, dataset=dataset,
         )
         return True
 

@@ -38,8 +38,12 @@ def web_url(_form: Any, field: Any) -> None:
 
 
 class SourcedForm(FlaskForm):
-    """The source of a change: a URL, or an evidence item (URL, title, date, what it proves)."""
+    """The source of a change: a URL, or an evidence item (URL, title, date, what it proves).
 
+    ``FIELDS`` names the record's fields in the order the edit and conflict pages show them.
+    """
+
+    FIELDS: tuple[str, ...] = ()
     version = HiddenField()
     source_url = StringField(
         _l("Fuente del cambio (URL)"), validators=[Optional(), Length(max=2000), web_url],
@@ -91,8 +95,17 @@ class SourcedForm(FlaskForm):
     def expected_version(self) -> int | None:
         return int(self.version.data) if (self.version.data or "").isdigit() else None
 
+    @staticmethod
+    def in_order(first: Any, then: Any, message: Any) -> bool:
+        """Refuse (the message on ``then``) two values given in the wrong order."""
+        if first.data and then.data and first.data > then.data:
+            then.errors = [message]
+            return False
+        return True
+
 
 class MilestoneForm(SourcedForm):
+    FIELDS = ("title", "weight", "start_date", "due_date", "status", "progress", "completed_on")
     title = TextAreaField(_l("Hito"), validators=[DataRequired(), Length(max=2000)])
     weight = DecimalField(
         _l("Peso"), places=None, validators=[Optional(), NumberRange(min=0.0001, max=1000)],
@@ -112,10 +125,8 @@ class MilestoneForm(SourcedForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
-        start, due = self.start_date.data, self.due_date.data
-        if start and due and start > due:
-            self.due_date.errors = [_l("La fecha de vencimiento es anterior a la de inicio.")]
-            ok = False
+        ok &= self.in_order(self.start_date, self.due_date,
+                            _l("La fecha de vencimiento es anterior a la de inicio."))
         if self.completed_on.data and self.status.data not in ("complete", "verified"):
             self.completed_on.errors = [_l("Solo un hito completo tiene fecha de término.")]
             ok = False
@@ -178,7 +189,6 @@ PARTIAL_HELP = _l("AAAA, AAAA-MM o AAAA-MM-DD: la precisión que da la fuente.")
 class RecordForm(SourcedForm):
     """An edit form whose ``values()`` are the record's columns (``FIELDS``, in order)."""
 
-    FIELDS: tuple[str, ...] = ()
     TEXT: frozenset[str] = frozenset()
 
     def values(self) -> dict[str, Any]:
@@ -247,10 +257,8 @@ class PlanForm(RecordForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
-        start, end = self.period_start.data, self.period_end.data
-        if start and end and start > end:
-            self.period_end.errors = [_l("El periodo termina antes de empezar.")]
-            ok = False
+        ok &= self.in_order(self.period_start, self.period_end,
+                            _l("El periodo termina antes de empezar."))
         return ok
 
 

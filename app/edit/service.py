@@ -20,11 +20,6 @@ from app import records
 from app.accounts.service import actor_of, require_admin, require_state
 from app.models import AuditEvent, Commitment, Evidence, Milestone, User
 
-# What a conflict page compares: the fields of a milestone a person edits.
-MILESTONE_FIELDS = (
-    "title", "weight", "start_date", "due_date", "status", "progress", "completed_on",
-)
-
 
 def state_of_commitment(commitment: Commitment) -> str | None:
     """The state whose editors may touch ``commitment`` (None for a national plan)."""
@@ -131,16 +126,6 @@ class Conflict:
     @property
     def differing(self) -> list[str]:
         return [f for f in self.fields if self.current.get(f) != self.mine.get(f)]
-
-
-def milestone_conflict(session: Session, milestone_id: int, mine: dict[str, Any]) -> Conflict:
-    """Re-read the milestone after a refused save and compare it with the user's values."""
-    current = session.get(Milestone, milestone_id, populate_existing=True)
-    assert current is not None
-    return Conflict(
-        current={f: getattr(current, f) for f in MILESTONE_FIELDS}, mine=mine,
-        version=current.version, fields=MILESTONE_FIELDS,
-    )
 
 
 # --- Any editable record: plans, commitments, exercise facts, members, evidence -----------

@@ -6,6 +6,7 @@ state (otherwise 403, decided from the record in the database, never from the fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -37,7 +38,8 @@ def _back(commitment_id: int) -> Response:
 
 def _conflict(milestone_id: int, form: MilestoneForm) -> tuple[str, int]:
     db.session.rollback()
-    conflict = service.milestone_conflict(db.session, milestone_id, form.values())
+    conflict = service.record_conflict(db.session, Milestone, milestone_id, form.FIELDS,
+                                       form.values())
     form.version.data = str(conflict.version)  # saving again re-applies over theirs
     milestone = db.session.get(Milestone, milestone_id)
     return render_template("edit/conflict.html", form=form, conflict=conflict,
@@ -91,22 +93,34 @@ def edit_milestone(milestone_id: int) -> Any:
 def delete_milestone(milestone_id: int) -> Any:
     m = get_or_404(db.session, Milestone, milestone_id)
     service.check_commitment(current_user, m.commitment)
+    return _delete(
+        lambda form: service.delete_milestone(db.session, current_user, m, source=form.source(),
+                                              expected_version=form.expected_version()),
+        edit_page=url_for("edit.edit_milestone", milestone_id=milestone_id),
+        done_page=url_for("plans.commitment", commitment_id=m.commitment_id),
+        conflict=_("Otra persona cambió este hito mientras tanto; revise y vuelva a intentar."),
+        done=_("Hito eliminado (sigue en el historial)."),
+    )
+
+
+def _delete(delete: Callable[[DeleteForm], Any], *, edit_page: str, done_page: str,
+            conflict: str, done: str) -> Response:
+    """Post a DeleteForm: ``delete`` with its source and version, then go to ``done_page``;
+    on a refused form or a version conflict, back to ``edit_page`` with why (flashed)."""
     form = DeleteForm()
     if form.validate_on_submit() and form.require_source():
         try:
-            service.delete_milestone(db.session, current_user, m, source=form.source(),
-                                     expected_version=form.expected_version())
+            delete(form)
             db.session.commit()
         except (records.VersionConflict, StaleDataError):
             db.session.rollback()
-            flash(_("Otra persona cambió este hito mientras tanto; revise y vuelva a intentar."),
-                  "error")
-            return redirect(url_for("edit.edit_milestone", milestone_id=milestone_id))
-        flash(_("Hito eliminado (sigue en el historial)."), "success")
-        return _back(m.commitment_id)
+            flash(conflict, "error")
+            return redirect(edit_page)
+        flash(done, "success")
+        return redirect(done_page)
     for message in form.source_url.errors:
         flash(message, "error")
-    return redirect(url_for("edit.edit_milestone", milestone_id=milestone_id))
+    return redirect(edit_page)
 
 
 def _posted() -> bool:
@@ -193,7 +207,7 @@ def _record_conflict(k: kinds.Kind, obj_id: int, form: Any) -> tuple[str, int]:
     form.version.data = str(conflict.version)
     obj = db.session.get(k.model, obj_id)
     return render_template(
-        "edit/conflict.html", form=form, conflict=conflict, field_names=form.FIELDS,
+        "edit/conflict.html", form=form, conflict=conflict,
         action=url_for("edit.edit_record", kind=k.name, obj_id=obj_id), back=k.back(obj),
         caption=k.label,
     ), 409
@@ -205,23 +219,15 @@ def delete_record(kind: str, obj_id: int) -> Any:
     k = kinds.kind_or_404(kind)
     obj = get_or_404(db.session, k.model, obj_id)
     service.check(db.session, current_user, obj)
-    form = DeleteForm()
-    back = k.back(obj)
-    if form.validate_on_submit() and form.require_source():
-        try:
-            service.delete_record(db.session, current_user, obj, source=form.source(),
-                                  expected_version=form.expected_version())
-            db.session.commit()
-        except (records.VersionConflict, StaleDataError):
-            db.session.rollback()
-            flash(_("Otra persona cambió este registro mientras tanto; revise y vuelva a "
-                    "intentar."), "error")
-            return redirect(url_for("edit.edit_record", kind=kind, obj_id=obj_id))
-        flash(_("Eliminado (sigue en el historial)."), "success")
-        return redirect(back)
-    for message in form.source_url.errors:
-        flash(message, "error")
-    return redirect(url_for("edit.edit_record", kind=kind, obj_id=obj_id))
+    return _delete(
+        lambda form: service.delete_record(db.session, current_user, obj, source=form.source(),
+                                           expected_version=form.expected_version()),
+        edit_page=url_for("edit.edit_record", kind=kind, obj_id=obj_id),
+        done_page=k.back(obj),
+        conflict=_("Otra persona cambió este registro mientras tanto; revise y vuelva a "
+                   "intentar."),
+        done=_("Eliminado (sigue en el historial)."),
+    )
 
 
 @bp.get("/edit/states/<cve:cve_ent>")
