@@ -1,4 +1,5 @@
-"""Faults: a restarted PostgreSQL, a metric import killed half-way, a cold start under load."""
+"""Faults: a restarted PostgreSQL, a metric import and a spreadsheet upload killed half-way, a
+cold start under load."""
 
 from __future__ import annotations
 
@@ -140,3 +141,107 @@ def test_a_cold_start_under_load_serves_every_request(states_app):
         bodies.setdefault(url, set()).add(re.sub(rb"[0-9a-f]{32}", b"", body))
     assert {url: len(v) for url, v in bodies.items()} == dict.fromkeys(urls, 1)  # same page
     assert len(states_app.extensions["httpcache"]) == len(urls)
+
+
+# A spreadsheet upload as the upload page makes it (app/edit/views.py upload_sheets): read,
+# validate and apply through app/edit/sheets.py, then commit. It prints "writing" once its
+# transaction has sent its first UPDATE, and "committed" if it ever gets that far.
+UPLOAD_DRIVER = """
+import sys
+import sqlalchemy as sa
+from app import create_app
+from app.edit import sheets
+from app.extensions import db
+from app.models import User
+
+app = create_app({"SECRET_KEY": "test", "DATABASE_URL": sys.argv[1], "REQUEST_LOG": False})
+with app.app_context():
+    user = db.session.get(User, int(sys.argv[3]))
+    data = sheets.read_file(open(sys.argv[2], "rb").read(), "hitos.csv")
+    upload = sheets.validate(db.session, user, data)
+    assert not upload.problems, upload.problems[:3]
+    written = []
+
+    @sa.event.listens_for(db.engine, "after_cursor_execute")
+    def announce(conn, cursor, statement, *args):
+        if not written and statement.lstrip().upper().startswith("UPDATE"):
+            written.append(statement)
+            print("writing", flush=True)
+
+    changed = sheets.apply(db.session, user, upload, source="https://example.org/sintetico")
+    db.session.commit()
+    print("committed", changed, flush=True)
+"""
+
+
+def _synthetic_milestones(commitments: int, per_commitment: int) -> int:
+    """A SYNTHETIC local plan of Durango (test data, not a real plan) with its milestones;
+    returns the id of an editor of Durango who may upload them."""
+    from sqlalchemy import insert
+
+    from app.accounts.service import create_user
+    from app.models import ActionPlan, Commitment, Milestone
+
+    s = db.session
+    synthetic = "Datos sintéticos de prueba (no es un plan real)"
+    plan = ActionPlan(key="sintetico-10", scope="local", state_cve="10",
+                      title="Plan SINTÉTICO de prueba", source=synthetic)
+    plan.commitments = [Commitment(number=n, title=f"Compromiso sintético {n}", source=synthetic)
+                        for n in range(1, commitments + 1)]
+    s.add(plan)
+    s.flush()
+    s.execute(insert(Milestone), [
+        {"commitment_id": c.id, "number": n, "title": f"Hito sintético {c.number}.{n}",
+         "status": "not_started", "source": synthetic}
+        for c in plan.commitments for n in range(1, per_commitment + 1)
+    ])
+    user = create_user(s, "editor-sintetico@example.org", "correct horse battery",
+                       role="editor", state_cve="10", agency="Organismo sintético")
+    s.commit()
+    return user.id
+
+
+def test_a_spreadsheet_upload_killed_half_way_leaves_the_database_as_before(
+    states_app, database_url, tmp_path
+):
+    """The upload page's service, killed while its transaction writes, leaves every row,
+    version, audit event and data revision as it was."""
+    from app.edit import sheets
+
+    with states_app.app_context():
+        user_id = _synthetic_milestones(200, 50)  # 10,000 milestones
+        rows = sheets.export(db.session, "10")["milestones"]
+        title = rows[0].index("title")
+        for row in rows[1:]:
+            row[title] = f"{row[title]} (editado)"
+        upload = tmp_path / "hitos.csv"
+        upload.write_text(sheets.csv_text(rows), encoding="utf-8")
+        db.session.close()
+        db.engine.dispose()
+        before = _snapshot(db.engine)
+    env = {**os.environ, "FLASK_REQUEST_LOG": "0"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", UPLOAD_DRIVER, database_url, str(upload), str(user_id)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = process.stdout.readline()  # blocks until the transaction has written
+        if line.strip() == "writing":
+            process.send_signal(signal.SIGKILL)
+        output = line + process.stdout.read()
+        returncode = process.wait(timeout=60)
+        errors = process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
+    assert line.strip() == "writing", errors
+    assert "committed" not in output, "the upload finished before it could be killed"
+    assert returncode == -signal.SIGKILL
+    with states_app.app_context():
+        db.engine.dispose()
+        after = _snapshot(db.engine)
+    assert after == before
+    assert len(before["milestone"]) == 10_000
