@@ -90,6 +90,9 @@ def _register_sql_functions(app: Flask) -> None:
 
 def _check_secret_key(app: Flask) -> None:
     """Refuse to start without a SECRET_KEY unless developing or testing."""
+    if isinstance(app.config.get("SECRET_KEY_FALLBACKS"), str | bytes):
+        # Flask would take each character of a string for a key.
+        raise RuntimeError("SECRET_KEY_FALLBACKS must be a list of keys, not one string.")
     if app.config.get("SECRET_KEY"):
         return
     if app.config.get("DEVELOPMENT") or app.config.get("TESTING"):

@@ -35,6 +35,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Key that signs sessions and forms; required unless DEVELOPMENT or TESTING is on.",
     ),
     Setting(
+        "SECRET_KEY_FALLBACKS",
+        (),
+        "Former secret keys, comma-separated, still accepted for sessions signed before a "
+        "rotation (new sessions are signed with SECRET_KEY); drop them once those have expired.",
+    ),
+    Setting(
         "DATABASE_URL",
         None,
         "SQLAlchemy URL of the database; empty means the SQLite file instance/estado.sqlite3. "
