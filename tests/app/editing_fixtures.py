@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
 from app.accounts.service import create_user
 from app.extensions import db
-from app.models import ActionPlan, Commitment
+from app.models import ActionPlan, AuditEvent, Commitment, User
 
 PASSWORD = "correct horse battery"
 DURANGO, VERACRUZ = "10", "30"
@@ -60,3 +61,42 @@ def as_user(local_app: Flask) -> Iterator:
         return client
 
     yield factory
+
+
+# Who may not edit Durango's records, and the answer: anonymous and an editor disabled while
+# signed in go to sign in (302), the Veracruz editor is refused (403).
+REFUSED = [(None, 302), ("off@example.org", 302), ("veracruz@example.org", 403)]
+
+
+def refused_client(app: Flask, as_user: Callable[[str | None], FlaskClient],
+                   who: str | None) -> FlaskClient:
+    """A client for one of ``REFUSED``: "off@example.org" stands for the Durango editor signed
+    in, then disabled (a session that must end)."""
+    if who != "off@example.org":
+        return as_user(who)
+    client = as_user("durango@example.org")
+    with app.app_context():
+        db.session.scalars(select(User).where(User.email == "durango@example.org")).one() \
+            .active = False
+        db.session.commit()
+    return client
+
+
+def last_event_id(app: Flask) -> int | None:
+    """The newest audit event's id: the events of a test are those after it."""
+    with app.app_context():
+        return db.session.scalar(select(func.max(AuditEvent.id)))
+
+
+def responses(client: FlaskClient, actions: list) -> Iterator[tuple[str, str, TestResponse]]:
+    """Send each (method, url, form) of ``actions``; yield its method, url and response."""
+    for method, url, data in actions:
+        yield method, url, getattr(client, method)(url, data=data)
+
+
+def assert_refused(client: FlaskClient, actions: list, expected: int) -> None:
+    """Every (method, url, form) of ``actions`` answers ``expected``; a 302 goes to sign in."""
+    for method, url, response in responses(client, actions):
+        assert response.status_code == expected, (method, url)
+        if expected == 302:
+            assert response.headers["Location"].startswith("/login"), url

@@ -11,7 +11,16 @@ from app.edit import service
 from app.extensions import db
 from app.models import AuditEvent, Evidence, Milestone
 from tests.app import editing_fixtures
-from tests.app.editing_fixtures import DURANGO, VERACRUZ, commitment_of
+from tests.app.editing_fixtures import (
+    DURANGO,
+    REFUSED,
+    VERACRUZ,
+    assert_refused,
+    commitment_of,
+    last_event_id,
+    refused_client,
+    responses,
+)
 
 local_app = editing_fixtures.local_app
 as_user = editing_fixtures.as_user
@@ -65,36 +74,17 @@ def _actions(ids: dict[str, int], state: str) -> list[tuple[str, str, dict | Non
     ]
 
 
-@pytest.mark.parametrize("who, expected", [
-    (None, 302), ("off@example.org", 302), ("veracruz@example.org", 403),
-])
+@pytest.mark.parametrize("who, expected", REFUSED)
 def test_refused_on_durango_records_and_nothing_changes(local_app, as_user, ids, who, expected):
-    client = as_user(who) if who != "off@example.org" else _disabled_client(local_app, as_user)
     before = _snapshot(local_app)
-    for method, url, data in _actions(ids, "durango"):
-        response = getattr(client, method)(url, data=data)
-        assert response.status_code == expected, (who, method, url)
-        if expected == 302:
-            assert response.headers["Location"].startswith("/login"), url
+    assert_refused(refused_client(local_app, as_user, who), _actions(ids, "durango"), expected)
     assert _snapshot(local_app) == before
-
-
-def _disabled_client(app, as_user):  # noqa: ANN001, ANN202
-    """A client signed in as an editor whose account is then disabled."""
-    client = as_user("durango@example.org")
-    with app.app_context():
-        find_user(db.session, "durango@example.org").active = False
-        db.session.commit()
-    return client
 
 
 @pytest.mark.parametrize("who", ["durango@example.org", "admin@example.org"])
 def test_allowed_editors_do_every_action(local_app, as_user, ids, who):
-    client = as_user(who)
-    with local_app.app_context():
-        start = db.session.scalar(select(func.max(AuditEvent.id)))
-    for method, url, data in _actions(ids, "durango"):
-        response = getattr(client, method)(url, data=data)
+    start = last_event_id(local_app)
+    for method, url, response in responses(as_user(who), _actions(ids, "durango")):
         assert response.status_code in (200, 302), (method, url, response.status_code)
         if method == "post":
             assert response.status_code == 302, response.get_data(as_text=True)[:2000]

@@ -17,7 +17,15 @@ from app.models import (
     StlMember,
 )
 from tests.app import editing_fixtures
-from tests.app.editing_fixtures import DURANGO, VERACRUZ
+from tests.app.editing_fixtures import (
+    DURANGO,
+    REFUSED,
+    VERACRUZ,
+    assert_refused,
+    last_event_id,
+    refused_client,
+    responses,
+)
 
 local_app = editing_fixtures.local_app
 as_user = editing_fixtures.as_user
@@ -96,24 +104,10 @@ def _actions(ids: dict, state: str) -> list[tuple[str, str, dict | None]]:
     return out
 
 
-@pytest.mark.parametrize("who, expected", [
-    (None, 302), ("off@example.org", 302), ("veracruz@example.org", 403),
-])
+@pytest.mark.parametrize("who, expected", REFUSED)
 def test_refused_on_durango_records_and_nothing_changes(local_app, as_user, ids, who, expected):
-    if who == "off@example.org":
-        client = as_user("durango@example.org")
-        with local_app.app_context():
-            from app.accounts.service import find_user
-            find_user(db.session, "durango@example.org").active = False
-            db.session.commit()
-    else:
-        client = as_user(who)
     before = _snapshot(local_app)
-    for method, url, data in _actions(ids, "durango"):
-        response = getattr(client, method)(url, data=data)
-        assert response.status_code == expected, (who, method, url)
-        if expected == 302:
-            assert response.headers["Location"].startswith("/login"), url
+    assert_refused(refused_client(local_app, as_user, who), _actions(ids, "durango"), expected)
     assert _snapshot(local_app) == before
 
 
@@ -148,11 +142,8 @@ def test_tampered_ids_in_the_form_are_ignored(local_app, as_user, ids):
 
 @pytest.mark.parametrize("who", ["durango@example.org", "admin@example.org"])
 def test_allowed_editors_do_every_action(local_app, as_user, ids, who):
-    client = as_user(who)
-    with local_app.app_context():
-        start = db.session.scalar(select(func.max(AuditEvent.id)))
-    for method, url, data in _actions(ids, "durango"):
-        response = getattr(client, method)(url, data=data)
+    start = last_event_id(local_app)
+    for method, url, response in responses(as_user(who), _actions(ids, "durango")):
         if url.startswith("/edit/exercise/new/"):  # one exercise per state: edit it
             assert response.headers["Location"] == f"/edit/exercise/{ids['durango']['exercise']}"
             continue
