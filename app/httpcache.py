@@ -60,8 +60,10 @@ from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
 from flask_compress import Compress
 from sqlalchemy import select
+from werkzeug.http import parse_cookie, parse_etags
 
 from app.extensions import db
+from app.i18n import LANG_COOKIE
 from app.models import DataRevision
 
 # Every dataset a public page may read (app.records.DATASETS maps models to these).
@@ -84,15 +86,20 @@ class LRUCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> Any:
-        """Return the value of ``key`` or None (counting a hit or a miss)."""
+    def get(self, key: Hashable, fresh: Callable[[Any], bool] | None = None) -> Any:
+        """Return the value of ``key`` or None (counting a hit or a miss); a value that
+        ``fresh`` finds stale counts as a miss and is not returned."""
         with self._lock:
-            if key in self._data:
+            value = self._data.get(key)
+            if value is not None:
                 self._data.move_to_end(key)
+        if value is not None and (fresh is None or fresh(value)):
+            with self._lock:
                 self.hits += 1
-                return self._data[key]
+            return value
+        with self._lock:
             self.misses += 1
-            return None
+        return None
 
     def set(self, key: Hashable, value: Any) -> None:
         with self._lock:
@@ -252,6 +259,8 @@ class _Context:
     digest: str
     last_modified: datetime
     max_age: int
+    datasets: tuple[str, ...]
+    numbers: tuple[int, ...]
     hit: bool = False
     public: bool = False
 
@@ -284,10 +293,11 @@ def _before() -> Response | None:
     if policy is None or not _anonymous():
         return None
     key = request_key(*policy.datasets)
-    _numbers, changed = revisions(*policy.datasets)
+    numbers, changed = revisions(*policy.datasets)
     max_age = policy.max_age if policy.max_age is not None else current_app.config[
         "HTTPCACHE_MAX_AGE"]
-    ctx = _Context(key, _digest(key), _last_modified(changed), max_age)
+    ctx = _Context(key, _digest(key), _last_modified(changed), max_age, policy.datasets,
+                   numbers)
     g.httpcache = ctx
     secret = str(current_app.config.get("SECRET_KEY") or "").encode()
     g.csp_nonce = hmac.new(secret, ctx.digest.encode(), "sha256").hexdigest()[:24]
@@ -312,6 +322,9 @@ def _public_headers(response: Response, ctx: _Context) -> None:
     )
     response.vary.update(("Accept-Language", "Cookie", "Accept-Encoding"))
     ctx.public = True
+    if response.status_code == 200 and not (response.is_streamed or response.direct_passthrough):
+        # The front cache keeps the finished response (after compression) for the next one.
+        request.environ[_FRONT_MARK] = (ctx.datasets, ctx.numbers, ctx.digest)
 
 
 def _after(response: Response) -> Response:
@@ -365,6 +378,122 @@ COMPRESSED_TYPES = [
 ]
 
 
+# --- The front cache: finished responses answered before Flask ----------------------------
+
+_FRONT_MARK = "estado_abierto.httpcache"
+# Headers a 304 does not repeat (RFC 9110 15.4.5: it describes the stored 200, has no body).
+_NOT_IN_304 = frozenset({"content-length", "content-type", "content-encoding"})
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """A finished public response as the client received it, and what it was built from."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    datasets: tuple[str, ...]
+    numbers: tuple[int, ...]
+    digest: str
+
+
+class FrontCache:
+    """WSGI middleware in front of the Flask app: the hot path of a results-day surge.
+
+    The first anonymous GET of a page goes through Flask as usual (hooks above); when Flask
+    marks the answer public, the finished response (headers, compressed body) is kept under
+    the raw request: scheme, host, path, query, language cookie, ``Accept-Language`` and
+    ``Accept-Encoding`` (the headers the response varies on) and today's date. A later request
+    with the same key is answered from here while the revisions of the page's datasets are
+    still those it was built from (read as ``revisions`` reads them: at most once per
+    ``HTTPCACHE_REVISION_TTL`` per worker), with a 304 when ``If-None-Match`` matches; no
+    request context, no routing, no template. Anything else (a cookie of a session or
+    sign-in, another method, a stale entry) goes through Flask, which stays the one place
+    that decides what is public.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Any]):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.lru = LRUCache(app.config["HTTPCACHE_SIZE"])
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        key = self._key(environ)
+        if key is None:
+            return self.wsgi_app(environ, start_response)
+        started = time_module.perf_counter()
+        entry: _Finished | None = self.lru.get(
+            key, lambda found: self._numbers(found.datasets) == found.numbers)
+        if entry is not None:
+            return self._answer(entry, environ, start_response, started)
+        return self._render(key, environ, start_response)
+
+    def _key(self, environ: dict[str, Any]) -> tuple[Hashable, ...] | None:
+        config = self.app.config
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or not config[
+                "HTTPCACHE_ENABLED"]:
+            return None
+        cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
+        if cookies.get(config.get("SESSION_COOKIE_NAME", "session")) or cookies.get(
+                config.get("REMEMBER_COOKIE_NAME", "remember_token")):
+            return None
+        return (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"),
+                environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
+                tuple(sorted(environ.get("QUERY_STRING", "").split("&"))),
+                cookies.get(LANG_COOKIE), environ.get("HTTP_ACCEPT_LANGUAGE"),
+                environ.get("HTTP_ACCEPT_ENCODING"), date.today())
+
+    def _numbers(self, datasets: tuple[str, ...]) -> tuple[int, ...]:
+        shared = self.app.extensions["httpcache_revisions"]
+        if self.app.config["HTTPCACHE_REVISION_TTL"] and datasets in shared:
+            expires, (numbers, _changed) = shared[datasets]
+            if expires > time_module.monotonic():
+                return numbers
+        with self.app.app_context():
+            return revisions(*datasets)[0]
+
+    def _answer(self, entry: _Finished, environ: dict[str, Any],
+                start_response: Callable[..., Any], started: float) -> list[bytes]:
+        if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak(entry.digest):
+            status, cache = "304 NOT MODIFIED", "not-modified"
+            headers = [(h, v) for h, v in entry.headers if h.lower() not in _NOT_IN_304]
+            body = b""
+        else:
+            status, headers, cache = entry.status, entry.headers, "hit"
+            body = b"" if environ["REQUEST_METHOD"] == "HEAD" else entry.body
+        start_response(status, list(headers))
+        from app import ops
+
+        ops.log_request(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
+                        environ.get("QUERY_STRING", ""), int(status[:3]), started,
+                        len(body) if cache == "hit" else None, cache)
+        return [body]
+
+    def _render(self, key: tuple[Hashable, ...], environ: dict[str, Any],
+                start_response: Callable[..., Any]) -> Any:
+        answered: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answered[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        body_iter = self.wsgi_app(environ, capture)
+        mark = environ.get(_FRONT_MARK)
+        if (mark is None or environ["REQUEST_METHOD"] != "GET" or not answered
+                or not answered[0].startswith("200")
+                or any(h.lower() == "set-cookie" for h, _ in answered[1])):
+            return body_iter
+        try:
+            body = b"".join(body_iter)
+        finally:
+            if hasattr(body_iter, "close"):
+                body_iter.close()
+        datasets, numbers, digest = mark
+        self.lru.set(key, _Finished(answered[0], list(answered[1]), body, datasets, numbers,
+                                    digest))
+        return [body]
+
+
 def init_app(app: Flask) -> None:
     """Register the hooks. Call early in create_app: the after-request hook then runs after
     the others (Flask runs them in reverse order) and sees their cookies; compression runs
@@ -386,6 +515,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("HTTPCACHE_REVISION_TTL", 0 if app.testing else 1.0)
     app.extensions["httpcache"] = LRUCache(app.config["HTTPCACHE_SIZE"])
     app.extensions["httpcache_revisions"] = {}
+    front = FrontCache(app, app.wsgi_app)
+    app.wsgi_app = front  # type: ignore[method-assign]
+    app.extensions["httpcache_front"] = front.lru
     compress.init_app(app)  # registered first: runs last
     app.before_request(_before)
     app.after_request(_after)

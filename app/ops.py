@@ -103,7 +103,6 @@ def _started(sender: Flask, **extra: Any) -> None:
 
 
 def _finished(sender: Flask, response: Response, **extra: Any) -> None:
-    started = g.get("_ops_started")
     ctx = g.get("httpcache")
     if ctx is None:
         cache = "bypass"
@@ -111,14 +110,23 @@ def _finished(sender: Flask, response: Response, **extra: Any) -> None:
         cache = "not-modified"
     else:
         cache = "hit" if ctx.hit else "miss"
+    log_request(request.method, request.path, request.query_string.decode("latin-1"),
+                response.status_code, g.get("_ops_started"), response.content_length, cache)
+
+
+def log_request(method: str, path: str, query: str, status: int, started: float | None,
+                size: int | None, cache: str) -> None:
+    """Write the request's JSON line (also for answers of the front cache, before Flask)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
     log.info(json.dumps({
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "method": request.method,
-        "path": request.path,
-        "query": request.query_string.decode("latin-1"),
-        "status": response.status_code,
+        "method": method,
+        "path": path,
+        "query": query,
+        "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-        "bytes": response.content_length,
+        "bytes": size,
         "cache": cache,
         "pid": os.getpid(),
     }, ensure_ascii=False))

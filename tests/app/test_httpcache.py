@@ -24,6 +24,15 @@ def states_app(app: Flask) -> Flask:
     return app
 
 
+def _hits(app: Flask) -> int:
+    """Answers from either cache: the rendered bodies or the finished responses in front."""
+    return app.extensions["httpcache"].hits + app.extensions["httpcache_front"].hits
+
+
+def _misses(app: Flask) -> int:
+    return app.extensions["httpcache"].misses + app.extensions["httpcache_front"].misses
+
+
 def _bump(app: Flask, dataset: str) -> None:
     with app.app_context():
         records.touch(db.session, dataset)
@@ -47,12 +56,13 @@ def test_every_public_page_is_cached_with_revalidation_headers(states_app, url):
     assert control.startswith("public, max-age=") and "stale-while-revalidate" in control
     vary = {v.strip() for v in first.headers["Vary"].split(",")}
     assert {"Accept-Language", "Cookie", "Accept-Encoding"} <= vary
-    hits = cache.hits
+    front = states_app.extensions["httpcache_front"]
+    hits, rendered = front.hits, cache.hits + cache.misses
     second = client.get(url)
-    assert cache.hits == hits + 1
+    assert front.hits == hits + 1  # answered in front of Flask...
+    assert cache.hits + cache.misses == rendered  # ...which was not asked
     assert second.get_data() == first.get_data()
-    assert second.headers["ETag"] == etag
-    assert second.headers["Content-Type"] == first.headers["Content-Type"]
+    assert list(second.headers.items()) == list(first.headers.items())
     conditional = client.get(url, headers={"If-None-Match": etag})
     assert conditional.status_code == 304 and conditional.get_data() == b""
     assert conditional.headers["ETag"] == etag
@@ -63,12 +73,14 @@ def test_every_public_page_is_cached_with_revalidation_headers(states_app, url):
 def test_a_write_changes_the_etag_and_the_page_is_rendered_afresh(states_app):
     client = states_app.test_client()
     cache = states_app.extensions["httpcache"]
+    front = states_app.extensions["httpcache_front"]
     etag = client.get("/states/10").headers["ETag"]
     _bump(states_app, "local")
-    misses = cache.misses
+    misses, front_misses = cache.misses, front.misses
     response = client.get("/states/10", headers={"If-None-Match": etag})
     assert response.status_code == 200 and response.headers["ETag"] != etag
-    assert cache.misses == misses + 1
+    assert cache.misses == misses + 1 and front.misses == front_misses + 1
+    assert client.get("/states/10").get_data() == response.get_data()
 
 
 def test_a_view_declaring_its_datasets_ignores_other_writes(states_app):
@@ -123,11 +135,10 @@ def test_a_signed_in_user_gets_private_fresh_pages(states_app):
     with client.session_transaction() as session:
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
-    cache = states_app.extensions["httpcache"]
-    hits = cache.hits
+    hits = _hits(states_app)
     response = client.get("/states/", headers={"If-None-Match": public.headers["ETag"]})
     assert response.status_code == 200
-    assert cache.hits == hits
+    assert _hits(states_app) == hits
     assert "public" not in response.headers["Cache-Control"]
     assert "private" in response.headers["Cache-Control"]
     assert "ETag" not in response.headers
@@ -163,6 +174,46 @@ def test_pages_are_compressed_when_the_client_accepts_it(make_app, encoding, dec
         assert len(response.get_data()) < len(raw) / 3
         assert decode(response.get_data()) == raw
         assert response.headers["ETag"].startswith('W/"')
+
+
+def test_the_front_cache_keeps_each_encoding_and_answers_head_and_304(make_app):
+    app = make_app(COMPRESS_REGISTER=True)
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        load_states(db.session)
+        db.session.commit()
+    client = app.test_client()
+    front = app.extensions["httpcache_front"]
+    first = {ae: client.get("/states/", headers={"Accept-Encoding": ae})
+             for ae in ("br", "gzip", "")}
+    hits = front.hits
+    for ae, response in first.items():
+        again = client.get("/states/", headers={"Accept-Encoding": ae})
+        assert again.headers.get("Content-Encoding") == (ae or None)
+        assert again.get_data() == response.get_data()
+        head = client.head("/states/", headers={"Accept-Encoding": ae})
+        assert head.get_data() == b""
+        assert head.headers["Content-Length"] == response.headers["Content-Length"]
+        etag = response.headers["ETag"]
+        not_modified = client.get("/states/", headers={"Accept-Encoding": ae,
+                                                       "If-None-Match": etag})
+        assert not_modified.status_code == 304 and not_modified.get_data() == b""
+        assert "Content-Encoding" not in not_modified.headers
+        assert not_modified.headers["ETag"] == etag
+    assert front.hits == hits + 9
+    assert gzip.decompress(first["gzip"].get_data()) == first[""].get_data()
+    assert brotli.decompress(first["br"].get_data()) == first[""].get_data()
+
+
+def test_the_front_cache_never_answers_a_post_or_a_signed_in_cookie(states_app):
+    client = states_app.test_client()
+    client.get("/states/")
+    front = states_app.extensions["httpcache_front"]
+    hits = front.hits
+    assert client.post("/states/").status_code == 405
+    client.set_cookie("session", "anything")
+    assert "public" not in client.get("/states/").headers.get("Cache-Control", "")
+    assert front.hits == hits
 
 
 def test_the_script_nonce_of_a_cached_page_matches_its_header(states_app):
