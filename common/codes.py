@@ -105,8 +105,9 @@ GROUPINGS = CodeList("grouping", {
     "level": N_("Por nivel de gobierno"),
     "type": N_("Por tipo de institución"),
 })
-# Scopes of a published figure (PublishedFigure.scope): the groupings.
-FIGURE_SCOPES = GROUPINGS.codes
+# Scopes of a published figure (PublishedFigure.scope): the groupings, and one institution
+# (scope_key "<cve_ent or federal>:<type>:<name as printed>", e.g. the best of each state).
+FIGURE_SCOPES = (*GROUPINGS.codes, "institution")
 FEDERATION = N_("Federación")
 NATIONAL = N_("Nacional")
 # Map classes: fixed intervals (comparable across rounds) or the round's quantiles.
@@ -125,13 +126,14 @@ STAGES = CodeList("stage", {
 })
 # The order a list sorted by stage shows, furthest first.
 STAGE_ORDER = ("plan", "secretariat", "declaration", "none")
+# Whether a plan is national or local.
+SCOPES = CodeList("scope", {"national": N_("Nacional"), "local": N_("Local")})
 SECTORS = CodeList("sector", {
     "gobierno": N_("Gobierno"),
     "sociedad_civil": N_("Sociedad civil"),
     "organismo_garante": N_("Organismo garante"),
     "otro": N_("Otros integrantes"),
 })
-SCOPES = CodeList("scope", {"national": N_("Nacional"), "local": N_("Local")})
 MILESTONE_STATUSES = CodeList("milestone status", {
     "not_started": N_("No iniciado"),
     "in_progress": N_("En proceso"),
@@ -150,14 +152,14 @@ PROGRESS_STATES = CodeList("progress state", {
     **MILESTONE_STATUSES._labels,
     "off_track": N_("Retrasado"),
 })
-# Account roles: an admin does everything; an editor edits one state's tracker records.
-ROLES = CodeList("role", {"admin": N_("Administración"), "editor": N_("Edición de un estado")})
 AUDIT_ACTIONS = CodeList("action", {
     "create": N_("Creación"),
     "update": N_("Modificación"),
     "delete": N_("Eliminación"),
     "restore": N_("Restauración"),
 })
+# Account roles: an admin does everything; an editor edits one state's tracker records.
+ROLES = CodeList("role", {"admin": N_("Administración"), "editor": N_("Edición de un estado")})
 
 # --- Sources and the basis of a value ----------------------------------------------------
 

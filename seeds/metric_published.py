@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app import records
 from app.models import MetricRound, PublishedFigure
-from common.codes import BASES, FIGURE_SCOPES
+from common.codes import BASES, FIGURE_SCOPES, INSTITUTION_TYPES
 from metrics import SchemeError, validate_scheme
 
 from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
@@ -35,6 +35,18 @@ def _number(path, number: int, name: str, text: str) -> float:  # type: ignore[n
     if not math.isfinite(value):
         raise SeedError(path, number, name, f"'{text}' is not a finite number")
     return value
+
+
+def _state_key(key: str) -> bool:
+    return key == "federal" or (key.isdigit() and len(key) == 2 and 1 <= int(key) <= 32)
+
+
+def _institution_key(key: str) -> bool:
+    """Whether ``key`` is "<cve_ent or federal>:<institution type code>:<name as printed>"."""
+    parts = key.split(":", 2)
+    return len(parts) == 3 and _state_key(parts[0]) and parts[1] in INSTITUTION_TYPES and bool(
+        parts[2].strip()
+    )
 
 
 def load_weight_schemes() -> dict[int, dict[str, dict[str, float]]]:
@@ -102,12 +114,15 @@ def load_metric_published(session: Session) -> LoadReport:
             raise SeedError(PUBLISHED_CSV, number, "index", f"'{index}' is not a known index")
         if scope == "national" and key:
             raise SeedError(PUBLISHED_CSV, number, "scope_key", "must be empty for national")
-        if scope == "state" and not (
-            key == "federal" or (key.isdigit() and len(key) == 2 and 1 <= int(key) <= 32)
-        ):
+        if scope == "state" and not _state_key(key):
             raise SeedError(PUBLISHED_CSV, number, "scope_key", f"'{key}' is not a cve_ent")
         if scope == "level" and key not in LEVEL_KEYS:
             raise SeedError(PUBLISHED_CSV, number, "scope_key", f"'{key}' is not a level")
+        if scope == "institution" and not _institution_key(key):
+            raise SeedError(
+                PUBLISHED_CSV, number, "scope_key",
+                f"'{key}' is not <cve_ent or federal>:<institution type>:<name>",
+            )
         value = _number(PUBLISHED_CSV, number, "value", row["value"])
         if index != "N" and not 0 <= value <= 1:
             raise SeedError(PUBLISHED_CSV, number, "value", f"{value} is outside [0, 1]")

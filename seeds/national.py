@@ -54,6 +54,47 @@ def sync_themes(
     return True
 
 
+def write_plans(
+    session: Session, report: LoadReport, plans: dict[str, dict],
+    commitments: dict[tuple[str, int], dict], assessments: list[tuple[tuple[str, int], dict]],
+) -> dict[tuple[str, int], int]:
+    """Upsert checked plans (key -> values), their commitments ((plan key, number) -> values
+    and themes) and assessments ((plan key, number), row); return the commitments' ids."""
+    plan_ids: dict[str, int] = {}
+    for key, values in plans.items():
+        plan, outcome = records.upsert(
+            session, ActionPlan, {"key": key}, values,
+            actor=SEED_ACTOR, source=values["source"], summary=values["title"],
+        )
+        plan_ids[key] = plan.id
+        report.count(outcome)
+    commitment_ids: dict[tuple[str, int], int] = {}
+    for (key, seq), c in commitments.items():
+        source = c["values"]["source"]
+        obj, outcome = records.upsert(
+            session, Commitment, {"plan_id": plan_ids[key], "number": seq}, c["values"],
+            actor=SEED_ACTOR, source=source, summary=c["values"]["title"],
+        )
+        if sync_themes(session, obj, c["themes"], source) and outcome == "unchanged":
+            outcome = "updated"
+        commitment_ids[(key, seq)] = obj.id
+        report.count(outcome)
+    for ident, row in assessments:
+        cid = commitment_ids[ident]
+        _, outcome = records.upsert(
+            session, Assessment,
+            {"commitment_id": cid, "framework": row["framework"], "aspect": row["aspect"]},
+            {
+                "value": row["value"], "basis": row["basis"],
+                "reasoning": row.get("reasoning"), "source": row["source"],
+            },
+            actor=SEED_ACTOR, source=row["source"],
+            summary=f"{row['framework']} · {row['aspect']}: {row['value']}",
+        )
+        report.count(outcome)
+    return commitment_ids
+
+
 def load_national(session: Session) -> LoadReport:
     """Load the national plans, their commitments, themes and assessments."""
     report = LoadReport("national")
@@ -134,38 +175,7 @@ def load_national(session: Session) -> LoadReport:
         seen.add(full)
         assessments.append((ident, row))
 
-    plan_ids: dict[str, int] = {}
-    for key, values in plans.items():
-        plan, outcome = records.upsert(
-            session, ActionPlan, {"key": key}, values,
-            actor=SEED_ACTOR, source=values["source"], summary=values["title"],
-        )
-        plan_ids[key] = plan.id
-        report.count(outcome)
-    commitment_ids: dict[tuple[str, int], int] = {}
-    for (key, seq), c in commitments.items():
-        source = c["values"]["source"]
-        obj, outcome = records.upsert(
-            session, Commitment, {"plan_id": plan_ids[key], "number": seq}, c["values"],
-            actor=SEED_ACTOR, source=source, summary=c["values"]["title"],
-        )
-        if sync_themes(session, obj, c["themes"], source) and outcome == "unchanged":
-            outcome = "updated"
-        commitment_ids[(key, seq)] = obj.id
-        report.count(outcome)
-    for ident, row in assessments:
-        cid = commitment_ids[ident]
-        _, outcome = records.upsert(
-            session, Assessment,
-            {"commitment_id": cid, "framework": row["framework"], "aspect": row["aspect"]},
-            {
-                "value": row["value"], "basis": row["basis"],
-                "reasoning": row.get("reasoning"), "source": row["source"],
-            },
-            actor=SEED_ACTOR, source=row["source"],
-            summary=f"{row['framework']} · {row['aspect']}: {row['value']}",
-        )
-        report.count(outcome)
+    commitment_ids = write_plans(session, report, plans, commitments, assessments)
     # A seeded assessment the file no longer holds (e.g. a level once inferred) is withdrawn.
     wanted = {(commitment_ids[i], r["framework"], r["aspect"]) for i, r in assessments}
     for stale in session.scalars(

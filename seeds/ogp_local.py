@@ -25,13 +25,12 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import records
-from app.models import ActionPlan, Assessment, Commitment, State
+from app.models import State
 from common.codes import BASES
 
-from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
+from .base import DATA_DIR, LoadReport, SeedError, read_csv
 from .local import check_count, check_partial_date
-from .national import sync_themes
+from .national import write_plans
 
 PLANS_CSV = DATA_DIR / "ogp_local_plans.csv"
 COMMITMENTS_CSV = DATA_DIR / "ogp_local_commitments.csv"
@@ -135,36 +134,7 @@ def load_ogp_local(session: Session) -> LoadReport:
         seen.add(ident)
         assessments.append((ident, row))
 
-    plan_ids: dict[str, int] = {}
-    for key, values in plans.items():
-        plan, outcome = records.upsert(
-            session, ActionPlan, {"key": key}, values,
-            actor=SEED_ACTOR, source=values["source"], summary=values["title"],
-        )
-        plan_ids[key] = plan.id
-        report.count(outcome)
-    commitment_ids: dict[tuple[str, int], int] = {}
-    for (key, seq), c in commitments.items():
-        source = c["values"]["source"]
-        obj, outcome = records.upsert(
-            session, Commitment, {"plan_id": plan_ids[key], "number": seq}, c["values"],
-            actor=SEED_ACTOR, source=source, summary=c["values"]["title"],
-        )
-        if sync_themes(session, obj, c["themes"], source) and outcome == "unchanged":
-            outcome = "updated"
-        commitment_ids[(key, seq)] = obj.id
-        report.count(outcome)
-    for ident, row in assessments:
-        _, outcome = records.upsert(
-            session, Assessment,
-            {"commitment_id": commitment_ids[ident], "framework": row["framework"],
-             "aspect": row["aspect"]},
-            {"value": row["value"], "basis": row["basis"], "reasoning": row["reasoning"],
-             "source": row["source"]},
-            actor=SEED_ACTOR, source=row["source"],
-            summary=f"{row['framework']} · {row['aspect']}: {row['value']}",
-        )
-        report.count(outcome)
+    write_plans(session, report, plans, commitments, assessments)
     report.notes.append(
         f"{len(plans)} OGP Local plans, {len(commitments)} commitments, "
         f"{len(assessments)} End of Commitment levels"

@@ -17,11 +17,20 @@ from sqlalchemy.orm import Session
 
 from app import params
 from app.listing import ListSpec, Sort, columns
-from app.models import Institution, MetricRound, MetricScore, PublishedFigure, State
+from app.models import (
+    Institution,
+    InstitutionAlias,
+    MetricRound,
+    MetricScore,
+    PublishedFigure,
+    State,
+)
 from app.states.service import state_names
-from common.codes import INSTITUTION_TYPES, LEVELS, MAIN_INDICES
+from common.codes import FEDERATION as FEDERATION_LABEL
+from common.codes import INSTITUTION_TYPES, LEVELS, MAIN_INDICES, translate
 from common.text import fold
 from metrics import FEDERAL_KEY, INDICES, aggregate, compare_rounds, compute_indices, rank_desc
+from metrics.names import institution_key
 
 from .labels import group_label
 
@@ -816,3 +825,75 @@ def state_institutions(session: Session, cve_ent: str, limit: int = 5) -> StateI
     worst = known[len(best):][::-1][:limit]
     ranked = sum(r["GA"] is not None for r in rows)
     return StateInstitutions(year, by_type, best, worst, ranked)
+
+
+@dataclass
+class BestInstitution:
+    """An entity's best-scoring institution of a round as published (GA, T, P as printed),
+    beside what the round's institution file gives for it when the name matches one."""
+
+    year: int
+    entity: str  # cve_ent, or "federal" for the Federation
+    entity_name: str
+    kind: str
+    kind_label: str
+    name: str  # as printed
+    published: dict[str, float]
+    decimals: int | None
+    note: str | None
+    source: str
+    institution_id: int | None = None
+    computed: dict[str, float | None] = field(default_factory=dict)
+
+
+def _matched_institution(session: Session, entity: str, kind: str, name: str) -> int | None:
+    """The institution a printed name designates, by the importer's stable key or an alias."""
+    level = "federal" if entity == "federal" else (
+        "municipal" if kind == "municipality" else "state")
+    key = institution_key(level, None if entity == "federal" else entity, name)
+    found = session.scalar(select(Institution.id).where(Institution.key == key))
+    if found is None:
+        found = session.scalar(
+            select(InstitutionAlias.institution_id).where(InstitutionAlias.alias_key == key)
+        )
+    return found
+
+
+def best_institutions(
+    session: Session, *, cve_ent: str | None = None, year: int | None = None
+) -> list[BestInstitution]:
+    """The published best-scoring institution of each entity (scope "institution"), oldest
+    round first, with the computed GA, T and P of the matched institution where one matches."""
+    stmt = (
+        select(MetricRound.id, MetricRound.year, PublishedFigure)
+        .join(MetricRound, MetricRound.id == PublishedFigure.round_id)
+        .where(PublishedFigure.scope == "institution")
+        .order_by(MetricRound.year, PublishedFigure.scope_key, PublishedFigure.id)
+    )
+    if cve_ent is not None:
+        stmt = stmt.where(PublishedFigure.scope_key.startswith(f"{cve_ent}:", autoescape=True))
+    if year is not None:
+        stmt = stmt.where(MetricRound.year == year)
+    names = state_names(session)
+    found: dict[tuple[int, str], BestInstitution] = {}
+    rounds: dict[tuple[int, str], int] = {}
+    for round_id, y, f in session.execute(stmt).all():
+        entity, kind, name = f.scope_key.split(":", 2)
+        item = found.get((y, f.scope_key))
+        if item is None:
+            item = found[(y, f.scope_key)] = BestInstitution(
+                y, entity, names.get(entity, entity) if entity != "federal"
+                else translate(FEDERATION_LABEL), kind, INSTITUTION_TYPES.label(kind), name, {},
+                f.decimals, f.note, f.source)
+            rounds[(y, f.scope_key)] = round_id
+        item.published[f.index_name] = f.value
+    for ident, item in found.items():
+        item.institution_id = _matched_institution(session, item.entity, item.kind, item.name)
+        if item.institution_id is not None:
+            score = session.scalars(select(MetricScore).where(
+                MetricScore.round_id == rounds[ident],
+                MetricScore.institution_id == item.institution_id,
+            )).one_or_none()
+            if score is not None:
+                item.computed = {"GA": score.ga, "T": score.t, "P": score.p}
+    return sorted(found.values(), key=lambda b: (b.year, b.entity == "federal", b.entity))

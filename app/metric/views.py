@@ -123,6 +123,7 @@ def round_detail(year: int) -> str | Response:
         "metric/round.html", **_fields(detail, "round", "states"), metric_round=detail.round,
         states=states, list=view,
         bands=service.BANDS, indices=INDICES, index_labels=INDEX_LABELS,
+        best_institutions=service.best_institutions(db.session, year=year),
     ), name=f"metrica-{year}-state")
 
 

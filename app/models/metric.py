@@ -114,7 +114,8 @@ class PublishedFigure(Versioned, Base):
     """A figure exactly as an official report printed it, to check computed results against.
 
     scope is national / state / level / type; scope_key is "" for national, the INEGI cve_ent
-    (or "federal" for the Federation) for state, the level or the type name otherwise.
+    (or "federal" for the Federation) for state, the level or the type name for those, and
+    "<cve_ent or federal>:<type>:<name as printed>" for one institution (scope institution).
     index is one of GA, T, P, TG, TC, PG, PC, GAg, GAc, or N for a count of institutions.
     """
 
@@ -123,7 +124,7 @@ class PublishedFigure(Versioned, Base):
         UniqueConstraint("round_id", "scope", "scope_key", "index_name", "publication"),
         CheckConstraint(BASES.sql_in("basis"), name="basis_known"),
         CheckConstraint(
-            "scope IN ('national', 'state', 'level', 'type')", name="scope_known"
+            "scope IN ('national', 'state', 'level', 'type', 'institution')", name="scope_known"
         ),
         CheckConstraint(
             "index_name = 'N' OR (value >= 0 AND value <= 1)", name="value_in_unit"
@@ -132,7 +133,7 @@ class PublishedFigure(Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("metric_round.id", ondelete="CASCADE"))
-    scope: Mapped[str] = mapped_column(String(10))
+    scope: Mapped[str] = mapped_column(String(16))
     scope_key: Mapped[str] = mapped_column(String(60), default="")
     index_name: Mapped[str] = mapped_column(String(4))
     value: Mapped[float]

@@ -28,6 +28,7 @@ FRAMEWORK_LABELS = {
     "irm-results-2019-2022": _l("Informe de resultados 2019-2022 (IRM)"),
     "irm-design-2019-2021": _l("Informe de diseño 2019-2021 (IRM)"),
     "osc-2012": _l("Evaluación de las organizaciones de la sociedad civil (2012)"),
+    "ogp-local-eoc": _l("Informe de fin de compromiso (OGP Local)"),
 }
 
 ASPECT_LABELS = {

@@ -180,7 +180,11 @@ def recorded_counts(session: Session) -> dict[str, int]:
     def scalar(stmt: Select) -> int:
         return session.scalar(stmt) or 0
 
-    local_plans = select(ActionPlan.id).where(ActionPlan.scope == "local")
+    # The local plans of INAI's programme (what its headline counts count); OGP Local apart.
+    local_plans = select(ActionPlan.id).where(
+        ActionPlan.scope == "local", ActionPlan.programme == "inai_cocreacion"
+    )
+    ogp_local_plans = select(ActionPlan.id).where(ActionPlan.programme == "ogp_local")
     return {
         "exercises": scalar(select(func.count()).select_from(LocalExercise)),
         "joined": scalar(
@@ -205,7 +209,11 @@ def recorded_counts(session: Session) -> dict[str, int]:
         ),
         "states_with_plan": scalar(
             select(func.count(func.distinct(ActionPlan.state_cve))).where(
-                ActionPlan.scope == "local"
+                ActionPlan.id.in_(local_plans)
             )
+        ),
+        "ogp_local_plans": scalar(select(func.count()).select_from(ogp_local_plans.subquery())),
+        "ogp_local_commitments": scalar(
+            select(func.count()).where(Commitment.plan_id.in_(ogp_local_plans))
         ),
     }

@@ -7,7 +7,13 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.metric import figures
-from app.metric.service import published_rows, state_institutions, state_results, state_trend
+from app.metric.service import (
+    best_institutions,
+    published_rows,
+    state_institutions,
+    state_results,
+    state_trend,
+)
 from app.models import State
 from app.params import get_or_404
 from app.plans.service import state_tracker
@@ -33,6 +39,7 @@ def detail(cve_ent: str) -> str:
         metric_results=state_results(db.session, state.cve_ent),
         state_published=published_rows(db.session, "state", scope_key=state.cve_ent),
         state_institutions=institutions,
+        best_institutions=best_institutions(db.session, cve_ent=state.cve_ent),
         state_charts={
             "rank": figures.rank_chart(trend, state=state.short_name),
             "published": figures.trend_chart(trend, ("GA", "T", "P"), scope=state.short_name),

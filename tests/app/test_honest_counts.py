@@ -11,15 +11,19 @@ from app.models import ActionPlan, Commitment, ProgrammeCount
 
 
 def _recorded(app):  # noqa: ANN001, ANN202
+    """Plans and commitments by scope and, for local ones, programme (INAI / OGP Local)."""
     with app.app_context():
         def count(scope: str, model: type) -> int:
-            stmt = select(func.count()).select_from(ActionPlan).where(ActionPlan.scope == scope)
+            where = [ActionPlan.scope == scope]
+            if scope in ("inai_cocreacion", "ogp_local"):
+                where = [ActionPlan.programme == scope]
+            stmt = select(func.count()).select_from(ActionPlan).where(*where)
             if model is Commitment:
-                stmt = (select(func.count()).select_from(Commitment).join(ActionPlan)
-                        .where(ActionPlan.scope == scope))
+                stmt = select(func.count()).select_from(Commitment).join(ActionPlan).where(*where)
             return db.session.scalar(stmt)
 
-        return {(s, m.__name__): count(s, m) for s in ("local", "national")
+        return {(s, m.__name__): count(s, m)
+                for s in ("local", "national", "inai_cocreacion", "ogp_local")
                 for m in (ActionPlan, Commitment)}
 
 
@@ -31,9 +35,17 @@ def test_home_page_counts_local_and_national_plans_apart(seeded_app):
     html = seeded_app.test_client().get("/").get_data(as_text=True)
     recorded = _recorded(seeded_app)
     assert recorded[("national", "ActionPlan")] > 0 and recorded[("local", "ActionPlan")] > 0
-    assert _stat(html, "Planes de acción locales") == recorded[("local", "ActionPlan")]
+    inai, ogp = recorded[("inai_cocreacion", "ActionPlan")], recorded[("ogp_local", "ActionPlan")]
+    assert inai > 0 and ogp > 0 and inai + ogp == recorded[("local", "ActionPlan")]
+    assert _stat(html, r"Planes locales de Cocreación desde lo Local \(INAI\)") == inai
+    assert _stat(html, "Planes de OGP Local") == ogp
     assert _stat(html, "Planes de acción nacionales") == recorded[("national", "ActionPlan")]
-    assert _stat(html, "Compromisos de planes locales") == recorded[("local", "Commitment")]
+    assert _stat(html, r"Compromisos de planes locales \(INAI\)") == recorded[
+        ("inai_cocreacion", "Commitment")]
+    assert _stat(html, "Compromisos de planes de OGP Local") == recorded[
+        ("ogp_local", "Commitment")]
+    # The programme's own figures (beside its published headline counts) leave OGP Local out.
+    assert _stat(html, r"Planes locales \(registrado aquí\)") == inai
     assert _stat(html, "Compromisos de planes nacionales") == recorded[("national", "Commitment")]
     assert "<dt>Planes de acción</dt>" not in html  # no mixed total any more
 
@@ -75,7 +87,10 @@ def test_exercises_lists_recorded_plans_by_scope_and_programme(seeded_app):
     rows = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(
         r'programme=(\w+)">[^<]+</a></th><td class="num">(\d+)</td><td class="num">(\d+)</td>',
         html)}
-    assert "ogp_national" in rows and "inai_cocreacion" in rows
+    assert {"ogp_national", "inai_cocreacion", "ogp_local"} <= set(rows)
+    for programme in ("inai_cocreacion", "ogp_local"):
+        assert rows[programme] == (recorded[(programme, "ActionPlan")],
+                                   recorded[(programme, "Commitment")])
     assert rows["ogp_national"] == (recorded[("national", "ActionPlan")],
                                     recorded[("national", "Commitment")])
     local = [v for k, v in rows.items() if k != "ogp_national"]

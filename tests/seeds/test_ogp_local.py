@@ -5,9 +5,6 @@ refused with file, row and field."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
@@ -16,6 +13,7 @@ from app.extensions import db
 from app.models import ActionPlan, Assessment, AuditEvent, Commitment, SourceLink
 from seeds import ogp_local as ogp_module
 from seeds.base import SeedError
+from tests.seeds.test_local import _copy_with
 
 
 def _plans(cve: str, programme: str) -> list[ActionPlan]:
@@ -116,19 +114,6 @@ def test_loading_twice_changes_nothing(seeded_app):
         (report,) = run_loaders(["ogp_local"])
         assert not report.changed
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
-
-
-def _copy_with(tmp_path: Path, source: Path, edit) -> Path:  # noqa: ANN001
-    with source.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        fields, rows = reader.fieldnames, list(reader)
-    edit(rows)
-    path = tmp_path / source.name
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
 
 
 @pytest.mark.parametrize(
