@@ -1,6 +1,8 @@
 """Marshmallow schemas of the API's responses (the OpenAPI description is generated from them).
 
-Unknown values are ``null`` (never 0): every field that may be unknown allows None.
+Unknown values are ``null`` (never 0): every field that may be unknown allows None. Fields that
+show a model's column are declared by name with ``columns`` (type, required or nullable from the
+column); the others (derived values, renamed rows of a service) are written out.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from app import models as m
+from app.opendata.package import field_type
 from metrics import INDICES
 
 
@@ -63,43 +67,67 @@ def page_of(item: type[Schema], name: str) -> type[Schema]:
     }, name=name)
 
 
+# --- Fields from the models' columns ------------------------------------------------------
+
+# A column's field class, by the data package's type of the column (app.opendata.package).
+FIELD_CLASSES: dict[str, type[fields.Field]] = {
+    "integer": fields.Integer, "number": fields.Float, "string": fields.String,
+    "boolean": fields.Boolean, "date": fields.Date, "datetime": UtcDateTime, "object": fields.Dict,
+}
+
+
+def columns(model: type, names: str, at: str = "", **renamed: str) -> dict[str, fields.Field]:
+    """Fields for columns of ``model``: typed as the column, required unless the column may be
+    null (then null is allowed).
+
+    ``names`` are the fields, separated by spaces; ``renamed`` maps a field to its column when
+    the names differ (``cve_ent="state_cve"``); ``at`` is where the object sits in a row the
+    service gives (``"plan."`` reads ``row.plan.title``).
+    """
+    out: dict[str, fields.Field] = {}
+    for name in names.split():
+        column = model.__table__.c[renamed.get(name, name)]
+        path = at + column.name if at or column.name != name else None
+        kind = FIELD_CLASSES[field_type(column)]
+        out[name] = (kind(allow_none=True, attribute=path) if column.nullable
+                     else kind(required=True, attribute=path))
+    return out
+
+
+def cited(at: str = "") -> dict[str, fields.Field]:
+    """The ``source`` a row cites (an address or a citation)."""
+    return {"source": Str(attribute=f"{at}source" if at else None)}
+
+
 # --- Tracker ------------------------------------------------------------------------------
 
 
-class StateSchema(Schema):
-    cve_ent = fields.String(required=True, metadata={"description": "INEGI state code"})
-    name = fields.String(required=True)
-    short_name = fields.String(required=True)
-    iso_3166_2 = fields.String(required=True)
-    source = Str()
+StateSchema = Schema.from_dict({
+    "cve_ent": fields.String(required=True, metadata={"description": "INEGI state code"}),
+    **columns(m.State, "name short_name iso_3166_2"),
+    **cited(),
+}, name="State")
 
-
-class ExerciseSchema(Schema):
-    """A state's local co-creation exercise (one per state; null facts when unknown)."""
-
-    cve_ent = fields.String(required=True, attribute="State.cve_ent")
-    state = fields.String(required=True, attribute="State.name")
-    stage = Str(attribute="LocalExercise.stage")
-    declaration_date = Str(attribute="LocalExercise.declaration_date")
-    stl_installed_date = Str(attribute="LocalExercise.stl_installed_date")
-    first_plan = Str(attribute="first_plan")
-    plans = fields.Function(lambda r: r.plans or 0, required=True)
-    status = Str(attribute="LocalExercise.status_text")
-    status_as_of = Str(attribute="LocalExercise.status_as_of")
-    facilitator = Str(attribute="LocalExercise.facilitator")
-    source = Str(attribute="LocalExercise.source")
+# A state's local co-creation exercise (one per state; null facts when unknown).
+ExerciseSchema = Schema.from_dict({
+    **columns(m.State, "cve_ent state", "State.", state="name"),
+    **columns(m.LocalExercise, "stage declaration_date stl_installed_date status status_as_of "
+              "facilitator", "LocalExercise.", status="status_text"),
+    "first_plan": Str(),
+    "plans": fields.Function(lambda r: r.plans or 0, required=True),
+    **cited("LocalExercise."),
+}, name="Exercise")
 
 
 class StateDetailSchema(StateSchema):
     exercise = fields.Nested(ExerciseSchema, allow_none=True, required=True)
 
 
-class MemberSchema(Schema):
-    id = fields.Integer(required=True, attribute="StlMember.id")
-    cve_ent = fields.String(required=True, attribute="LocalExercise.state_cve")
-    sector = fields.String(required=True, attribute="StlMember.sector")
-    name = fields.String(required=True, attribute="StlMember.name")
-    source = Str(attribute="StlMember.source")
+MemberSchema = Schema.from_dict({
+    **columns(m.StlMember, "id sector name", "StlMember."),
+    **columns(m.LocalExercise, "cve_ent", "LocalExercise.", cve_ent="state_cve"),
+    **cited("StlMember."),
+}, name="Member")
 
 
 class PlanProgressSchema(Schema):
@@ -109,113 +137,63 @@ class PlanProgressSchema(Schema):
     off_track = fields.Integer(required=True)
 
 
-class PlanSchema(Schema):
-    id = fields.Integer(required=True, attribute="plan.id")
-    key = fields.String(required=True, attribute="plan.key")
-    scope = fields.String(required=True, attribute="plan.scope")
-    cve_ent = Str(attribute="plan.state_cve")
-    state = Str(attribute="state_name")
-    number = Int(attribute="plan.number")
-    title = fields.String(required=True, attribute="plan.title")
-    period_start = Int(attribute="plan.period_start")
-    period_end = Int(attribute="plan.period_end")
-    published_date = Str(attribute="plan.published_date")
-    commitments_published = Int(attribute="plan.commitments_published")
-    proactive_published = Int(attribute="plan.proactive_published")
-    commitments_recorded = fields.Integer(required=True, attribute="recorded")
-    progress = fields.Nested(PlanProgressSchema, required=True)
-    notes = Str(attribute="plan.notes")
-    source = Str(attribute="plan.source")
+PLAN_COLUMNS = ("id key scope cve_ent number title period_start period_end published_date "
+                "commitments_published proactive_published notes")
 
+PlanSchema = Schema.from_dict({
+    **columns(m.ActionPlan, PLAN_COLUMNS, "plan.", cve_ent="state_cve"),
+    "state": Str(attribute="state_name"),
+    "commitments_recorded": fields.Integer(required=True, attribute="recorded"),
+    "progress": fields.Nested(PlanProgressSchema, required=True),
+    **cited("plan."),
+}, name="Plan")
 
-class CommitmentSchema(Schema):
-    id = fields.Integer(required=True, attribute="c.id")
-    plan_id = fields.Integer(required=True, attribute="p.id")
-    plan = fields.String(required=True, attribute="p.title")
-    scope = fields.String(required=True, attribute="p.scope")
-    cve_ent = Str(attribute="p.state_cve")
-    state = Str(attribute="state_name")
-    number = fields.Integer(required=True, attribute="c.number")
-    label = Str(attribute="c.label")
-    ogp_id = Str(attribute="c.ogp_id")
-    title = fields.String(required=True, attribute="c.title")
-    responsible = Str(attribute="c.responsible")
-    counterpart = Str(attribute="c.counterpart")
-    themes = fields.List(fields.String(), required=True)
-    progress = Num(required=True, metadata={"description": "0..1, null when unknown"})
-    progress_state = fields.String(required=True)
-    late_milestones = fields.Integer(required=True, attribute="late")
-    source = Str(attribute="c.source")
+PlanDetailSchema = Schema.from_dict({
+    **columns(m.ActionPlan, PLAN_COLUMNS, cve_ent="state_cve"),
+    "commitment_ids": fields.Function(lambda p: [c.id for c in p.commitments], required=True),
+    **cited(),
+}, name="PlanDetail")
 
+CommitmentSchema = Schema.from_dict({
+    **columns(m.Commitment, "id number label ogp_id title responsible counterpart", "c."),
+    **columns(m.ActionPlan, "plan_id plan scope cve_ent", "p.",
+              plan_id="id", plan="title", cve_ent="state_cve"),
+    "state": Str(attribute="state_name"),
+    "themes": fields.List(fields.String(), required=True),
+    "progress": Num(required=True, metadata={"description": "0..1, null when unknown"}),
+    "progress_state": fields.String(required=True),
+    "late_milestones": fields.Integer(required=True, attribute="late"),
+    **cited("c."),
+}, name="Commitment")
 
-class MilestoneSchema(Schema):
-    id = fields.Integer(required=True)
-    commitment_id = fields.Integer(required=True)
-    number = fields.Integer(required=True)
-    title = fields.String(required=True)
-    weight = Num()
-    start_date = _n(fields.Date)
-    due_date = _n(fields.Date)
-    status = fields.String(required=True)
-    progress = Num()
-    completed_on = _n(fields.Date)
-    source = Str()
+MilestoneSchema = Schema.from_dict({
+    **columns(m.Milestone, "id commitment_id number title weight start_date due_date status "
+              "progress completed_on"),
+    **cited(),
+}, name="Milestone")
 
+EvidenceSchema = Schema.from_dict({
+    **columns(m.Evidence, "id commitment_id milestone_id title url file_ref added_by",
+              added_by="added_by_label"),
+    "added_at": When(),
+}, name="Evidence")
 
-class EvidenceSchema(Schema):
-    id = fields.Integer(required=True)
-    commitment_id = Int()
-    milestone_id = Int()
-    title = fields.String(required=True)
-    url = Str()
-    file_ref = Str()
-    added_by = Str(attribute="added_by_label")
-    added_at = When()
+AssessmentSchema = Schema.from_dict({
+    **columns(m.Assessment, "framework aspect value"),
+    **cited(),
+}, name="Assessment")
 
-
-class AssessmentSchema(Schema):
-    framework = fields.String(required=True)
-    aspect = fields.String(required=True)
-    value = fields.String(required=True)
-    source = Str()
-
-
-class CommitmentDetailSchema(Schema):
-    id = fields.Integer(required=True)
-    plan_id = fields.Integer(required=True)
-    number = fields.Integer(required=True)
-    label = Str()
-    ogp_id = Str()
-    title = fields.String(required=True)
-    problem = Str()
-    objective = Str()
-    responsible = Str()
-    counterpart = Str()
-    status = Str()
-    themes = fields.Function(lambda c: sorted(t.theme for t in c.themes), required=True)
-    sdg_goals = fields.Function(lambda c: sorted(g.goal for g in c.sdg_goals), required=True)
-    milestones = fields.List(fields.Nested(MilestoneSchema), required=True)
-    evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
-    assessments = fields.List(fields.Nested(AssessmentSchema), required=True)
-    source = Str()
-    updated_at = When()
-
-
-class PlanDetailSchema(Schema):
-    id = fields.Integer(required=True)
-    key = fields.String(required=True)
-    scope = fields.String(required=True)
-    cve_ent = Str(attribute="state_cve")
-    number = Int()
-    title = fields.String(required=True)
-    period_start = Int()
-    period_end = Int()
-    published_date = Str()
-    commitments_published = Int()
-    proactive_published = Int()
-    commitment_ids = fields.Function(lambda p: [c.id for c in p.commitments], required=True)
-    notes = Str()
-    source = Str()
+CommitmentDetailSchema = Schema.from_dict({
+    **columns(m.Commitment, "id plan_id number label ogp_id title problem objective responsible "
+              "counterpart status"),
+    "themes": fields.Function(lambda c: sorted(t.theme for t in c.themes), required=True),
+    "sdg_goals": fields.Function(lambda c: sorted(g.goal for g in c.sdg_goals), required=True),
+    "milestones": fields.List(fields.Nested(MilestoneSchema), required=True),
+    "evidence": fields.List(fields.Nested(EvidenceSchema), required=True),
+    "assessments": fields.List(fields.Nested(AssessmentSchema), required=True),
+    **cited(),
+    "updated_at": When(),
+}, name="CommitmentDetail")
 
 
 # --- Metric -------------------------------------------------------------------------------
@@ -229,14 +207,10 @@ def _indices(suffixes: tuple[str, ...] = ("",), digits_int: tuple[str, ...] = ()
     return out
 
 
-class InstitutionSchema(Schema):
-    id = fields.Integer(required=True)
-    key = fields.String(required=True)
-    name = fields.String(required=True)
-    level = fields.String(required=True)
-    type = fields.String(required=True, attribute="kind")
-    cve_ent = Str(attribute="state_cve")
-    municipality_code = Str()
+InstitutionSchema = Schema.from_dict(
+    columns(m.Institution, "id key name level type cve_ent municipality_code",
+            type="kind", cve_ent="state_cve"),
+    name="Institution")
 
 
 ScoreSchema = Schema.from_dict({
@@ -267,18 +241,15 @@ class InstitutionDetailSchema(InstitutionSchema):
     rounds = fields.List(fields.Nested(InstitutionRoundSchema), required=True)
 
 
-class RoundSchema(Schema):
-    year = fields.Integer(required=True, attribute="round.year")
-    label = fields.String(required=True, attribute="round.label")
-    source = Str(attribute="round.source")
-    notes = Str(attribute="round.notes")
-    weight_scheme = fields.Dict(allow_none=True, attribute="round.weight_scheme")
-    imported_file = Str(attribute="round.imported_file")
-    imported_sha256 = Str(attribute="round.imported_sha256")
-    imported_at = When(attribute="round.imported_at")
-    scores = fields.Integer(required=True)
-    computed = fields.Dict(keys=fields.String(), values=Num(), required=True)
-    published = fields.Dict(keys=fields.String(), values=Num(), required=True)
+RoundSchema = Schema.from_dict({
+    **columns(m.MetricRound, "year label notes imported_file imported_sha256 imported_at",
+              "round."),
+    "weight_scheme": fields.Dict(allow_none=True, attribute="round.weight_scheme"),
+    **cited("round."),
+    "scores": fields.Integer(required=True),
+    "computed": fields.Dict(keys=fields.String(), values=Num(), required=True),
+    "published": fields.Dict(keys=fields.String(), values=Num(), required=True),
+}, name="Round")
 
 
 AggregateSchema = Schema.from_dict({
@@ -315,45 +286,26 @@ class ComparisonSchema(Schema):
     items = fields.List(fields.Nested(ComparisonRowSchema), required=True)
 
 
-class FigureSchema(Schema):
-    id = fields.Integer(required=True)
-    year = fields.Integer(required=True, attribute="round.year")
-    scope = fields.String(required=True)
-    scope_key = fields.String(required=True)
-    index = fields.String(required=True, attribute="index_name")
-    value = fields.Float(required=True)
-    decimals = Int()
-    note = Str()
-    source = Str()
+FigureSchema = Schema.from_dict({
+    **columns(m.PublishedFigure, "id scope scope_key index value decimals note",
+              index="index_name"),
+    **columns(m.MetricRound, "year", "round."),
+    **cited(),
+}, name="Figure")
 
 
 # --- History ------------------------------------------------------------------------------
 
 
-class ChangeSchema(Schema):
-    id = fields.Integer(required=True)
-    at = When(required=True)
-    actor = fields.String(required=True)
-    action = fields.String(required=True)
-    entity = fields.String(required=True)
-    entity_id = fields.String(required=True)
-    cve_ent = Str(attribute="state_cve")
-    commitment_id = Int()
-    summary = Str()
-    source = Str()
-    before = fields.Dict(allow_none=True)
-    after = fields.Dict(allow_none=True)
+ChangeSchema = Schema.from_dict({
+    **columns(m.AuditEvent, "id actor action entity entity_id cve_ent commitment_id summary "
+              "source before after", cve_ent="state_cve"),
+    "at": When(required=True),
+}, name="Change")
 
-
-class SourceSchema(Schema):
-    id = fields.Integer(required=True, attribute="source.id")
-    key = fields.String(required=True, attribute="source.key")
-    publisher = fields.String(required=True, attribute="source.publisher")
-    title = fields.String(required=True, attribute="source.title")
-    date = Str(attribute="source.date")
-    url = Str(attribute="source.url")
-    kind = fields.String(required=True, attribute="source.kind")
-    note = Str(attribute="source.note")
-    cited_by = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
-                           attribute="uses",
-                           metadata={"description": "table -> records that cite it"})
+SourceSchema = Schema.from_dict({
+    **columns(m.Source, "id key publisher title date url kind note", "source."),
+    "cited_by": fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                            attribute="uses",
+                            metadata={"description": "table -> records that cite it"}),
+}, name="Source")
