@@ -103,7 +103,7 @@ def pages(base: str, env: dict[str, str]) -> list[tuple[str, str]]:
     ids = re.findall(rb'href="/commitments/(\d+)"', fetch(base + "/commitments")[2])
     if ids:
         chosen.append(("commitment", f"/commitments/{ids[0].decode()}"))
-    chosen += [("round", "/metric/2017"), ("comparison", "/metric/compare?from=2017&to=2017")]
+    chosen += [("round", "/metric/2017"), ("comparison", "/metric/compare")]
     for api in ("/api/v1/states", "/api/v1/metric/rounds"):
         if fetch(base + api)[0] == 200:
             chosen.append(("api list", api))
