@@ -138,6 +138,17 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 
 @pytest.fixture
+def states_app(app: Flask) -> Flask:
+    """The app with the 32 states loaded (what every public page needs)."""
+    from seeds.states import load_states
+
+    with app.app_context():
+        load_states(db.session)
+        db.session.commit()
+    return app
+
+
+@pytest.fixture
 def seeded_app(app: Flask) -> Flask:
     """The app with every seed dataset loaded (as `flask seed all` does)."""
     from app.cli import run_loaders

@@ -16,9 +16,10 @@ from app.models import Base, User
 from seeds.states import load_states
 
 
-@pytest.fixture
-def states_app(app: Flask) -> Flask:
+def _app_with_states(make_app, **config) -> Flask:
+    app = make_app(**config)
     with app.app_context():
+        Base.metadata.create_all(db.engine)
         load_states(db.session)
         db.session.commit()
     return app
@@ -160,11 +161,7 @@ def test_private_views_are_never_cached(make_app):
 @pytest.mark.parametrize(("encoding", "decode"), [("br", brotli.decompress),
                                                   ("gzip", gzip.decompress)])
 def test_pages_are_compressed_when_the_client_accepts_it(make_app, encoding, decode):
-    states_app = make_app(COMPRESS_REGISTER=True)
-    with states_app.app_context():
-        Base.metadata.create_all(db.engine)
-        load_states(db.session)
-        db.session.commit()
+    states_app = _app_with_states(make_app, COMPRESS_REGISTER=True)
     client = states_app.test_client()
     assert "Content-Encoding" not in client.get("/map").headers
     raw = client.get("/map").get_data()
@@ -177,11 +174,7 @@ def test_pages_are_compressed_when_the_client_accepts_it(make_app, encoding, dec
 
 
 def test_the_front_cache_keeps_each_encoding_and_answers_head_and_304(make_app):
-    app = make_app(COMPRESS_REGISTER=True)
-    with app.app_context():
-        Base.metadata.create_all(db.engine)
-        load_states(db.session)
-        db.session.commit()
+    app = _app_with_states(make_app, COMPRESS_REGISTER=True)
     client = app.test_client()
     front = app.extensions["httpcache_front"]
     first = {ae: client.get("/states/", headers={"Accept-Encoding": ae})
@@ -249,11 +242,7 @@ def test_lru_cache_keeps_the_most_recent_entries():
 
 
 def test_revisions_are_trusted_for_their_ttl_then_read_again(make_app):
-    app = make_app(HTTPCACHE_REVISION_TTL=0.5)
-    with app.app_context():
-        Base.metadata.create_all(db.engine)
-        load_states(db.session)
-        db.session.commit()
+    app = _app_with_states(make_app, HTTPCACHE_REVISION_TTL=0.5)
     client = app.test_client()
     etag = client.get("/states/").headers["ETag"]
     _bump(app, "states")
