@@ -9,6 +9,7 @@ from app.extensions import db
 from app.metric.service import round_institutions
 from tests.app import metric_fixtures
 from tests.app.downloads import csv_rows
+from tests.app.pages import page_text
 
 metric_seeded = metric_fixtures.metric_seeded
 metric_app = metric_fixtures.metric_app
@@ -32,25 +33,25 @@ def write_synthetic_round(app, path: Path, year: int = 2019) -> Path:
         name = '"' + r["name"].replace('"', '""') + '"'
         lines.append(f"{name},{r['level']},{r['state']},{r['kind']},{r['key']},"
                      + ",".join(f"{v:.4f}" for v in values))
-    lines.append("Instituto sintético uno,state,10,autonomous,,0.5,0.5,0.5,0.5")
-    lines.append("Instituto sintético dos,state,30,autonomous,,0.2,0.2,0.2,0.2")
+    lines += ["Instituto sintético uno,state,10,autonomous,,0.5,0.5,0.5,0.5",
+              "Instituto sintético dos,state,30,autonomous,,0.2,0.2,0.2,0.2"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
 def test_one_institution_round_compares_published_figures(metric_app):
     client = metric_app.test_client()
-    html = client.get("/metric/compare").get_data(as_text=True)
+    html = page_text(client, "/metric/compare")
+    assert "<svg" in html and 'role="img"' in html
     assert "Cifras publicadas, 2017 → 2023" in html
     assert "Sin archivo por institución para 2023" in html
     assert "Necesitan los archivos por institución" in html
-    assert "<svg" in html and 'role="img"' in html
     assert "+0.07" in html  # GA 0.39 -> 0.46
-    html = client.get("/metric/compare?from=2019&to=2021").get_data(as_text=True)
+    html = page_text(client, "/metric/compare?from=2019&to=2021")
     assert "2019: Press figure only" in html  # the caveat of the 2019 split
     rows = csv_rows(client.get("/metric/compare?from=2017&to=2023&download=published"))
     assert {r["index"]: r["delta"] for r in rows}["GA"] == "0.07"
-    english = client.get("/metric/compare?lang=en").get_data(as_text=True)
+    english = page_text(client, "/metric/compare?lang=en")
     assert "Published figures, 2017 → 2023" in english
     assert client.get("/metric/compare?from=1999").status_code == 400
 
@@ -59,7 +60,7 @@ def test_two_rounds_give_counts_charts_maps_and_downloads(metric_app, tmp_path):
     metric_fixtures.import_file(metric_app, write_synthetic_round(metric_app, tmp_path / "s.csv"),
                                 2019)
     client = metric_app.test_client()
-    html = client.get("/metric/compare?from=2017&to=2019").get_data(as_text=True)
+    html = page_text(client, "/metric/compare?from=2017&to=2019")
     assert "Instituciones en ambas rondas" in html
     assert html.count('class="chart chart-map"') == 2
     for kind in ("bars", "slope", "scatter"):
@@ -81,7 +82,7 @@ def test_two_rounds_give_counts_charts_maps_and_downloads(metric_app, tmp_path):
 
 def test_metric_index_draws_the_published_series_with_caveats(metric_app):
     client = metric_app.test_client()
-    html = client.get("/metric/").get_data(as_text=True)
+    html = page_text(client, "/metric/")
     assert html.count('class="chart chart-line"') == 2  # GA/T/P and the sub-indices
     assert "0.72*" in html  # 2019 TG/TC/PG/PC are press figures: marked
     assert "Press figure only" in html

@@ -6,8 +6,8 @@ import pytest
 
 from app.extensions import db
 from geodata.classify import make_classes, quantile_classes, range_classes
-from seeds.states import load_states
 from tests.app import metric_fixtures
+from tests.app.pages import page_text
 from tests.geodata.helpers import insert_metric
 
 metric_seeded = metric_fixtures.metric_seeded
@@ -51,20 +51,19 @@ def test_2017_states_fall_in_many_classes(metric_app):
 
 
 @pytest.fixture
-def map_app(app):
-    with app.app_context():
-        load_states(db.session)
+def map_app(states_app):
+    with states_app.app_context():
         insert_metric(db.session, {2017: {"01": [0.2], "09": [0.7]}})
         db.session.commit()
-    return app
+    return states_app
 
 
 def test_map_shapes_are_named_and_controls_wait_for_the_button(map_app):
     client = map_app.test_client()
-    html = client.get("/map").get_data(as_text=True)
+    html = page_text(client, "/map")
     assert "Ciudad de M\\u00e9xico: GA 0.70, Lugar 1 de 2" in html
     assert 'zoomInTitle: "Acercar"' in html
-    english = client.get("/map?lang=en").get_data(as_text=True)
+    english = page_text(client, "/map?lang=en")
     assert 'zoomInTitle: "Zoom in"' in english and "Rank 1 of 2" in english
     with client.get("/static/js/maps.js") as response:
         script = response.get_data(as_text=True)
