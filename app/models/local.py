@@ -87,12 +87,12 @@ class ActionPlan(Versioned, Base):
 
     __tablename__ = "action_plan"
     __table_args__ = (
-        CheckConstraint(SCOPES.sql_in("scope"), name="scope_known"),
         CheckConstraint(
             "(scope = 'national' AND state_cve IS NULL) OR "
             "(scope = 'local' AND state_cve IS NOT NULL)",
             name="state_matches_scope",
         ),
+        CheckConstraint(SCOPES.sql_in("scope"), name="scope_known"),
         CheckConstraint(PARTIAL_DATE_CHECK.format(col="published_date"), name="published"),
         CheckConstraint(PROGRAMMES.sql_in("programme"), name="programme_known"),
     )
@@ -187,8 +187,8 @@ class Assessment(Versioned, Base):
 
     __tablename__ = "assessment"
     __table_args__ = (
-        UniqueConstraint("commitment_id", "framework", "aspect"),
         CheckConstraint(BASES.sql_in("basis"), name="basis_known"),
+        UniqueConstraint("commitment_id", "framework", "aspect"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
