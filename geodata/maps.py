@@ -8,7 +8,7 @@ links are replaced or dropped), so a map works with no network.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import folium
@@ -260,27 +260,22 @@ def choropleth_map(
 
     Codes without a value are drawn in the no-data style; tooltips give name, value and rank.
     """
-    names = {**layer.frame["name"].to_dict(), **(names or {})}
     rank = ranks(values)
-    ranked = len(rank)
-    styles, tips, labels = {}, {}, {}
-    for code in layer.codes:
+
+    def cell(code: str) -> tuple[str, bool, list[tuple[str, str]]]:
         value = values.get(code)
-        styles[code] = _style(classes.colour(value), classes.index(value) is None)
         shown = format_value(value)
         lines = [(text.value_label, shown if shown is not None else text.no_data)]
         if code in rank:
             lines.append((text.rank_label, text.rank_format % {"rank": rank[code],
-                                                                "total": ranked}))
-        tips[code] = _tip(names.get(code, code), lines)
-        labels[code] = _label(names.get(code, code), lines)
-    m = _base_map(layer, assets, tiles, text.zoom)
-    _add_shapes(m, layer, styles, tips, links or {}, text.credit, labels)
-    items = [LegendItem(c, label) for c, label in zip(classes.colours, classes.labels(),
-                                                       strict=True)]
-    items.append(LegendItem(NO_DATA_COLOUR, text.no_data, no_data=True))
-    m.add_child(Legend(text.title, items))
-    return m
+                                                                "total": len(rank)}))
+        return classes.colour(value), classes.index(value) is None, lines
+
+    legend = [LegendItem(c, label) for c, label in zip(classes.colours, classes.labels(),
+                                                        strict=True)]
+    return _coloured_map(layer, cell, legend, title=text.title, no_data=text.no_data,
+                         credit=text.credit, zoom=text.zoom, names=names, links=links,
+                         assets=assets, tiles=tiles)
 
 
 def category_map(
@@ -288,32 +283,56 @@ def category_map(
     values: Mapping[str, str | None],
     categories: Sequence[Category],
     *,
+    assets: Mapping[str, str],
     title: str,
     value_label: str,
     no_data: str,
     credit: str,
+    zoom: tuple[str, str] = ("Zoom in", "Zoom out"),
+    tiles: Tiles | None = None,
     names: Mapping[str, str] | None = None,
     links: Mapping[str, str] | None = None,
-    assets: Mapping[str, str],
-    tiles: Tiles | None = None,
-    zoom: tuple[str, str] = ("Zoom in", "Zoom out"),
 ) -> folium.Map:
     """Return a map colouring each code by its category; unknown codes in the no-data style."""
-    names = {**layer.frame["name"].to_dict(), **(names or {})}
     by_key = {c.key: c for c in categories}
+
+    def cell(code: str) -> tuple[str, bool, list[tuple[str, str]]]:
+        category = by_key.get(values.get(code) or "")
+        if category is None:
+            return NO_DATA_COLOUR, True, [(value_label, no_data)]
+        return category.colour, False, [(value_label, category.label)]
+
+    legend = [LegendItem(c.colour, c.label) for c in categories]
+    return _coloured_map(layer, cell, legend, title=title, no_data=no_data, credit=credit,
+                         zoom=zoom, names=names, links=links, assets=assets, tiles=tiles)
+
+
+def _coloured_map(
+    layer: Layer,
+    cell: Callable[[str], tuple[str, bool, list[tuple[str, str]]]],
+    legend: list[LegendItem],
+    *,
+    title: str,
+    no_data: str,
+    credit: str,
+    zoom: tuple[str, str],
+    names: Mapping[str, str] | None,
+    links: Mapping[str, str] | None,
+    assets: Mapping[str, str],
+    tiles: Tiles | None,
+) -> folium.Map:
+    """Draw every shape of ``layer`` as ``cell(code)`` says (colour, no data?, tooltip lines),
+    with a legend of ``legend`` and the no-data entry."""
+    names = {**layer.frame["name"].to_dict(), **(names or {})}
     styles, tips, labels = {}, {}, {}
     for code in layer.codes:
-        category = by_key.get(values.get(code) or "")
-        colour = category.colour if category else NO_DATA_COLOUR
-        styles[code] = _style(colour, category is None)
-        lines = [(value_label, category.label if category else no_data)]
+        colour, missing, lines = cell(code)
+        styles[code] = _style(colour, missing)
         tips[code] = _tip(names.get(code, code), lines)
         labels[code] = _label(names.get(code, code), lines)
     m = _base_map(layer, assets, tiles, zoom)
     _add_shapes(m, layer, styles, tips, links or {}, credit, labels)
-    items = [LegendItem(c.colour, c.label) for c in categories]
-    items.append(LegendItem(NO_DATA_COLOUR, no_data, no_data=True))
-    m.add_child(Legend(title, items))
+    m.add_child(Legend(title, [*legend, LegendItem(NO_DATA_COLOUR, no_data, no_data=True)]))
     return m
 
 
