@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from app.extensions import db
 from app.models import Base
@@ -33,14 +32,6 @@ def _snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
             )
             for table in Base.metadata.sorted_tables
         }
-
-
-@pytest.fixture
-def states_app(app: Flask) -> Flask:
-    with app.app_context():
-        load_states(db.session)
-        db.session.commit()
-    return app
 
 
 def test_a_restarted_postgresql_does_not_need_an_app_restart(states_app, database_url):
