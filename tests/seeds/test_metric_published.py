@@ -20,10 +20,11 @@ def test_loader_is_registered_after_states():
 def test_loads_rounds_schemes_and_figures_idempotently(app):
     with app.app_context():
         [states, first] = run_loaders(["states", "metric"])
-        # 62 figures of the official reports, 132 sub-indices by state (2017), 20 press figures.
-        assert first.created == 4 + 62 + 132 + 20 and first.updated == 0
+        # 62 figures of the official reports, 132 sub-indices by state (2017), 20 press figures,
+        # GA, T and P of the best institution of 33 entities (2017).
+        assert first.created == 4 + 62 + 132 + 20 + 99 and first.updated == 0
         [again] = run_loaders(["metric"])
-        assert (again.created, again.updated, again.unchanged) == (0, 0, 218)
+        assert (again.created, again.updated, again.unchanged) == (0, 0, 317)
         rounds = {r.year: r for r in db.session.scalars(select(MetricRound))}
         assert sorted(rounds) == [2017, 2019, 2021, 2023]
         assert rounds[2017].weight_scheme["PG"] == {
@@ -55,6 +56,12 @@ def test_loads_rounds_schemes_and_figures_idempotently(app):
             if f.round.year == 2017 and f.scope == "national" and f.basis == "computed"
         }
         assert computed == {"TG", "TC", "PG", "PC"}
+        best = {(f.scope_key, f.index_name): f for f in figures if f.scope == "institution"}
+        assert len({key for key, _ in best}) == 33
+        coyoacan = best[("09:municipality:Coyoacán", "GA")]
+        assert (coyoacan.value, coyoacan.basis, coyoacan.round.year) == (0.90, "published", 2017)
+        assert coyoacan.source.startswith("mga-2017-resumen")
+        assert best[("federal:federal_executive:PGR", "P")].value == 0.95
 
 
 def test_bad_rows_name_file_row_and_field(app, tmp_path, monkeypatch):
@@ -70,6 +77,15 @@ def test_bad_rows_name_file_row_and_field(app, tmp_path, monkeypatch):
         with pytest.raises(SeedError, match="metric_published.csv, row 2, field 'scope_key'"):
             run_loaders(["metric"])
         assert db.session.scalar(select(func.count()).select_from(MetricRound)) == 0
+    bad.write_text(
+        "year,scope,scope_key,index,value,decimals,note,source\n"
+        "2017,state,01,GA,0.4,2,,mga-2017-resumen\n"
+        "2017,institution,09:alcaldia:Coyoacán,GA,0.9,2,,mga-2017-resumen\n",
+        encoding="utf-8",
+    )
+    row3 = "metric_published.csv, row 3, field 'scope_key'"
+    with app.app_context(), pytest.raises(SeedError, match=row3):
+        run_loaders(["metric"])
     weights = tmp_path / "metric_weights.csv"
     weights.write_text(
         "year,subindex,component,label,weight,source\n2017,TG,a,A,0.5,mga-2017-resumen\n",
