@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, NotFound
@@ -67,11 +68,22 @@ def _no_controls(value: str) -> None:
         raise ValidationError("control character")
 
 
-def choice(values: Iterable[str] | Callable[[], Iterable[str]], **kwargs: Any) -> fields.Field:
-    """One of ``values`` (or of what a callable returns at parse time, e.g. loaded rounds)."""
+def _now(values: Iterable[Any] | Callable[[Session], Iterable[Any]]) -> Iterable[Any]:
+    """``values``, or what the callable returns for the request's session at parse time."""
+    if callable(values):
+        from app.extensions import db
+
+        return values(db.session)
+    return values
+
+
+def choice(values: Iterable[str] | Callable[[Session], Iterable[str]], **kwargs: Any,
+           ) -> fields.Field:
+    """One of ``values``, or of what a service returns at parse time (called with the
+    request's session, e.g. ``round_years``: the loaded rounds)."""
 
     def current() -> list[str]:
-        return [str(v) for v in (values() if callable(values) else values)]
+        return [str(v) for v in _now(values)]
 
     def check(value: str) -> None:
         if value not in current():
@@ -88,16 +100,16 @@ def integer(minimum: int = 1, maximum: int = MAX_ID, **kwargs: Any) -> fields.Fi
     )
 
 
-def int_choice(values: Callable[[], Iterable[int]], **kwargs: Any) -> fields.Field:
-    """A whole number among ``values()`` (e.g. the years of the loaded rounds)."""
+def int_choice(values: Callable[[Session], Iterable[int]], **kwargs: Any) -> fields.Field:
+    """A whole number among what ``values(session)`` returns (e.g. ``round_years``)."""
 
     def check(value: int) -> None:
-        if value not in set(values()):
+        if value not in set(_now(values)):
             raise ValidationError("not allowed")
 
     return _described(
         fields.Integer(strict=False, validate=[validate.Range(0, MAX_ID), check], **kwargs),
-        lambda: ", ".join(str(v) for v in values()) or _("ninguno (no hay datos cargados)"),
+        lambda: ", ".join(str(v) for v in _now(values)) or _("ninguno (no hay datos cargados)"),
     )
 
 

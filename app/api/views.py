@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import Schema
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
 from app import params
@@ -58,8 +59,8 @@ for _bp in BLUEPRINTS:
 # --- Tracker -------------------------------------------------------------------------------
 
 
-def _state_codes() -> list[str]:
-    return list(db.session.scalars(select(State.cve_ent).order_by(State.cve_ent)))
+def _state_codes(session: Session) -> list[str]:
+    return list(session.scalars(select(State.cve_ent).order_by(State.cve_ent)))
 
 
 STATES = ListSpec(
@@ -175,10 +176,6 @@ record(tracker, "/evidence/<int:evidence_id>", Evidence, s.EvidenceSchema,
 # --- Metric --------------------------------------------------------------------------------
 
 
-def _loaded() -> list[int]:
-    return metric.round_years(db.session)
-
-
 def _round_or_404(year: int) -> MetricRound:
     found = metric.round_by_year(db.session, year)
     if found is None:
@@ -239,13 +236,13 @@ def round_(year: int) -> Any:
 
 
 @listing(metric_bp, "/scores", metric.ROUND_INSTITUTIONS, s.ScoreSchema, "Scores",
-         round=params.int_choice(_loaded))
+         round=params.int_choice(metric.round_years))
 def scores(view: ListView) -> list:
     """Institutions' indices in a round (default the latest loaded), as the engine computes them.
 
     Filters and sorts as on /metric/<year>/institutions.
     """
-    loaded = _loaded()
+    loaded = metric.round_years(db.session)
     year = view.filters.get("round") or (loaded[-1] if loaded else None)
     rows = [] if year is None else metric.round_institutions(db.session, year)
     return order(metric.filter_institutions(rows, view.filters), view)
@@ -265,8 +262,8 @@ def aggregates(_args: dict, year: int) -> dict[str, Any]:
 
 
 COMPARISON = {
-    "from": params.int_choice(_loaded, required=True),
-    "to": params.int_choice(_loaded, required=True),
+    "from": params.int_choice(metric.round_years, required=True),
+    "to": params.int_choice(metric.round_years, required=True),
     "by": params.choice(GROUPINGS.codes),
 }
 
@@ -287,9 +284,9 @@ def comparisons(_args: dict) -> dict[str, Any]:
 FIGURES = ListSpec(
     name="published_figures",
     filters={
-        "round": params.int_choice(lambda: db.session.scalars(select(MetricRound.year)).all()),
+        "round": params.int_choice(metric.all_round_years),
         "scope": params.choice(GROUPINGS.codes),
-        "index": params.choice(lambda: [*s.INDICES, "GAg", "GAc", "N"]),
+        "index": params.choice([*s.INDICES, "GAg", "GAc", "N"]),
     },
     sorts={"scope": Sort((PublishedFigure.scope, PublishedFigure.scope_key)),
            "index": Sort((PublishedFigure.index_name,))},

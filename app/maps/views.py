@@ -43,14 +43,10 @@ STAGE_COLOURS = {"none": "#ffffcc", "declaration": "#a1dab4", "secretariat": "#4
 LEAFLET = "vendor/leaflet-1.9.4/"
 
 
-def _loaded() -> list[int]:
-    return round_years(db.session)
-
-
 STATE_TABLE = ListSpec(
     name="metrica-estados",
     filters={
-        "round": params.int_choice(_loaded),
+        "round": params.int_choice(round_years),
         "index": params.choice(INDEX_CODES.codes),
         "classes": params.choice(CLASS_SCHEMES.codes),
     },
@@ -116,7 +112,7 @@ def _map_parts(folium_map: Any, page_title: str, template: str, **context: Any) 
 def _state_view() -> tuple[ListView, int | None, str]:
     """Parse /map's arguments: the view, the round (latest loaded by default), the index."""
     view = parse_list(STATE_TABLE)
-    year = view.filters["round"] or (_loaded() or [None])[-1]
+    year = view.filters["round"] or (round_years(db.session) or [None])[-1]
     return view, year, view.filters["index"] or "GA"
 
 
@@ -129,7 +125,8 @@ def _build_state_map(view: ListView, year: int | None, index: str,
     layer, bundled = active_layer(db.session, "state")
     values = _state_values(year, index)
     # The fixed scale covers every loaded round's values: the same classes for every round.
-    scale = [v for y in _loaded() for v in _state_values(y, index).values()]
+    loaded = round_years(db.session)
+    scale = [v for y in loaded for v in _state_values(y, index).values()]
     classes = make_classes(view.filters["classes"] or "fixed", list(values.values()),
                            scale=scale)
     rows = state_rows(db.session, layer, values)
@@ -148,7 +145,7 @@ def _build_state_map(view: ListView, year: int | None, index: str,
     )
     return _map_parts(
         folium_map, _("Mapa de la Métrica de Gobierno Abierto"), template,
-        list=view, year=year, index=index, years=_loaded(), scheme=classes.scheme,
+        list=view, year=year, index=index, years=loaded, scheme=classes.scheme,
         rows=order_rows(rows, view), classes=classes, class_labels=classes.labels(),
         colour={r["code"]: classes.colour(r["value"]) for r in rows}, title=title,
         indices=INDEX_CODES, scheme_labels=CLASS_SCHEMES,

@@ -516,17 +516,16 @@ INSTITUTION_COLUMNS = ("id", "key", "name", "level", "kind", "state", "state_nam
                        "rank")
 
 
-def _state_choices() -> list[str]:
-    from app.extensions import db
-
-    return ["federal", *state_names(db.session)]
+def institution_states(session: Session) -> list[str]:
+    """What an institution's ``state`` filter accepts: "federal" or a state's name."""
+    return ["federal", *state_names(session)]
 
 
 # A round's institutions with their scores: the page /metric/<year>/institutions and the API.
 ROUND_INSTITUTIONS = ListSpec(
     name="metrica-instituciones",
     filters={
-        "state": params.choice(_state_choices),
+        "state": params.choice(institution_states),
         "type": params.choice(INSTITUTION_TYPES.codes),
         "level": params.choice(LEVELS.codes),
         "q": params.text(),

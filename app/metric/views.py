@@ -56,18 +56,6 @@ COMPARE_COLUMNS = ("key", "name", "n_matched", "entered", "left", *(
 ))
 
 
-def _loaded() -> list[int]:
-    return service.round_years(db.session)
-
-
-def _rounds() -> list[int]:
-    return service.all_round_years(db.session)
-
-
-def _compare_states() -> list[str]:
-    return ["federal", *service.state_names(db.session)]
-
-
 # Tables of the comparison page that download (?download=NAME; "csv" is the matched list).
 COMPARE_DOWNLOADS = ("csv", "matched", "rises", "falls", "all", "states", "published",
                      "published_states")
@@ -75,10 +63,10 @@ COMPARE_DOWNLOADS = ("csv", "matched", "rises", "falls", "all", "states", "publi
 COMPARE = ListSpec(
     name="metrica-comparacion",
     filters={
-        "from": params.int_choice(_rounds),
-        "to": params.int_choice(_rounds),
+        "from": params.int_choice(service.all_round_years),
+        "to": params.int_choice(service.all_round_years),
         "by": params.choice(GROUPINGS.codes),
-        "state": params.choice(_compare_states),
+        "state": params.choice(service.institution_states),
         "level": params.choice(LEVELS.codes),
         "type": params.choice(INSTITUTION_TYPES.codes),
         "download": params.choice(COMPARE_DOWNLOADS),
@@ -176,7 +164,7 @@ def compare() -> str | Response:
     """Two rounds: over matched institutions when both have institution files, otherwise
     through the figures INAI published."""
     view = parse_list(COMPARE)
-    rounds, loaded = _rounds(), _loaded()
+    rounds, loaded = service.all_round_years(db.session), service.round_years(db.session)
     before, after = view.filters["from"], view.filters["to"]
     pair = loaded[-2:] if len(loaded) >= 2 else (rounds[:1] + rounds[-1:])
     if len(pair) == 2:

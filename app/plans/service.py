@@ -84,10 +84,8 @@ def _state_codes_with_plans(session: Session) -> list[tuple[str, str]]:
     )]
 
 
-def _state_codes() -> list[str]:
-    from app.extensions import db
-
-    return [cve for cve, _ in _state_codes_with_plans(db.session)]
+def _state_codes(session: Session) -> list[str]:
+    return [cve for cve, _ in _state_codes_with_plans(session)]
 
 
 # --- Exercises ---------------------------------------------------------------------------
@@ -328,16 +326,12 @@ def osc_rows(commitments: Sequence[Commitment]) -> list[tuple[Commitment, str | 
 # --- Commitments -------------------------------------------------------------------------
 
 
-def _plan_ids() -> list[int]:
-    from app.extensions import db
-
-    return list(db.session.scalars(select(ActionPlan.id)))
+def _plan_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(ActionPlan.id)))
 
 
-def _themes() -> list[str]:
-    from app.extensions import db
-
-    return list(db.session.scalars(select(CommitmentTheme.theme).distinct()))
+def _themes(session: Session) -> list[str]:
+    return list(session.scalars(select(CommitmentTheme.theme).distinct()))
 
 
 COMMITMENTS = ListSpec(

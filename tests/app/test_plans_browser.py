@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Commitment
+from app.models import ActionPlan, Commitment
 
 pytestmark = pytest.mark.browser
 
@@ -53,7 +53,8 @@ def test_state_page_and_commitment_page(seeded_app, live_server, page, screensho
             select(Commitment.id).where(Commitment.ogp_id == "MX0084")
         ).one()
         morelos = db.session.scalars(
-            select(Commitment.id).where(Commitment.label == "P2")
+            select(Commitment.id).join(ActionPlan)
+            .where(Commitment.label == "P2", ActionPlan.state_cve == "17")
         ).one()
     _steps(page, live_server, cid, morelos, screenshot_dir)
     assert page.blocked_requests == []
