@@ -45,13 +45,13 @@ LEAFLET = "vendor/leaflet-1.9.4/"
 
 STATE_TABLE = ListSpec(
     name="metrica-estados",
+    sorts={"rank": Sort(), "name": Sort(), "value": Sort(descending=True), "code": Sort()},
+    default_sort="rank",
     filters={
         "round": params.int_choice(round_years),
         "index": params.choice(INDEX_CODES.codes),
         "classes": params.choice(CLASS_SCHEMES.codes),
     },
-    sorts={"rank": Sort(), "name": Sort(), "value": Sort(descending=True), "code": Sort()},
-    default_sort="rank",
     columns=columns(
         "cve_ent", "state", "year", "index", "value", "rank",
         cve_ent=lambda r: r["code"], state=lambda r: r["name"],
