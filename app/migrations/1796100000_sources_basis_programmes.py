@@ -112,6 +112,14 @@ def upgrade() -> None:
     op.add_column('programme_count', sa.Column('note', sa.Text(), nullable=True))
 
 
+def _drop_checked(table: str, check: str, *columns: str) -> None:
+    """Drop a check constraint of ``table`` and the columns it checked."""
+    with op.batch_alter_table(table) as batch_op:
+        batch_op.drop_constraint(op.f(f'ck_{table}_{check}'), type_='check')
+        for column in columns:
+            batch_op.drop_column(column)
+
+
 def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table('programme_count') as batch_op:
@@ -119,9 +127,7 @@ def downgrade() -> None:
     with op.batch_alter_table('commitment') as batch_op:
         batch_op.drop_column('title_en')
         batch_op.drop_column('title_es')
-    with op.batch_alter_table('action_plan') as batch_op:
-        batch_op.drop_constraint(op.f('ck_action_plan_programme_known'), type_='check')
-        batch_op.drop_column('programme')
+    _drop_checked('action_plan', 'programme_known', 'programme')
     # The old key holds one figure per identity: keep the official report's.
     op.execute("DELETE FROM published_figure WHERE publication <> ''")
     with op.batch_alter_table('published_figure') as batch_op:
@@ -136,10 +142,7 @@ def downgrade() -> None:
         batch_op.drop_column('reasoning')
         batch_op.drop_column('basis')
         batch_op.drop_column('publication')
-    with op.batch_alter_table('assessment') as batch_op:
-        batch_op.drop_constraint(op.f('ck_assessment_basis_known'), type_='check')
-        batch_op.drop_column('reasoning')
-        batch_op.drop_column('basis')
+    _drop_checked('assessment', 'basis_known', 'reasoning', 'basis')
     op.drop_index('ix_source_link_entity', table_name='source_link')
     op.drop_table('source_link')
     op.drop_table('source')

@@ -24,24 +24,23 @@ OLD_SCOPES = "scope IN ('national', 'state', 'level', 'type')"
 NEW_SCOPES = "scope IN ('national', 'state', 'level', 'type', 'institution')"
 
 
-def upgrade() -> None:
-    """Upgrade schema."""
+def _scope(length: int, new_length: int, check: str) -> None:
+    """Resize published_figure.scope and replace its check of known scopes."""
     with op.batch_alter_table('published_figure') as batch_op:
         batch_op.drop_constraint(op.f('ck_published_figure_scope_known'), type_='check')
         batch_op.alter_column(
-            'scope', existing_type=sa.String(length=10), type_=sa.String(length=16),
+            'scope', existing_type=sa.String(length=length), type_=sa.String(length=new_length),
             existing_nullable=False,
         )
-        batch_op.create_check_constraint(op.f('ck_published_figure_scope_known'), NEW_SCOPES)
+        batch_op.create_check_constraint(op.f('ck_published_figure_scope_known'), check)
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    _scope(10, 16, NEW_SCOPES)
 
 
 def downgrade() -> None:
     """Downgrade schema: institution figures cannot be kept under the old scopes."""
     op.execute("DELETE FROM published_figure WHERE scope = 'institution'")
-    with op.batch_alter_table('published_figure') as batch_op:
-        batch_op.drop_constraint(op.f('ck_published_figure_scope_known'), type_='check')
-        batch_op.alter_column(
-            'scope', existing_type=sa.String(length=16), type_=sa.String(length=10),
-            existing_nullable=False,
-        )
-        batch_op.create_check_constraint(op.f('ck_published_figure_scope_known'), OLD_SCOPES)
+    _scope(16, 10, OLD_SCOPES)
