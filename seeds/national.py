@@ -13,6 +13,7 @@ Every row names its source.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -95,6 +96,24 @@ def write_plans(
     return commitment_ids
 
 
+def plan_values(path: Path, line: int, row: dict, count_column: str, **fixed: object,
+                ) -> dict:
+    """A plan's values from a seed row (periods, date and published count checked, naming
+    file, row and field); ``fixed`` gives its scope, programme, state and number."""
+    return {
+        **fixed,
+        "title": row["title"],
+        "period_start": check_count(path, line, "period_start", row["period_start"]),
+        "period_end": check_count(path, line, "period_end", row["period_end"]),
+        "published_date": check_partial_date(path, line, "published_date",
+                                             row["published_date"]),
+        "commitments_published": check_count(path, line, count_column, row[count_column]),
+        "proactive_published": None,
+        "notes": row["notes"],
+        "source": row["source"],
+    }
+
+
 def load_national(session: Session) -> LoadReport:
     """Load the national plans, their commitments, themes and assessments."""
     report = LoadReport("national")
@@ -102,24 +121,11 @@ def load_national(session: Session) -> LoadReport:
     for number, row in read_csv(PLANS_CSV, ("key", "number", "title", "source")):
         if row["key"] in plans:
             raise SeedError(PLANS_CSV, number, "key", f"'{row['key']}' appears twice")
-        plans[row["key"]] = {
-            "scope": "national",
-            "programme": "ogp_national",
-            "state_cve": None,
-            "number": check_count(PLANS_CSV, number, "number", row["number"]),
-            "title": row["title"],
-            "period_start": check_count(PLANS_CSV, number, "period_start", row["period_start"]),
-            "period_end": check_count(PLANS_CSV, number, "period_end", row["period_end"]),
-            "published_date": check_partial_date(
-                PLANS_CSV, number, "published_date", row["published_date"]
-            ),
-            "commitments_published": check_count(
-                PLANS_CSV, number, "commitments_published", row["commitments_published"]
-            ),
-            "proactive_published": None,
-            "notes": row["notes"],
-            "source": row["source"],
-        }
+        plans[row["key"]] = plan_values(
+            PLANS_CSV, number, row, "commitments_published", scope="national",
+            programme="ogp_national", state_cve=None,
+            number=check_count(PLANS_CSV, number, "number", row["number"]),
+        )
 
     commitments: dict[tuple[str, int], dict] = {}
     for number, row in read_csv(

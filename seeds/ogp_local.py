@@ -29,8 +29,8 @@ from app.models import State
 from common.codes import BASES
 
 from .base import DATA_DIR, LoadReport, SeedError, read_csv
-from .local import check_count, check_partial_date
-from .national import write_plans
+from .local import check_count
+from .national import plan_values, write_plans
 
 PLANS_CSV = DATA_DIR / "ogp_local_plans.csv"
 COMMITMENTS_CSV = DATA_DIR / "ogp_local_commitments.csv"
@@ -57,24 +57,10 @@ def load_ogp_local(session: Session) -> LoadReport:
             raise SeedError(
                 PLANS_CSV, number, "cve_ent", f"'{row['cve_ent']}' is not a loaded state"
             )
-        plans[row["key"]] = {
-            "scope": "local",
-            "programme": "ogp_local",
-            "state_cve": row["cve_ent"],
-            "number": None,
-            "title": row["title"],
-            "period_start": check_count(PLANS_CSV, number, "period_start", row["period_start"]),
-            "period_end": check_count(PLANS_CSV, number, "period_end", row["period_end"]),
-            "published_date": check_partial_date(
-                PLANS_CSV, number, "published_date", row["published_date"]
-            ),
-            "commitments_published": check_count(
-                PLANS_CSV, number, "commitments_count", row["commitments_count"]
-            ),
-            "proactive_published": None,
-            "notes": row["notes"],
-            "source": row["source"],
-        }
+        plans[row["key"]] = plan_values(
+            PLANS_CSV, number, row, "commitments_count", scope="local", programme="ogp_local",
+            state_cve=row["cve_ent"], number=None,
+        )
 
     commitments: dict[tuple[str, int], dict] = {}
     ogp_ids: set[str] = set()
