@@ -165,7 +165,7 @@ def report(rows: list, kind: str) -> None:
           f"{kind}; gunicorn {WORKERS} sync workers; wrk {THREADS} threads, {CONNECTIONS} "
           f"connections, {DURATION} s per run; the 2017 round loaded.\n")
     print("| page | bytes (gzip / br) | requests/s | p50 | p99 | errors | share of minimal "
-          "| minimal app requests/s | 304: requests/s | 304: p99 | 304: share | br: "
+          "| minimal app requests/s (p99) | 304: requests/s | 304: p99 | 304: share | br: "
           "requests/s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, path, size, sizes, page, revalidated, brotli, reference in rows:
@@ -174,7 +174,7 @@ def report(rows: list, kind: str) -> None:
         print(f"| {name} `{path}` | {size:,} ({sizes['gzip']:,} / {sizes['br']:,}) "
               f"| {page['rps']:,.0f} | {page['p50']:.1f} ms | {page['p99']:.1f} ms "
               f"| {page['errors'] + revalidated['errors'] + brotli['errors']} | {share:.0f} % "
-              f"| {reference['rps']:,.0f} | {revalidated['rps']:,.0f} "
+              f"| {reference['rps']:,.0f} ({reference['p99']:.1f} ms) | {revalidated['rps']:,.0f} "
               f"| {revalidated['p99']:.1f} ms | {share304:.0f} % | {brotli['rps']:,.0f} |")
     sys.stdout.flush()
 
