@@ -4,7 +4,6 @@ partial dates kept, an audit trail, idempotent, bad input refused with file, row
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -21,9 +20,9 @@ from app.models import (
     StlMember,
 )
 from seeds import local as local_module
-from seeds.base import SeedError
 from seeds.local import derive_stage
 from tests.conftest import shared_path
+from tests.seeds.seed_files import assert_refused, edited_copy, use_cell
 
 
 def _facts(name: str) -> list[dict[str, str]]:
@@ -154,19 +153,6 @@ def test_every_change_is_audited_and_loading_twice_adds_nothing(app):
         assert _revision("local") == revision
 
 
-def _copy_with(tmp_path: Path, source: Path, edit) -> Path:  # noqa: ANN001
-    with source.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        fields, rows = reader.fieldnames, list(reader)
-    edit(rows)
-    path = tmp_path / source.name
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 def test_a_corrected_fact_is_an_update_with_before_and_after(app, tmp_path, monkeypatch):
     with app.app_context():
         run_loaders(["states", "local"])
@@ -175,7 +161,7 @@ def test_a_corrected_fact_is_an_update_with_before_and_after(app, tmp_path, monk
         def edit(rows):
             rows[3]["facilitator"] = "Nombre corregido (prueba sintética)"
 
-        path = _copy_with(tmp_path, local_module.EXERCISES_CSV, edit)
+        path = edited_copy(tmp_path, local_module.EXERCISES_CSV, edit)
         monkeypatch.setattr(local_module, "EXERCISES_CSV", path)
         report = run_loaders(["local"])[0]
         assert report.updated == 1
@@ -208,15 +194,8 @@ def test_a_corrected_fact_is_an_update_with_before_and_after(app, tmp_path, monk
 def test_bad_input_names_file_row_and_field_and_stores_nothing(
     app, tmp_path, monkeypatch, csv_name, row_index, field, value, message
 ):
-    def edit(rows):
-        rows[row_index][field] = value
-
-    path = _copy_with(tmp_path, getattr(local_module, csv_name), edit)
-    monkeypatch.setattr(local_module, csv_name, path)
+    use_cell(monkeypatch, tmp_path, local_module, csv_name, row_index, field, value)
     with app.app_context():
-        run_loaders(["states"])
-        with pytest.raises(SeedError) as caught:
-            run_loaders(["local"])
-        assert message in str(caught.value)
+        assert_refused("local", message)
         assert _count(LocalExercise) == 0
         assert _count(AuditEvent, AuditEvent.entity.not_in(("state", "source"))) == 0

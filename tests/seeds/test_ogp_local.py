@@ -12,8 +12,7 @@ from app.cli import run_loaders
 from app.extensions import db
 from app.models import ActionPlan, Assessment, AuditEvent, Commitment, SourceLink
 from seeds import ogp_local as ogp_module
-from seeds.base import SeedError
-from tests.seeds.test_local import _copy_with
+from tests.seeds.seed_files import assert_refused, use_cell
 
 
 def _plans(cve: str, programme: str) -> list[ActionPlan]:
@@ -131,15 +130,8 @@ def test_loading_twice_changes_nothing(seeded_app):
 def test_bad_input_names_file_row_and_field_and_stores_nothing(
     app, tmp_path, monkeypatch, csv_name, row_index, field, value, message
 ):
-    def edit(rows):
-        rows[row_index][field] = value
-
-    path = _copy_with(tmp_path, getattr(ogp_module, csv_name), edit)
-    monkeypatch.setattr(ogp_module, csv_name, path)
+    use_cell(monkeypatch, tmp_path, ogp_module, csv_name, row_index, field, value)
     with app.app_context():
-        run_loaders(["states"])
-        with pytest.raises(SeedError) as caught:
-            run_loaders(["ogp_local"])
-        assert message in str(caught.value)
+        assert_refused("ogp_local", message)
         count = select(func.count()).select_from(ActionPlan)
         assert db.session.scalar(count) == 0
