@@ -10,7 +10,10 @@ Every value can be overridden from the environment (GUNICORN_CMD_ARGS also works
 - access log: the app writes one JSON line per request itself (app/ops.py, REQUEST_LOG), so
   gunicorn's own access log is off unless ACCESS_LOG names a file ("-" = stdout); the error
   log goes to standard error.
-- max_requests (+ jitter) recycles workers now and then, bounding any slow memory growth.
+- max_requests (+ jitter): MAX_REQUESTS, default 1,000,000 per worker: recycles workers now and
+  then, bounding any slow memory growth. Not lower: a recycled worker starts with empty caches
+  and its start (importing the app) takes a core for a second, which a results-day surge of
+  thousands of requests a second would otherwise meet every few seconds.
 """
 
 import multiprocessing
@@ -22,8 +25,8 @@ worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = 5
-max_requests = 20000
-max_requests_jitter = 2000
+max_requests = int(os.environ.get("MAX_REQUESTS", 1_000_000))
+max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("ACCESS_LOG") or None
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
