@@ -65,6 +65,17 @@ SUMMARY_LENGTH = 300
 ACTOR_LENGTH = 120
 
 
+class OwnerDeleted(ValueError):
+    """A row cannot be restored while the row it belongs to (``BELONGING``) is deleted."""
+
+    def __init__(self, obj: Any, owner: Any):
+        self.obj, self.owner = obj, owner
+        super().__init__(
+            f"{obj.__tablename__} {_identity(obj)} belongs to {owner.__tablename__} "
+            f"{_identity(owner)}, which is deleted: restore that first"
+        )
+
+
 class VersionConflict(Exception):
     """The row changed since the caller read it: its version is not the one expected."""
 
@@ -106,6 +117,17 @@ DATASETS: dict[type, str | Callable[[Session, Any], str]] = {
     BoundaryLayer: "geodata",
     Source: "sources",
     SourceLink: "sources",
+}
+
+# The rows that belong to a row (model, foreign key): soft-deleting the row soft-deletes them
+# too, and restoring it restores those deleted with it (not those deleted before on their own),
+# each with its own event, so no page or API shows a commitment of a deleted plan.
+BELONGING: dict[type, tuple[tuple[type, str], ...]] = {
+    LocalExercise: ((StlMember, "exercise_id"),),
+    ActionPlan: ((Commitment, "plan_id"),),
+    Commitment: ((Milestone, "commitment_id"), (Evidence, "commitment_id"),
+                 (Assessment, "commitment_id")),
+    Milestone: ((Evidence, "milestone_id"),),
 }
 
 # The models with a version and a soft delete (the mixin's subclasses).
@@ -292,6 +314,18 @@ def _soft_deletable(obj: Any) -> None:
         raise TypeError(f"{type(obj).__name__} has no soft delete (not in records.EDITABLE)")
 
 
+def _deleted_owner(session: Session, obj: Any) -> Any:
+    """The deleted row ``obj`` belongs to (``BELONGING``), or None."""
+    for owner_model, belonging in BELONGING.items():
+        for model, key in belonging:
+            owner_id = getattr(obj, key) if isinstance(obj, model) else None
+            if owner_id is not None:
+                owner = session.get(owner_model, owner_id, execution_options=WITH_DELETED)
+                if owner is not None and owner.deleted_at is not None:
+                    return owner
+    return None
+
+
 # --- Batches: changes whose events are written together ------------------------------------
 
 
@@ -457,16 +491,31 @@ class Batch:
         before and after are its ``deleted_at``; False, nothing recorded, if it already was."""
         _soft_deletable(obj)
         check_version(obj, expected_version)
-        if (obj.deleted_at is not None) == deleted:
+        if not deleted and (owner := _deleted_owner(self.session, obj)) is not None:
+            raise OwnerDeleted(obj, owner)
+        return self._mark_deleted(obj, utcnow() if deleted else None, summary=summary,
+                                  state_cve=state_cve, commitment_id=commitment_id,
+                                  dataset=dataset)
+
+    def _mark_deleted(self, obj: Any, at: datetime | None, *, summary: str | None = None,
+                      state_cve: str | None = None, commitment_id: int | None = None,
+                      dataset: str | None = None) -> bool:
+        """Set ``deleted_at`` to ``at`` (None: restore) with its event, then do the same to
+        the rows that belong to ``obj`` (``BELONGING``); False if it already was so."""
+        if (obj.deleted_at is None) == (at is None):
             return False
-        before = {"deleted_at": jsonable(obj.deleted_at)}
-        obj.deleted_at = utcnow() if deleted else None
+        was = obj.deleted_at
+        obj.deleted_at = at
         _next_version(obj)
-        self._add(
-            "delete" if deleted else "restore", obj, before,
-            {"deleted_at": jsonable(obj.deleted_at)}, summary=summary, state_cve=state_cve,
-            commitment_id=commitment_id, dataset=dataset,
-        )
+        self._add("delete" if at is not None else "restore", obj,
+                  {"deleted_at": jsonable(was)}, {"deleted_at": jsonable(at)}, summary=summary,
+                  state_cve=state_cve, commitment_id=commitment_id, dataset=dataset)
+        for model, key in BELONGING.get(type(obj), ()):
+            rows = select(model).where(getattr(model, key) == obj.id)
+            if at is None:  # restore only what was deleted with it
+                rows = rows.where(model.deleted_at == was)
+            for row in self.session.scalars(rows.execution_options(**WITH_DELETED)):
+                self._mark_deleted(row, at)
         return True
 
     def hard_delete(

@@ -6,6 +6,8 @@ form named, the version the form was read at). They never commit.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -261,8 +263,21 @@ def revert(session: Session, user: User, event: AuditEvent, *, source: str | Non
                                  fields=", ".join(changed_since)))
         before = {k: _from_json(model, k, v) for k, v in (event.before or {}).items()}
         records.update(session, obj, before, **options)
-    elif not getattr(records, _UNDO[event.action])(session, obj, **options):
-        raise RevertError(_l("El registro ya está en ese estado."))
+    else:
+        with _owner_first():
+            if not getattr(records, _UNDO[event.action])(session, obj, **options):
+                raise RevertError(_l("El registro ya está en ese estado."))
+
+
+@contextmanager
+def _owner_first() -> Iterator[None]:
+    """A restore refused because the record's plan (or commitment...) is deleted, as a
+    RevertError that names it."""
+    try:
+        yield
+    except records.OwnerDeleted as exc:
+        raise RevertError(_l("Este registro pertenece a «%(owner)s», que está eliminado: "
+                             "restáurelo primero.", owner=_summary(exc.owner))) from None
 
 
 def restore(session: Session, user: User, obj: Any, *, source: str | None) -> bool:
@@ -270,8 +285,9 @@ def restore(session: Session, user: User, obj: Any, *, source: str | None) -> bo
     require_admin(user)
     if not source:
         raise MissingSource()
-    return records.restore(session, obj, actor=actor_of(user).name, source=source, user=user,
-                           summary=_summary(obj))
+    with _owner_first():
+        return records.restore(session, obj, actor=actor_of(user).name, source=source,
+                               user=user, summary=_summary(obj))
 
 
 # --- Admin: import a metric round from the browser ------------------------------------------

@@ -279,10 +279,14 @@ def restore_record(table: str, obj_id: int) -> Any:
         raise NotFound()
     form = RestoreForm()
     if form.validate_on_submit() and form.require_source():
-        restored = service.restore(db.session, current_user, obj, source=form.source())
-        db.session.commit()
-        flash(_("Registro restaurado.") if restored else _("El registro no estaba eliminado."),
-              "success")
+        try:
+            restored = service.restore(db.session, current_user, obj, source=form.source())
+        except service.RevertError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Registro restaurado.") if restored else _("El registro no estaba eliminado."),
+                  "success")
     else:
         for message in form.source_url.errors:
             flash(message, "error")

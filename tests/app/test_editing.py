@@ -98,7 +98,11 @@ def test_allowed_editors_do_every_action(local_app, as_user, ids, who):
         agency = "IDAIP Durango" if who.startswith("durango") else "SESNA"
         assert {e.actor for e in events} == {agency}
         assert all(e.source == SOURCE and e.state_cve == DURANGO for e in events)
-        assert [e.action for e in events] == ["create", "create", "update", "create", "delete"]
+        assert [(e.action, e.entity) for e in events] == [
+            ("create", "milestone"), ("create", "evidence"), ("update", "milestone"),
+            ("create", "evidence"), ("delete", "milestone"),
+            ("delete", "evidence"),  # the deleted milestone's evidence goes with it
+        ]
 
 
 def test_the_veracruz_editor_edits_veracruz_but_not_durango_by_tampering(local_app, as_user, ids):

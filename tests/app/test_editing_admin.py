@@ -118,6 +118,26 @@ def test_delete_then_restore_from_the_history(local_app, as_user):
         assert _last_event().source == SOURCE
 
 
+def test_a_commitment_of_a_deleted_plan_is_restored_with_its_plan(local_app, as_user):
+    admin = as_user("admin@example.org")
+    with local_app.app_context():
+        c = db.session.get(Commitment, commitment_of(DURANGO))
+        c_id, plan = c.id, c.plan
+        records.soft_delete(db.session, plan, actor="test", source=EDIT)
+        db.session.commit()
+        events = _count(local_app)
+    response = admin.post(f"/admin/records/commitment/{c_id}/restore",
+                          data={"source_url": SOURCE}, follow_redirects=True)
+    assert "restáurelo primero" in response.get_data(as_text=True)
+    assert _count(local_app) == events  # refused: nothing recorded
+    assert admin.get(f"/commitments/{c_id}").status_code == 404
+    with local_app.app_context():
+        plan_id = db.session.get(Commitment, c_id, execution_options=records.WITH_DELETED).plan_id
+    assert admin.post(f"/admin/records/action_plan/{plan_id}/restore",
+                      data={"source_url": SOURCE}).status_code == 302
+    assert admin.get(f"/commitments/{c_id}").status_code == 200  # back with its plan
+
+
 def test_users_page(local_app, as_user):
     for who, expected in ((None, 302), ("durango@example.org", 403)):
         client = as_user(who)

@@ -323,3 +323,58 @@ def test_soft_deleted_rows_disappear_from_pages_lists_and_collections(seeded_app
         records.restore(db.session, hidden, actor="test", source="https://example.org/back")
         db.session.commit()
     assert client.get(f"/commitments/{cid}").status_code == 200
+
+
+def _milestone(commitment: Commitment, number: int) -> Milestone:
+    return records.create(
+        db.session, Milestone,
+        {"commitment_id": commitment.id, "number": number, "title": f"Hito {number}"},
+        actor="seed", source=SOURCE,
+    )
+
+
+def test_deleting_a_plan_deletes_what_belongs_to_it_and_restoring_brings_back_only_that(ctx):
+    plan = _plan()
+    first, second = _commitment(plan, 1), _commitment(plan, 2)
+    kept, gone_before = _milestone(first, 1), _milestone(first, 2)
+    evidence = records.create(
+        db.session, Evidence, {"milestone_id": kept.id, "url": SOURCE, "title": "Acta"},
+        actor="seed", source=SOURCE,
+    )
+    records.soft_delete(db.session, gone_before, actor="seed", source=SOURCE)  # on its own
+    db.session.commit()
+    earlier = gone_before.deleted_at
+
+    assert records.soft_delete(db.session, plan, actor="seed", source=SOURCE)
+    db.session.commit()
+    for row in (first, second, kept, evidence):
+        assert row.deleted_at == plan.deleted_at, row
+    assert gone_before.deleted_at == earlier  # not touched again
+    assert db.session.scalars(select(Commitment.id)).all() == []
+    assert db.session.scalars(select(Milestone.id)).all() == []
+    deletes = _events(AuditEvent.action == "delete")
+    assert {(e.entity, e.entity_id) for e in deletes} >= {
+        ("commitment", str(first.id)), ("commitment", str(second.id)),
+        ("milestone", str(kept.id)), ("evidence", str(evidence.id))}
+
+    with pytest.raises(records.OwnerDeleted, match="restore that first"):
+        records.restore(db.session, first, actor="seed", source=SOURCE)  # its plan is gone
+    assert records.restore(db.session, plan, actor="seed", source=SOURCE)
+    db.session.commit()
+    for row in (plan, first, second, kept, evidence):
+        assert row.deleted_at is None, row
+    assert gone_before.deleted_at == earlier  # deleted on its own: stays deleted
+    assert sorted(db.session.scalars(select(Milestone.id))) == [kept.id]
+
+
+def test_a_commitment_of_a_deleted_plan_is_not_found_anywhere(seeded_app):
+    client = seeded_app.test_client()
+    with seeded_app.app_context():
+        c = db.session.scalars(select(Commitment).order_by(Commitment.id)).first()
+        cid, plan = c.id, c.plan
+        records.soft_delete(db.session, plan, actor="test", source="https://example.org/why")
+        db.session.commit()
+    for url in (f"/commitments/{cid}", f"/api/v1/commitments/{cid}"):
+        assert client.get(url).status_code == 404, url  # was a 500: its plan was hidden
+    listed = client.get("/api/v1/commitments?per_page=500").get_json()["items"]
+    assert cid not in [row["id"] for row in listed]
