@@ -310,4 +310,5 @@ def import_metric_round(
         path = Path(folder) / name
         upload.save(path)
         check_input(path, max_bytes)
-        return import_round(session, path, year, fmt, None, label, source, strict)
+        return import_round(session, path, year, fmt, None, label, source, strict,
+                            actor=actor_of(user).name, user=user)

@@ -20,6 +20,7 @@ from app.models import (
     MetricRound,
     MetricScore,
     State,
+    User,
 )
 from app.models.base import utcnow
 from app.records import WITH_DELETED, Batch
@@ -409,8 +410,14 @@ def import_round(
     source: str | None = None,
     strict: bool = False,
     progress: bool = False,
+    *,
+    actor: str = IMPORT_ACTOR,
+    user: User | None = None,
 ) -> ImportReport:
     """Read ``path`` as round ``year`` into the session (the caller commits or rolls back).
+
+    Its changes are recorded as ``actor`` (the CLI's "import"; an admin's agency and account
+    when the round is uploaded from the browser).
 
     Institutions are matched by stable key or by a recorded name variant (alias); new ones
     are created. The round's scores become exactly the file's: importing the same file
@@ -425,7 +432,7 @@ def import_round(
     report.rows_read, report.repairs = read.rows_read, read.repairs
 
     # Every write below is an audited change (app.records), its events written in one go.
-    batch = Batch(session, actor=IMPORT_ACTOR, source=source or path.name)
+    batch = Batch(session, actor=actor, source=source or path.name, user=user)
     metric_round = session.scalars(select(MetricRound).where(MetricRound.year == year)).first()
     if metric_round is None and not source:
         raise RoundImportError(

@@ -56,6 +56,10 @@ def test_an_admin_imports_a_round_and_sees_the_report(local_app, as_user, tmp_pa
     assert response.status_code == 200 and "rows read:" in page and "scores:" in page
     with local_app.app_context():
         assert db.session.scalars(select(MetricRound).where(MetricRound.year == 2019)).one()
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity == "metric_score"))
+        # Recorded as the admin's agency and account, with the source given.
+        assert {(e.actor, e.user_id is not None, e.source) for e in events} == {
+            ("SESNA", True, SOURCE)}
     after = _counts(local_app)
     assert after[0] == before[0] + 1 and after[2] > before[2]
     # The same file again changes nothing.
