@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import records
@@ -119,6 +119,8 @@ class Sheet:
     columns: dict[str, Callable[[Any], Any]]
     query: Callable[[str], Any]
     readonly: tuple[str, ...] = ()  # shown for orientation, must not change
+    # The model of ``parent``: a row with an empty id adds a record under that parent.
+    parent_model: type | None = None
 
     @property
     def header(self) -> list[str]:
@@ -137,14 +139,15 @@ SHEETS = (
         "title": _required_text, "responsible": _text, "counterpart": _text,
         "objective": _text, "status": _code(COMMITMENT_STATUSES, required=False),
     }, lambda cve: select(Commitment).join(ActionPlan).where(ActionPlan.state_cve == cve)
-        .order_by(Commitment.plan_id, Commitment.number), readonly=("number",)),
+        .order_by(Commitment.plan_id, Commitment.number), readonly=("number",),
+        parent_model=ActionPlan),
     Sheet("milestones", Milestone, "commitment_id", {
         "title": _required_text, "weight": _number, "start_date": _date, "due_date": _date,
         "status": _code(MILESTONE_STATUSES, required=True), "progress": _number,
         "completed_on": _date,
     }, lambda cve: select(Milestone).join(Commitment).join(ActionPlan)
         .where(ActionPlan.state_cve == cve).order_by(Milestone.commitment_id, Milestone.number),
-        readonly=("number",)),
+        readonly=("number",), parent_model=Commitment),
 )
 BY_NAME = {s.name: s for s in SHEETS}
 
@@ -211,6 +214,8 @@ class Upload:
 
     problems: list[Problem] = field(default_factory=list)
     changes: list[tuple[Any, dict[str, Any], int]] = field(default_factory=list)
+    # New records: (sheet, parent row, number or None for the next free one, values).
+    new: list[tuple[Sheet, Any, int | None, dict[str, Any]]] = field(default_factory=list)
     rows: int = 0
 
     def problem(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
@@ -292,11 +297,14 @@ def _integer_or_none(value: Any) -> int | None:
 def _validate_row(session: Session, user: User, sheet: Sheet, cells: dict[str, Any],
                   number: int, found: dict[int, Any], seen: set[int], upload: Upload) -> None:
     report = lambda column, message: upload.problem(sheet.name, number, column, message)  # noqa: E731
+    if cells["id"] in (None, ""):
+        _validate_new_row(session, user, sheet, cells, report, upload)
+        return
     obj_id = _integer_or_none(cells["id"])
     obj = found.get(obj_id) if obj_id is not None else None
     if obj is None:
-        report("id", f"'{cells['id'] or ''}' is not the id of a recorded "
-               f"{sheet.model.__tablename__} (add new records with the forms)")
+        report("id", f"'{cells['id']}' is not the id of a recorded {sheet.model.__tablename__} "
+               "(leave it empty to add one)")
         return
     if obj_id in seen:
         report("id", f"id {obj_id} appears twice")
@@ -308,22 +316,67 @@ def _validate_row(session: Session, user: User, sheet: Sheet, cells: dict[str, A
     for column in (sheet.parent, *sheet.readonly):
         if column and _same_cell(cells[column], getattr(obj, column)) is False:
             report(column, f"cannot be changed here (it is {getattr(obj, column)})")
-    values = {}
-    for column, parse in sheet.columns.items():
-        try:
-            values[column] = parse(cells[column])
-        except ValueError as exc:
-            report(column, str(exc))
+    values = _values(sheet, cells, report)
     version = _integer_or_none(cells["version"])
     if version is None:
         report("version", "must be the version downloaded (a whole number)")
     elif version != obj.version:
         report("version", f"the record changed since the download (version {obj.version}, "
                f"not {version}): download again and redo this row")
-    if len(values) == len(sheet.columns):
-        for column, message in _row_rules(sheet, values):
-            report(column, message)
+    if values is not None:
         upload.changes.append((obj, values, version or 0))
+
+
+def _values(sheet: Sheet, cells: dict[str, Any], report: Callable[[str, str], None],
+            ) -> dict[str, Any] | None:
+    """The row's editable values parsed and checked together; None if a cell was refused."""
+    values = {}
+    for column, parse in sheet.columns.items():
+        try:
+            values[column] = parse(cells[column])
+        except ValueError as exc:
+            report(column, str(exc))
+    if len(values) < len(sheet.columns):
+        return None
+    problems = list(_row_rules(sheet, values))
+    for column, message in problems:
+        report(column, message)
+    return None if problems else values
+
+
+def _validate_new_row(session: Session, user: User, sheet: Sheet, cells: dict[str, Any],
+                      report: Callable[[str, str], None], upload: Upload) -> None:
+    """A row with an empty id: a new record under the parent its parent column names."""
+    if sheet.parent is None or sheet.parent_model is None:
+        report("id", f"a new {sheet.model.__tablename__} is added with the forms, not here")
+        return
+    if cells["version"] not in (None, ""):
+        report("version", "must be empty on a new row (it has no version yet)")
+    parent_id = _integer_or_none(cells[sheet.parent])
+    parent = session.get(sheet.parent_model, parent_id) if parent_id is not None else None
+    if parent is None:
+        report(sheet.parent, f"'{cells[sheet.parent] or ''}' is not the id of a recorded "
+               f"{sheet.parent_model.__tablename__}")
+        return
+    if not can_edit_state(user, records.derive_context(session, parent)[0]):
+        report(sheet.parent, f"{sheet.parent_model.__tablename__} {parent.id} belongs to a "
+               "state you may not edit")
+        return
+    wanted = None
+    if cells["number"] not in (None, ""):
+        wanted = _integer_or_none(cells["number"])
+        taken = {n for s, p, n, _v in upload.new if s is sheet and p is parent}
+        if wanted is None or wanted < 1:
+            report("number", "must be a whole number from 1, or empty for the next one")
+        elif wanted in taken or session.scalar(
+                select(sheet.model.id).where(getattr(sheet.model, sheet.parent) == parent.id,
+                                             sheet.model.number == wanted)
+                .execution_options(**records.WITH_DELETED)) is not None:
+            report("number", f"{wanted} is already used in "
+                   f"{sheet.parent_model.__tablename__} {parent.id}")
+    values = _values(sheet, cells, report)
+    if values is not None:
+        upload.new.append((sheet, parent, wanted, values))
 
 
 def _same_cell(cell: Any, value: Any) -> bool:
@@ -357,6 +410,9 @@ def _check_weights(upload: Upload) -> None:
     for obj, values, _version in upload.changes:
         if isinstance(obj, Milestone):
             by_commitment.setdefault(obj.commitment_id, []).append(values["weight"] is not None)
+    for sheet, parent, _number, values in upload.new:
+        if sheet.model is Milestone:
+            by_commitment.setdefault(parent.id, []).append(values["weight"] is not None)
     for commitment_id, weighted in by_commitment.items():
         if any(weighted) and not all(weighted):
             upload.problem("milestones", None, "weight",
@@ -373,7 +429,7 @@ def apply(session: Session, user: User, upload: Upload, *, source: str | None) -
     assert not upload.problems
     changing = [(o, v, n) for o, v, n in upload.changes
                 if any(getattr(o, k) != value for k, value in v.items())]
-    if not changing:
+    if not (changing or upload.new):
         return 0
     if not source:
         raise MissingSource()
@@ -381,4 +437,27 @@ def apply(session: Session, user: User, upload: Upload, *, source: str | None) -
         for obj, values, version in changing:
             batch.update(obj, {**values, "source": source}, expected_version=version,
                          summary=str(getattr(obj, "title", ""))[:200])
-    return len(changing)
+        highest = _highest_numbers(session, upload)
+        for sheet, parent, wanted, values in upload.new:
+            if wanted is None:
+                highest[sheet.model, parent.id] += 1
+            batch.create(sheet.model, {
+                **values, sheet.parent: parent.id, "source": source,
+                "number": wanted or highest[sheet.model, parent.id],
+            }, summary=values["title"][:200])
+    return len(changing) + len(upload.new)
+
+
+def _highest_numbers(session: Session, upload: Upload) -> dict[tuple[type, int], int]:
+    """Per (model, parent) of the new rows, the highest number taken: recorded (deleted rows
+    keep theirs) or asked for by a new row; rows without a number get the next ones."""
+    highest: dict[tuple[type, int], int] = {}
+    for sheet, parent, wanted, _values in upload.new:
+        key = (sheet.model, parent.id)
+        if key not in highest:
+            highest[key] = session.scalar(
+                select(func.max(sheet.model.number))
+                .where(getattr(sheet.model, sheet.parent) == parent.id)
+                .execution_options(**records.WITH_DELETED)) or 0
+        highest[key] = max(highest[key], wanted or 0)
+    return highest

@@ -208,3 +208,72 @@ def test_unreadable_files_are_refused(local_app, as_user, data):
     assert _state(local_app) == before
     with local_app.app_context():
         assert db.session.scalars(select(ActionPlan)).first() is not None
+
+
+def _milestones_of(app, c_id: int) -> list[tuple[int, str, str]]:  # noqa: ANN001
+    with app.app_context():
+        return [tuple(r) for r in db.session.execute(
+            select(Milestone.number, Milestone.title, Milestone.status)
+            .where(Milestone.commitment_id == c_id).order_by(Milestone.number))]
+
+
+def test_rows_without_an_id_add_milestones_and_commitments(local_app, as_user, data):
+    client = as_user("durango@example.org")
+    book = _book(client)
+    ms, cs = book["milestones"], book["commitments"]
+    c_id = commitment_of_in(local_app, DURANGO)
+    before = _milestones_of(local_app, c_id)
+    with local_app.app_context():
+        plan_id = db.session.get(Commitment, c_id).plan_id
+        last_event = db.session.scalar(select(func.max(AuditEvent.id)))
+    ms.append([None, None, c_id, None, "Informe trimestral", None, None, datetime(2025, 3, 31),
+               "not_started"])
+    ms.append([None, None, c_id, None, "Informe anual", None, None, None, "in_progress", 0.5])
+    cs.append([None, None, plan_id, None, "Compromiso agregado desde la hoja", "Contraloría"])
+    response = _upload(client, book, source=SOURCE)
+    assert response.status_code == 200 and "3 registros cambiaron" in response.get_data(True)
+    after = _milestones_of(local_app, c_id)
+    top = before[-1][0]
+    assert after == [*before, (top + 1, "Informe trimestral", "not_started"),
+                     (top + 2, "Informe anual", "in_progress")]
+    with local_app.app_context():
+        added = db.session.scalars(select(Commitment).where(
+            Commitment.title == "Compromiso agregado desde la hoja")).one()
+        assert (added.plan_id, added.responsible, added.source) == (plan_id, "Contraloría",
+                                                                    SOURCE)
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.id > last_event)).all()
+        assert sorted((e.action, e.entity) for e in events) == [
+            ("create", "commitment"), ("create", "milestone"), ("create", "milestone")]
+        assert {(e.actor, e.source, e.state_cve) for e in events} == {
+            ("IDAIP Durango", SOURCE, DURANGO)}
+
+
+def test_new_rows_are_checked_like_the_others(local_app, as_user, data):
+    client = as_user("durango@example.org")
+    book = _book(client)
+    ms, ps = book["milestones"], book["plans"]
+    c_id = commitment_of_in(local_app, DURANGO)
+    veracruz = commitment_of_in(local_app, VERACRUZ)
+    ms.append([None, None, veracruz, None, "Colada", None, None, None, "not_started"])
+    ms.append([None, 3, c_id, None, "Con versión", None, None, None, "not_started"])
+    ms.append([None, None, c_id, 1, "Número usado", None, None, None, "not_started"])
+    ms.append([None, None, 999999, None, "Sin compromiso", None, None, None, "not_started"])
+    ms.append([None, None, c_id, None, "Sin estado", None, None, None, None])
+    ps.append([None, None, DURANGO, "Plan nuevo"])
+    before = _state(local_app)
+    response = _upload(client, book, source=SOURCE)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    last = ms.max_row
+    for sheet, row, column, words in (
+        ("milestones", last - 4, "commitment_id", "state you may not edit"),
+        ("milestones", last - 3, "version", "must be empty on a new row"),
+        ("milestones", last - 2, "number", "1 is already used"),
+        ("milestones", last - 1, "commitment_id", "is not the id of a recorded commitment"),
+        ("milestones", last, "status", "must be one of"),
+        ("plans", ps.max_row, "id", "added with the forms"),
+    ):
+        assert f"<td>{sheet}</td><td>{row}</td><td>{column}</td><td>" in page, (sheet, row,
+                                                                                 column)
+        assert words in page, words
+    assert _state(local_app) == before
