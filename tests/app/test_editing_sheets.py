@@ -79,6 +79,23 @@ def _row(sheet, obj_id: int) -> int:  # noqa: ANN001
     raise AssertionError(obj_id)
 
 
+def _upload_refused(app, client, book) -> str:  # noqa: ANN001
+    """Upload ``book`` with a source: refused (422), nothing stored; the page."""
+    before = _state(app)
+    response = _upload(client, book, source=SOURCE)
+    assert response.status_code == 422
+    assert _state(app) == before
+    return response.get_data(as_text=True)
+
+
+def _assert_problems(page: str, expected) -> None:  # noqa: ANN001
+    """Each (sheet, row, column, words) is a line of the problems table."""
+    for sheet, row, column, words in expected:
+        assert f"<td>{sheet}</td><td>{row}</td><td>{column}</td><td>" in page, (sheet, row,
+                                                                                 column)
+        assert words in page, words
+
+
 def _col(sheet, name: str) -> int:  # noqa: ANN001
     return [c.value for c in sheet[1]].index(name) + 1
 
@@ -168,12 +185,9 @@ def test_every_problem_is_reported_by_sheet_row_and_column(local_app, as_user, d
     ms.append([123456, 1, None, 1, "Inventada", None, None, None, "complete"])
     cs.cell(2, _col(cs, "title"), "")
     ps.cell(2, _col(ps, "published_date"), "mayo 2016")
-    before = _state(local_app)
-    response = _upload(client, book, source=SOURCE)
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = _upload_refused(local_app, client, book)
     last = ms.max_row
-    for sheet, row, column, words in (
+    _assert_problems(page, (
         ("milestones", first, "due_date", "is not a date"),
         ("milestones", first, "status", "is not one of"),
         ("milestones", second, "weight", "must be over 0"),
@@ -183,11 +197,7 @@ def test_every_problem_is_reported_by_sheet_row_and_column(local_app, as_user, d
         ("milestones", last, "id", "is not the id of a recorded"),
         ("commitments", 2, "title", "must not be empty"),
         ("plans", 2, "published_date", "AAAA"),
-    ):
-        assert f"<td>{sheet}</td><td>{row}</td><td>{column}</td><td>" in page, (sheet, row,
-                                                                                 column)
-        assert words in page
-    assert _state(local_app) == before
+    ))
 
 
 def test_unreadable_files_are_refused(local_app, as_user, data):
@@ -217,11 +227,15 @@ def _milestones_of(app, c_id: int) -> list[tuple[int, str, str]]:  # noqa: ANN00
             .where(Milestone.commitment_id == c_id).order_by(Milestone.number))]
 
 
-def test_rows_without_an_id_add_milestones_and_commitments(local_app, as_user, data):
+def _durango_book(app, as_user):  # noqa: ANN001, ANN202
+    """The Durango editor's client, the downloaded workbook and a Durango commitment's id."""
     client = as_user("durango@example.org")
-    book = _book(client)
+    return client, _book(client), commitment_of_in(app, DURANGO)
+
+
+def test_rows_without_an_id_add_milestones_and_commitments(local_app, as_user, data):
+    client, book, c_id = _durango_book(local_app, as_user)
     ms, cs = book["milestones"], book["commitments"]
-    c_id = commitment_of_in(local_app, DURANGO)
     before = _milestones_of(local_app, c_id)
     with local_app.app_context():
         plan_id = db.session.get(Commitment, c_id).plan_id
@@ -249,10 +263,8 @@ def test_rows_without_an_id_add_milestones_and_commitments(local_app, as_user, d
 
 
 def test_new_rows_are_checked_like_the_others(local_app, as_user, data):
-    client = as_user("durango@example.org")
-    book = _book(client)
+    client, book, c_id = _durango_book(local_app, as_user)
     ms, ps = book["milestones"], book["plans"]
-    c_id = commitment_of_in(local_app, DURANGO)
     veracruz = commitment_of_in(local_app, VERACRUZ)
     ms.append([None, None, veracruz, None, "Colada", None, None, None, "not_started"])
     ms.append([None, 3, c_id, None, "Con versión", None, None, None, "not_started"])
@@ -260,20 +272,13 @@ def test_new_rows_are_checked_like_the_others(local_app, as_user, data):
     ms.append([None, None, 999999, None, "Sin compromiso", None, None, None, "not_started"])
     ms.append([None, None, c_id, None, "Sin estado", None, None, None, None])
     ps.append([None, None, DURANGO, "Plan nuevo"])
-    before = _state(local_app)
-    response = _upload(client, book, source=SOURCE)
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = _upload_refused(local_app, client, book)
     last = ms.max_row
-    for sheet, row, column, words in (
+    _assert_problems(page, (
         ("milestones", last - 4, "commitment_id", "state you may not edit"),
         ("milestones", last - 3, "version", "must be empty on a new row"),
         ("milestones", last - 2, "number", "1 is already used"),
         ("milestones", last - 1, "commitment_id", "is not the id of a recorded commitment"),
         ("milestones", last, "status", "must be one of"),
         ("plans", ps.max_row, "id", "added with the forms"),
-    ):
-        assert f"<td>{sheet}</td><td>{row}</td><td>{column}</td><td>" in page, (sheet, row,
-                                                                                 column)
-        assert words in page, words
-    assert _state(local_app) == before
+    ))
