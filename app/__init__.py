@@ -71,6 +71,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     cli.init_app(app)
     opendata_cli.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Outermost: the front cache and the rate limiter see the client's address and host.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_host=hops)
     return app
 
 

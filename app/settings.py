@@ -82,6 +82,13 @@ SETTINGS: tuple[Setting, ...] = (
         "to standard error.",
     ),
     Setting(
+        "TRUSTED_PROXIES",
+        0,
+        "How many reverse proxies stand in front of the app; with 1 or more, the client's "
+        "address, scheme and host are read from their X-Forwarded-* headers (werkzeug's "
+        "ProxyFix), so per-address sign-in limits count each client, not the proxy.",
+    ),
+    Setting(
         "SITE_URL",
         "http://127.0.0.1:5000",
         "Public address of the site (scheme, host and port, no path); absolute links such as "

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import User
+from app.models import Base, User
 from tests.app import editing_fixtures
 from tests.app.editing_fixtures import PASSWORD, login
 
@@ -161,3 +162,22 @@ def test_password_change(local_app):
     client.post("/logout")
     assert login(client, "durango@example.org").status_code == 200
     assert login(client, "durango@example.org", new).status_code == 302
+
+
+@pytest.mark.parametrize("proxies, other_client_limited", [(1, False), (0, True)])
+def test_behind_a_trusted_proxy_each_client_has_its_own_address_limit(
+        make_app, proxies, other_client_limited):
+    app = make_app(TRUSTED_PROXIES=proxies)
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+    clients = []
+    for address in ("203.0.113.1", "203.0.113.2"):  # both reach the app from the proxy
+        client = app.test_client()
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+        clients.append(client)
+    codes = [login(clients[0], f"nobody{i}@example.org", "wrong password!").status_code
+             for i in range(11)]
+    assert codes[-1] == 429
+    other = login(clients[1], "someone@example.org", "wrong password!").status_code
+    # Trusted: the forwarded address is the client's. Not trusted: everyone is the proxy.
+    assert (other == 429) is other_client_limited
