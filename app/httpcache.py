@@ -60,6 +60,7 @@ from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
 from flask_compress import Compress
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.http import parse_cookie, parse_etags
 
 from app.extensions import db
@@ -443,14 +444,17 @@ class FrontCache:
                 cookies.get(LANG_COOKIE), environ.get("HTTP_ACCEPT_LANGUAGE"),
                 environ.get("HTTP_ACCEPT_ENCODING"), date.today())
 
-    def _numbers(self, datasets: tuple[str, ...]) -> tuple[int, ...]:
+    def _numbers(self, datasets: tuple[str, ...]) -> tuple[int, ...] | None:
         shared = self.app.extensions["httpcache_revisions"]
         if self.app.config["HTTPCACHE_REVISION_TTL"] and datasets in shared:
             expires, (numbers, _changed) = shared[datasets]
             if expires > time_module.monotonic():
                 return numbers
-        with self.app.app_context():
-            return revisions(*datasets)[0]
+        try:
+            with self.app.app_context():
+                return revisions(*datasets)[0]
+        except DBAPIError:
+            return None  # not answered here: Flask gives the site's 503 page
 
     def _answer(self, entry: _Finished, environ: dict[str, Any],
                 start_response: Callable[..., Any], started: float) -> list[bytes]:

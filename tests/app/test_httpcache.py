@@ -8,6 +8,7 @@ import time
 
 import brotli
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from app import httpcache, records
@@ -249,3 +250,16 @@ def test_revisions_are_trusted_for_their_ttl_then_read_again(make_app):
     assert client.get("/states/", headers={"If-None-Match": etag}).status_code == 304
     time.sleep(0.6)
     assert client.get("/states/", headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_a_database_failure_behind_a_cached_page_is_the_sites_503(states_app, monkeypatch):
+    client = states_app.test_client()
+    client.get("/states/")  # kept in front
+
+    def unreachable(*datasets):  # noqa: ANN002, ANN202
+        raise sa.exc.OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(httpcache, "revisions", unreachable)
+    response = client.get("/states/")
+    assert response.status_code == 503
+    assert "La base de datos no responde" in response.get_data(as_text=True)
