@@ -466,7 +466,7 @@ class FrontCache:
             status, headers, cache = entry.status, entry.headers, "hit"
             body = b"" if environ["REQUEST_METHOD"] == "HEAD" else entry.body
         start_response(status, list(headers))
-        from app import ops
+        from app import ops  # here, not at the top: app.ops imports this module
 
         ops.log_request(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
                         environ.get("QUERY_STRING", ""), int(status[:3]), started,
