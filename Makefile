@@ -31,9 +31,12 @@ serve: install translations instance/secret_key
 load: install translations
 	bench/load.sh
 
+# The suite runs in parallel (pytest-xdist, one database, browser and port range per worker;
+# JOBS=0 runs it in one process) and prints its 20 slowest tests.
+JOBS ?= auto
 test: install translations system-test-deps
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
 
 install: $(STAMP)
 

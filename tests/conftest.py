@@ -1,7 +1,8 @@
-"""Fixtures shared by every test: app, client, runner, a fresh database per test, a browser.
+"""Fixtures shared by every test: app, client, runner, a database of its own per test, a browser.
 
-The database is a temporary SQLite file, or, when TEST_DATABASE_URL is set, that PostgreSQL
-database, emptied and rebuilt for each test.
+Each test's database is a copy of a template prepared once per session (per xdist worker, see
+``tests/databases.py``): a temporary SQLite file, or, when TEST_DATABASE_URL names a
+PostgreSQL server, a database created from a template on that server and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from werkzeug.serving import make_server
 
-from app import create_app
-from app.extensions import db
-from app.models import Base
+from tests.databases import Databases, build_app, dispose, kind_for, worker_id
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -66,65 +65,47 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"database: {version}"]
 
 
-def reset_database(engine: sa.Engine) -> None:
-    """Drop every table in the database, including Alembic's version table."""
-    if engine.dialect.name == "postgresql":
-        # One statement instead of reflecting and dropping table by table: much faster.
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        return
-    meta = sa.MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    """The prepared databases of this session (of this xdist worker), built on first use."""
+    prepared = Databases(tmp_path_factory.mktemp("templates"),
+                         os.environ.get("TEST_DATABASE_URL"), worker_id())
+    yield prepared
+    prepared.close()
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
-        return
-    engine = sa.create_engine(url)
-    reset_database(engine)
-    engine.dispose()
+def database_url(request: pytest.FixtureRequest, databases: Databases,
+                 tmp_path: Path) -> Iterator[str]:
+    """The test's own database: a copy of the template its fixtures ask for, or empty.
+
+    ``kind_for`` reads the fixtures the test uses (``seeded_app``, ``local_app``...); a test
+    with ``make_app`` alone gets an empty database (migrations, tables it creates itself).
+    """
+    url = databases.fresh(kind_for(request.fixturenames), tmp_path)
     yield url
+    databases.drop(url)
 
 
 @pytest.fixture
-def make_app(database_url: str, tmp_path: Path) -> Iterator:
-    """Return a factory of apps on the test database (tables not created)."""
+def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Return a factory of apps on the test's database."""
     apps: list[Flask] = []
 
     def factory(**overrides: object) -> Flask:
-        config = {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": database_url,
-            "WTF_CSRF_ENABLED": False,
-            **overrides,
-        }
-        app = create_app(config)
+        app = build_app(database_url, **overrides)
         apps.append(app)
         return app
 
     yield factory
     for app in apps:
-        with app.app_context():
-            for engine in db.engines.values():
-                engine.dispose()
+        dispose(app)
 
 
 @pytest.fixture
-def app(make_app) -> Iterator[Flask]:
-    """An app on an empty database with every table created from the models."""
-    app = make_app()
-    with app.app_context():
-        Base.metadata.create_all(db.engine)
-    yield app
-    if os.environ.get("TEST_DATABASE_URL"):
-        with app.app_context():
-            db.session.close()
-            reset_database(db.engine)
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """An app on a database with every table created from the models (a template's copy)."""
+    return make_app()
 
 
 @pytest.fixture
@@ -140,22 +121,12 @@ def runner(app: Flask) -> FlaskCliRunner:
 @pytest.fixture
 def states_app(app: Flask) -> Flask:
     """The app with the 32 states loaded (what every public page needs)."""
-    from seeds.states import load_states
-
-    with app.app_context():
-        load_states(db.session)
-        db.session.commit()
     return app
 
 
 @pytest.fixture
 def seeded_app(app: Flask) -> Flask:
     """The app with every seed dataset loaded (as `flask seed all` does)."""
-    from app.cli import run_loaders
-    from seeds import LOADERS
-
-    with app.app_context():
-        run_loaders(list(LOADERS))
     return app
 
 

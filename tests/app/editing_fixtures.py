@@ -18,14 +18,9 @@ PASSWORD = "correct horse battery"
 DURANGO, VERACRUZ = "10", "30"
 
 
-@pytest.fixture
-def local_app(app: Flask) -> Flask:
-    """The app with the states and the local plans loaded, and these accounts:
-    an editor of Durango, an editor of Veracruz, a disabled Durango editor, an admin."""
-    from app.cli import run_loaders
-
+def add_accounts(app: Flask) -> None:
+    """An editor of Durango, an editor of Veracruz, a disabled Durango editor, an admin."""
     with app.app_context():
-        run_loaders(["states", "local"])
         s = db.session
         create_user(s, "durango@example.org", PASSWORD, role="editor", state_cve=DURANGO,
                     agency="IDAIP Durango")
@@ -35,6 +30,12 @@ def local_app(app: Flask) -> Flask:
                     agency="IDAIP Durango").active = False
         create_user(s, "admin@example.org", PASSWORD, role="admin", agency="SESNA")
         s.commit()
+
+
+@pytest.fixture
+def local_app(app: Flask) -> Flask:
+    """The app with the states and the local plans loaded, and the accounts of
+    ``add_accounts`` (the "local" template of tests/databases.py)."""
     return app
 
 

@@ -28,17 +28,12 @@ def import_file(app: Flask, path: Path, year: int, **options: object):  # type: 
 @pytest.fixture
 def metric_seeded(app: Flask) -> Flask:
     """The app with the states and the metric's published figures loaded (and nothing else)."""
-    from app.cli import run_loaders
-
-    with app.app_context():
-        run_loaders(["states", "metric"])
     return app
 
 
 @pytest.fixture
 def metric_app(metric_seeded: Flask) -> Flask:
     """The seeded app with the real 2017 file (../shared/data/mga-2017/BSO.csv) imported."""
-    import_file(metric_seeded, bso_path(), 2017)
     return metric_seeded
 
 

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Base, Commitment, Evidence, Milestone, User
 from app.opendata.package import TABLES, undocumented
 from tests.app.metric_fixtures import import_file, write_synthetic_2019
-from tests.conftest import reset_database
+from tests.databases import reset_database
 
 
 def _identity(client, url):

@@ -1,0 +1,255 @@
+"""Prepared test databases: each kind is built once per session (per xdist worker), then copied.
+
+A test's database is a copy of a template built once per worker: on SQLite the template file
+is copied with SQLite's backup API (a millisecond), on PostgreSQL a database is created with
+``CREATE DATABASE ... TEMPLATE`` and dropped after the test. The kinds build on each other
+(``parent``): the seeds are loaded once per worker instead of once per test.
+
+Which kind a test starts from is read from the fixtures it uses (``FIXTURE_KINDS``, most
+specific first): ``seeded_app`` gives every seed dataset, ``local_app`` the states, the local
+plans and four accounts, and so on; a test that uses ``app`` alone gets the empty tables, and
+one that uses only ``make_app``/``database_url`` gets an empty database (migrations, the
+factory's own table creation). The fixtures themselves live in ``tests/conftest.py`` and the
+helpers modules; this module only builds and copies databases.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from app import create_app
+from app.extensions import db
+from app.models import Base
+
+TEST_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False}
+
+
+def build_app(url: str, **overrides: object) -> Flask:
+    """An app on ``url`` with the test settings (CSRF off unless overridden)."""
+    return create_app({**TEST_CONFIG, "DATABASE_URL": url, **overrides})
+
+
+def dispose(app: Flask) -> None:
+    """Close every pooled connection of ``app`` (a template must have none when copied)."""
+    with app.app_context():
+        db.session.close()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def reset_database(engine: sa.Engine) -> None:
+    """Drop every table of the database behind ``engine``, including Alembic's version table."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:  # one statement instead of table by table: much faster
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        return
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    meta.drop_all(engine)
+
+
+# --- What each kind holds ------------------------------------------------------------------
+
+
+def _tables(app: Flask) -> None:
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+
+
+def _loaders(*names: str) -> Callable[[Flask], None]:
+    def build(app: Flask) -> None:
+        from app.cli import run_loaders
+        from seeds import LOADERS
+
+        with app.app_context():
+            run_loaders(list(names or LOADERS))
+
+    return build
+
+
+def _states(app: Flask) -> None:
+    from seeds.states import load_states
+
+    with app.app_context():
+        load_states(db.session)
+        db.session.commit()
+
+
+def _local(app: Flask) -> None:
+    from tests.app.editing_fixtures import add_accounts
+
+    _loaders("states", "local")(app)
+    add_accounts(app)
+
+
+def _metric_2017(app: Flask) -> None:
+    from tests.app.metric_fixtures import bso_path, import_file
+
+    import_file(app, bso_path(), 2017)
+
+
+def _api(app: Flask) -> None:
+    """Two SYNTHETIC rounds (test data, not real results) on top of every seed."""
+    import tempfile
+
+    from tests.app.metric_fixtures import import_file, write_synthetic_2019
+
+    with tempfile.TemporaryDirectory() as folder:
+        synthetic = write_synthetic_2019(Path(folder) / "synthetic.csv")
+        import_file(app, synthetic, 2019)
+        import_file(app, synthetic, 2021)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A prepared database: its parent's copy plus what ``build`` adds."""
+
+    name: str
+    parent: str | None
+    build: Callable[[Flask], None]
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("tables", None, _tables),
+    Kind("states", "tables", _states),
+    Kind("seeded", "tables", _loaders()),
+    Kind("local", "tables", _local),
+    Kind("metric", "tables", _loaders("states", "metric")),
+    Kind("metric2017", "metric", _metric_2017),
+    Kind("api", "seeded", _api),
+)}
+
+# The fixture that decides a test's database, most specific first: a test using
+# ``metric_app`` also uses ``metric_seeded`` and ``app``, and starts from "metric2017".
+FIXTURE_KINDS: tuple[tuple[str, str], ...] = (
+    ("metric_app", "metric2017"),
+    ("metric_seeded", "metric"),
+    ("local_app", "local"),
+    ("seeded_app", "seeded"),
+    ("states_app", "states"),
+    ("app", "tables"),
+)
+
+
+def kind_for(fixturenames: Iterable[str]) -> str | None:
+    """The kind of database a test using ``fixturenames`` starts from (None: empty)."""
+    names = set(fixturenames)
+    for fixture, kind in FIXTURE_KINDS:
+        if fixture in names:
+            return kind
+    return None
+
+
+# --- Templates and copies ------------------------------------------------------------------
+
+
+class Databases:
+    """The templates of one session (one xdist worker) and the copies made from them."""
+
+    def __init__(self, folder: Path, server_url: str | None, worker: str):
+        self.folder = folder
+        self.server_url = server_url
+        self.worker = worker
+        self._built: dict[str, str] = {}
+        self._failed: dict[str, BaseException] = {}
+        self._counter = itertools.count()
+        self._admin: sa.Engine | None = None
+
+    # PostgreSQL: CREATE and DROP DATABASE run outside a transaction, on the server's own
+    # database of the URL given (scripts/with-postgres creates it).
+    def _server(self) -> sa.Engine:
+        if self._admin is None:
+            assert self.server_url is not None
+            self._admin = sa.create_engine(self.server_url, isolation_level="AUTOCOMMIT",
+                                           poolclass=sa.pool.NullPool)
+        return self._admin
+
+    def _pg_url(self, name: str) -> str:
+        return sa.make_url(self.server_url).set(database=name).render_as_string(
+            hide_password=False)
+
+    def _create_pg(self, name: str, template: str | None) -> str:
+        with self._server().connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"'
+                                 + (f' TEMPLATE "{template}"' if template else ""))
+        return self._pg_url(name)
+
+    def _drop_pg(self, name: str) -> None:
+        with self._server().connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def template(self, kind: str) -> str:
+        """The URL of the template of ``kind``, built on first use (its parents first)."""
+        if kind in self._failed:
+            raise self._failed[kind]
+        if kind in self._built:
+            return self._built[kind]
+        spec = KINDS[kind]
+        try:
+            url = self._new(f"tpl_{self.worker}_{kind}",
+                            self.template(spec.parent) if spec.parent else None)
+            app = build_app(url)
+            try:
+                spec.build(app)
+            finally:
+                dispose(app)
+        except BaseException as error:  # a skip (no ../shared) or a failure: remember it
+            self._failed[kind] = error
+            raise
+        self._built[kind] = url
+        return url
+
+    def _new(self, name: str, template_url: str | None) -> str:
+        """A new database called ``name``: empty, or a copy of the template at that URL."""
+        if self.server_url is None:
+            path = self.folder / f"{name}.sqlite3"
+            path.unlink(missing_ok=True)
+            if template_url is not None:
+                copy_sqlite(Path(template_url.removeprefix("sqlite:///")), path)
+            return f"sqlite:///{path}"
+        template = sa.make_url(template_url).database if template_url else None
+        return self._create_pg(name, template)
+
+    def fresh(self, kind: str | None, folder: Path) -> str:
+        """A database of its own for one test: a copy of ``kind``'s template, or empty."""
+        template = self.template(kind) if kind else None
+        if self.server_url is None:
+            path = folder / "test.sqlite3"
+            if template is not None:
+                copy_sqlite(Path(template.removeprefix("sqlite:///")), path)
+            return f"sqlite:///{path}"
+        return self._new(f"t_{self.worker}_{next(self._counter)}", template)
+
+    def drop(self, url: str) -> None:
+        """Drop a test's database (PostgreSQL; SQLite files go with the test's tmp_path)."""
+        if self.server_url is not None:
+            self._drop_pg(sa.make_url(url).database or "")
+
+    def close(self) -> None:
+        if self.server_url is not None:
+            for url in self._built.values():
+                self._drop_pg(sa.make_url(url).database or "")
+        if self._admin is not None:
+            self._admin.dispose()
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """Copy an SQLite database with the backup API (consistent even in WAL mode)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def worker_id() -> str:
+    """The xdist worker's name ("gw0"...), or "main" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
