@@ -63,12 +63,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.http import parse_cookie, parse_etags
 
+from app import records
 from app.extensions import db
 from app.i18n import LANG_COOKIE
 from app.models import DataRevision
 
-# Every dataset a public page may read (app.records.DATASETS maps models to these).
-PUBLIC_DATASETS = ("states", "local", "national", "metric", "geodata")
+# Every dataset a public page may read: those the models declare (app.records).
+PUBLIC_DATASETS = records.public_datasets()
 
 # Endpoints never cached whatever their decorators say.
 _NEVER = frozenset({"static"})

@@ -23,7 +23,7 @@ flush such a batch every few thousand rows to keep memory flat.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,31 +34,8 @@ from sqlalchemy import ColumnElement, event, insert, inspect, null, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.attributes import instance_state
 
-from app.models import (
-    ActionPlan,
-    Assessment,
-    AuditEvent,
-    BoundaryLayer,
-    Commitment,
-    CommitmentSdg,
-    CommitmentTheme,
-    DataRevision,
-    Evidence,
-    Institution,
-    InstitutionAlias,
-    LocalExercise,
-    MetricRound,
-    MetricScore,
-    Milestone,
-    ProgrammeCount,
-    PublishedFigure,
-    Source,
-    SourceLink,
-    State,
-    StlMember,
-    User,
-)
-from app.models.base import Versioned, utcnow
+from app.models import AuditEvent, Base, Commitment, DataRevision, User
+from app.models.base import OWNER, ByValue, Versioned, utcnow
 
 Outcome = Literal["created", "updated", "unchanged"]
 SUMMARY_LENGTH = 300
@@ -87,59 +64,97 @@ class VersionConflict(Exception):
         )
 
 
-# --- Datasets: which DataRevision a change bumps -----------------------------------------
+# --- What the models declare: datasets, owners, states ------------------------------------
+# Every table is derived from the models' own declarations (``__dataset__``, ``__owners__``,
+# ``__state_column__``, see app.models.base.Base): nothing here lists models by hand.
 
 
-def _plan_dataset(session: Session, obj: Any) -> str:
-    plan = _plan_of(session, obj)
-    return "national" if plan is not None and plan.scope == "national" else "local"
+def _models() -> list[type]:
+    return sorted((m.class_ for m in Base.registry.mappers), key=lambda m: m.__name__)
 
 
-# The one map from model to dataset. Plans and everything under them belong to "national"
-# or "local" according to their plan's scope.
-DATASETS: dict[type, str | Callable[[Session, Any], str]] = {
-    State: "states",
-    LocalExercise: "local",
-    StlMember: "local",
-    ProgrammeCount: "local",
-    ActionPlan: _plan_dataset,
-    Commitment: _plan_dataset,
-    CommitmentTheme: _plan_dataset,
-    CommitmentSdg: _plan_dataset,
-    Assessment: _plan_dataset,
-    Milestone: _plan_dataset,
-    Evidence: _plan_dataset,
-    Institution: "metric",
-    InstitutionAlias: "metric",
-    MetricRound: "metric",
-    MetricScore: "metric",
-    PublishedFigure: "metric",
-    BoundaryLayer: "geodata",
-    Source: "sources",
-    SourceLink: "sources",
-}
+MODELS: tuple[type, ...] = tuple(_models())
+BY_NAME: dict[str, type] = {m.__name__: m for m in MODELS}
+# The models with a version and a soft delete (the mixin's subclasses).
+EDITABLE: tuple[type, ...] = tuple(m for m in MODELS if issubclass(m, Versioned))
+BY_TABLE: dict[str, type] = {m.__tablename__: m for m in MODELS}  # type: ignore[attr-defined]
+
+
+def _owners(model: type) -> tuple[tuple[str, type], ...]:
+    return tuple((column, BY_NAME[name]) for column, name in model.__owners__)  # type: ignore[attr-defined]
+
 
 # The rows that belong to a row (model, foreign key): soft-deleting the row soft-deletes them
 # too, and restoring it restores those deleted with it (not those deleted before on their own),
 # each with its own event, so no page or API shows a commitment of a deleted plan.
-BELONGING: dict[type, tuple[tuple[type, str], ...]] = {
-    LocalExercise: ((StlMember, "exercise_id"),),
-    ActionPlan: ((Commitment, "plan_id"),),
-    Commitment: ((Milestone, "commitment_id"), (Evidence, "commitment_id"),
-                 (Assessment, "commitment_id")),
-    Milestone: ((Evidence, "milestone_id"),),
-}
+BELONGING: dict[type, tuple[tuple[type, str], ...]] = {}
+for _model in EDITABLE:
+    for _column, _owner in _owners(_model):
+        if issubclass(_owner, Versioned):
+            BELONGING[_owner] = (*BELONGING.get(_owner, ()), (_model, _column))
 
-# The models with a version and a soft delete (the mixin's subclasses).
-EDITABLE: tuple[type, ...] = tuple(m for m in DATASETS if issubclass(m, Versioned))
+
+def datasets_of_model(model: type) -> tuple[str, ...]:
+    """Every dataset a change to a ``model`` row may bump (an owner's, for OWNER)."""
+    declared = model.__dataset__  # type: ignore[attr-defined]
+    if isinstance(declared, ByValue):
+        return declared.names
+    if declared == OWNER:
+        return tuple(dict.fromkeys(
+            name for _column, owner in _owners(model) for name in datasets_of_model(owner)))
+    return (declared,) if isinstance(declared, str) else ()
+
+
+def public_datasets() -> tuple[str, ...]:
+    """Every dataset a model declares, in a stable order: what a public page may depend on."""
+    return tuple(sorted({name for model in MODELS for name in datasets_of_model(model)}))
+
+
+def _relationship_by_column(model: type) -> dict[str, str]:
+    """Foreign key column -> the relationship that holds the same row (``plan_id``: ``plan``)."""
+    out = {}
+    for rel in inspect(model).relationships:
+        columns = [c.key for c in rel.local_columns]
+        if rel.direction.name == "MANYTOONE" and len(columns) == 1:
+            out[columns[0]] = rel.key
+    return out
+
+
+def owner_of(session: Session, obj: Any) -> Any:
+    """The row ``obj`` belongs to (the first of its declared owners that is set), or None.
+
+    Read through the relationship when the row is not flushed yet (its key still empty)."""
+    relationships = _relationship_by_column(type(obj))
+    for column, model in _owners(type(obj)):
+        key = getattr(obj, column)
+        if key is not None:
+            return session.get(model, key, execution_options=WITH_DELETED)
+        if column in relationships and (owner := getattr(obj, relationships[column])):
+            return owner
+    return None
+
+
+def chain(session: Session, obj: Any) -> Iterator[Any]:
+    """``obj``, its owner, its owner's owner... (a milestone, its commitment, its plan)."""
+    while obj is not None:
+        yield obj
+        obj = owner_of(session, obj)
 
 
 def dataset_of(session: Session, obj: Any) -> str:
     """Return the dataset whose revision a change to ``obj`` bumps."""
-    entry = DATASETS.get(type(obj))
-    if entry is None:
-        raise LookupError(f"{type(obj).__name__} has no dataset in app.records.DATASETS")
-    return entry if isinstance(entry, str) else entry(session, obj)
+    for row in chain(session, obj):
+        declared = type(row).__dataset__
+        if declared is None:
+            break
+        if declared != OWNER:
+            return declared if isinstance(declared, str) else declared(row)
+    raise LookupError(f"{type(obj).__name__} declares no dataset (__dataset__)")
+
+
+def _static_dataset(model: type) -> str | None:
+    declared = model.__dataset__  # type: ignore[attr-defined]
+    return declared if isinstance(declared, str) and declared != OWNER else None
 
 
 _BUMPED = "app.records.bumped"
@@ -193,7 +208,8 @@ _PLAIN = (str, int, float, bool)
 def _snapshot_columns(model: type) -> tuple[str, ...]:
     keys = _snapshot_keys.get(model)
     if keys is None:
-        keys = tuple(a.key for a in inspect(model).column_attrs if a.key not in _NOT_IN_SNAPSHOTS)
+        skipped = _NOT_IN_SNAPSHOTS | model.__not_in_history__  # type: ignore[attr-defined]
+        keys = tuple(a.key for a in inspect(model).column_attrs if a.key not in skipped)
         _snapshot_keys[model] = keys
     return keys
 
@@ -225,48 +241,23 @@ def _identity(obj: Any) -> str | None:
     return str(identity[0]) if len(identity) == 1 else "/".join(str(p) for p in identity)
 
 
-def _commitment_of(session: Session, obj: Any) -> Commitment | None:
-    if isinstance(obj, Commitment):
-        return obj
-    if isinstance(obj, Milestone | Assessment):
-        return obj.commitment
-    if isinstance(obj, CommitmentTheme | CommitmentSdg):
-        return session.get(Commitment, obj.commitment_id, execution_options=WITH_DELETED)
-    if isinstance(obj, Evidence):
-        if obj.commitment is not None:
-            return obj.commitment
-        return obj.milestone.commitment if obj.milestone is not None else None
-    return None
-
-
-def _plan_of(session: Session, obj: Any) -> ActionPlan | None:
-    if isinstance(obj, ActionPlan):
-        return obj
-    commitment = _commitment_of(session, obj)
-    return commitment.plan if commitment is not None else None
-
-
 def derive_context(session: Session, obj: Any) -> tuple[str | None, int | None]:
     """Return the (state_cve, commitment_id) an event about ``obj`` is filed under.
 
-    A commitment is its own; a milestone, assessment or theme has its commitment's; evidence
-    its commitment's or its milestone's commitment's. The state is the plan's (NULL for a
-    national plan), the exercise's or the state's own. Metric rows are filed under no state,
-    so that an import does not flood the states' feeds of the co-creation tracker.
+    Read up the chain of owners: the first commitment in it, and the state of the first row
+    that declares one (``__state_column__``: a plan, an exercise, a state). A national plan's
+    state is NULL; metric rows declare none, so an import does not flood the states' feeds.
     """
-    if isinstance(obj, State):
-        return obj.cve_ent, None
-    if isinstance(obj, LocalExercise | ActionPlan):
-        return obj.state_cve, None
-    if isinstance(obj, StlMember):
-        exercise = obj.exercise or session.get(
-            LocalExercise, obj.exercise_id, execution_options=WITH_DELETED
-        )
-        return (exercise.state_cve if exercise else None), None
-    commitment = _commitment_of(session, obj)
-    if commitment is not None:
-        return commitment.plan.state_cve, commitment.id
-    return None, None
+    state_cve: str | None = None
+    commitment_id: int | None = None
+    for row in chain(session, obj):
+        if commitment_id is None and isinstance(row, Commitment):
+            commitment_id = row.id
+        column = type(row).__state_column__
+        if column is not None:
+            state_cve = getattr(row, column)
+            break
+    return state_cve, commitment_id
 
 
 def live(model: type) -> ColumnElement[bool]:
@@ -315,15 +306,9 @@ def _soft_deletable(obj: Any) -> None:
 
 
 def _deleted_owner(session: Session, obj: Any) -> Any:
-    """The deleted row ``obj`` belongs to (``BELONGING``), or None."""
-    for owner_model, belonging in BELONGING.items():
-        for model, key in belonging:
-            owner_id = getattr(obj, key) if isinstance(obj, model) else None
-            if owner_id is not None:
-                owner = session.get(owner_model, owner_id, execution_options=WITH_DELETED)
-                if owner is not None and owner.deleted_at is not None:
-                    return owner
-    return None
+    """The deleted row ``obj`` belongs to (its declared owner, if versioned), or None."""
+    owner = owner_of(session, obj)
+    return owner if isinstance(owner, Versioned) and owner.deleted_at is not None else None
 
 
 # --- Batches: changes whose events are written together ------------------------------------
@@ -356,11 +341,10 @@ class _Created:
     action: str = "create"
 
 
-# Models whose events are filed under a state or a commitment (see derive_context).
-_FILED: tuple[type, ...] = (
-    State, LocalExercise, ActionPlan, StlMember, Commitment, Milestone, Assessment,
-    CommitmentTheme, CommitmentSdg, Evidence,
-)
+def _filed(model: type) -> bool:
+    """Whether events about ``model`` rows are filed under a state or a commitment."""
+    return bool(model.__state_column__ or model.__owners__ and any(  # type: ignore[attr-defined]
+        _filed(owner) for _column, owner in _owners(model)))
 
 
 class Batch:
@@ -425,12 +409,11 @@ class Batch:
         """
         if len(rows) != len(summaries):
             raise ValueError(f"{len(rows)} rows but {len(summaries)} summaries")
-        if issubclass(model, _FILED) and state_cve is None and commitment_id is None:
+        if _filed(model) and state_cve is None and commitment_id is None:
             raise ValueError(
                 f"{model.__name__} events are filed under a state or a commitment: give them"
             )
-        entry = DATASETS.get(model)
-        dataset = dataset or (entry if isinstance(entry, str) else None)
+        dataset = dataset or _static_dataset(model)
         if dataset is None:
             raise ValueError(f"{model.__name__} rows need an explicit dataset")
         entity = model.__tablename__

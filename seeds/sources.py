@@ -130,13 +130,24 @@ def _entity_id(obj: object) -> str:
 
 
 def link_sources(session: Session, models: Iterable[type] = CITING_MODELS) -> int:
-    """Make every record's source links match its source cell; return the links changed."""
+    """Make every record's source links match its source cell; return the links changed.
+
+    The links are written through the audited path like every other row (actor ``seed``, the
+    cited source as the event's source), so the history and the "sources" revision see them.
+    """
     session.flush()
     by_ref: dict[str, Source] = {}
     for source in session.scalars(select(Source)):
         by_ref[source.key] = source
         if source.url:
             by_ref[source.url] = source
+    batches: dict[str, records.Batch] = {}
+
+    def batch(ref: str) -> records.Batch:
+        if ref not in batches:
+            batches[ref] = records.Batch(session, actor=SEED_ACTOR, source=ref)
+        return batches[ref]
+
     changed = 0
     for model in models:
         entity = model.__tablename__
@@ -156,18 +167,21 @@ def link_sources(session: Session, models: Iterable[type] = CITING_MODELS) -> in
                     continue
                 wanted.add(ident)
                 link = existing.get(ident)
+                summary = f"{entity} {entity_id} → {source.key}"
                 if link is None:
-                    session.add(SourceLink(
-                        source_id=source.id, entity=entity, entity_id=entity_id,
-                        detail=citation.detail,
-                    ))
+                    batch(source.key).create(SourceLink, {
+                        "source_id": source.id, "entity": entity, "entity_id": entity_id,
+                        "detail": citation.detail,
+                    }, summary=summary)
                     changed += 1
-                elif link.detail != citation.detail:
-                    link.detail = citation.detail
+                elif batch(source.key).update(link, {"detail": citation.detail},
+                                              summary=summary):
                     changed += 1
-        for ident, link in existing.items():
-            if ident not in wanted:
-                session.delete(link)
+        for (entity_id, _source_id), link in existing.items():
+            if (entity_id, _source_id) not in wanted:
+                batch(link.source.key).hard_delete(
+                    link, summary=f"{entity} {entity_id} → {link.source.key}")
                 changed += 1
-    session.flush()
+    for pending in batches.values():
+        pending.flush()
     return changed

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import records
@@ -53,37 +53,30 @@ def active_layer(session: Session, level: str = "state") -> tuple[Layer, bool]:
     return layer, False
 
 
-def store_layer(session: Session, layer: Layer, original_crs: str) -> BoundaryLayer:
-    """Store ``layer`` as the active layer of its level and record that geodata changed."""
-    session.execute(
-        update(BoundaryLayer)
-        .where(BoundaryLayer.level == layer.level, BoundaryLayer.active.is_(True))
-        .values(active=False)
-    )
-    row = BoundaryLayer(
-        level=layer.level,
-        name=layer.name[:200],
-        source=layer.source,
-        original_crs=original_crs[:200],
-        feature_count=len(layer.frame),
-        geojson=layer.geojson(),
-        active=True,
-    )
-    session.add(row)
-    records.touch(session, "geodata")
-    return row
+def store_layer(session: Session, layer: Layer, original_crs: str, *,
+                actor: str = "import") -> BoundaryLayer:
+    """Store ``layer`` as the active layer of its level, through the audited path (the layer
+    it replaces is deactivated with its own event)."""
+    with records.bulk(session, actor=actor, source=layer.source) as batch:
+        _deactivate(batch, layer.level)
+        return batch.create(BoundaryLayer, {
+            "level": layer.level, "name": layer.name[:200], "source": layer.source,
+            "original_crs": original_crs[:200], "feature_count": len(layer.frame),
+            "geojson": layer.geojson(), "active": True,
+        }, summary=layer.name[:200])
 
 
-def deactivate_layers(session: Session, level: str) -> int:
+def _deactivate(batch: records.Batch, level: str) -> int:
+    rows = batch.session.scalars(select(BoundaryLayer).where(
+        BoundaryLayer.level == level, BoundaryLayer.active.is_(True)))
+    return sum(batch.update(row, {"active": False}, summary=row.name) for row in rows)
+
+
+def deactivate_layers(session: Session, level: str, *, actor: str = "import",
+                      source: str | None = None) -> int:
     """Stop using imported layers of ``level`` (maps fall back to the bundle); return count."""
-    result = session.execute(
-        update(BoundaryLayer)
-        .where(BoundaryLayer.level == level, BoundaryLayer.active.is_(True))
-        .values(active=False)
-    )
-    if result.rowcount:
-        records.touch(session, "geodata")
-    return result.rowcount or 0
+    with records.bulk(session, actor=actor, source=source) as batch:
+        return _deactivate(batch, level)
 
 
 def state_rows(session: Session, layer: Layer, values: dict[str, float]) -> list[dict[str, Any]]:

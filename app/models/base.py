@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -18,11 +19,51 @@ NAMING_CONVENTION = {
 }
 
 
+# A model's dataset is its owner's (a milestone's is its commitment's, and so up the chain).
+OWNER = "owner"
+
+
+class ByValue:
+    """A dataset chosen by the value of one of the row's columns (a plan's scope)."""
+
+    def __init__(self, column: str, datasets: dict[str, str], default: str):
+        self.column, self.datasets, self.default = column, datasets, default
+
+    def __call__(self, obj: Any) -> str:
+        return self.datasets.get(getattr(obj, self.column), self.default)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*dict.fromkeys((*self.datasets.values(), self.default)),)
+
+
 class Base(DeclarativeBase):
-    """Base of all models."""
+    """Base of all models.
+
+    Each model declares here what the rest of the application derives from it (app.records:
+    the audited write path, soft delete, scoping; app.httpcache: what a page depends on):
+
+    - ``__dataset__``: the DataRevision a change to a row bumps ("local", "metric"...), OWNER
+      for its owner's, a ``ByValue`` for one chosen by a column, None for rows that are not
+      public data (accounts, the audit trail itself);
+    - ``__owners__``: (foreign key column, owner model's name) of the rows it belongs to, the
+      first one set wins: soft-deleting an owner soft-deletes what belongs to it, an event is
+      filed under its owner's state and commitment, and an editor of the owner's state may
+      edit it;
+    - ``__state_column__``: the column naming the row's state, for a row that is the top of
+      such a chain (a state's exercise, a local plan); metric rows declare none, so an import
+      does not flood the states' feeds;
+    - ``__not_in_history__``: columns whose values events do not copy (a layer's geometry:
+      the row keeps it, its history says only that it changed).
+    """
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dict[str, Any]: JSON}
+
+    __dataset__: ClassVar[str | Callable[[Any], str] | None] = None
+    __owners__: ClassVar[tuple[tuple[str, str], ...]] = ()
+    __state_column__: ClassVar[str | None] = None
+    __not_in_history__: ClassVar[frozenset[str]] = frozenset()
 
 
 class Versioned:

@@ -14,6 +14,8 @@ class State(Base):
     """One of Mexico's 32 federal entities, keyed by its INEGI code."""
 
     __tablename__ = "state"
+    __dataset__ = "states"
+    __state_column__ = "cve_ent"
     __table_args__ = (
         CheckConstraint("length(cve_ent) = 2", name="cve_ent_two_digits"),
     )
@@ -32,6 +34,8 @@ class BoundaryLayer(Base):
     """An imported boundary layer (GeoJSON in EPSG:4326) that maps draw instead of the bundle."""
 
     __tablename__ = "boundary_layer"
+    __dataset__ = "geodata"
+    __not_in_history__ = frozenset({"geojson"})
     __table_args__ = (
         CheckConstraint("level IN ('state', 'municipal')", name="level_known"),
         CheckConstraint("feature_count >= 0", name="feature_count_non_negative"),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.codes import BASES, MILESTONE_STATUSES, PROGRAMMES, SCOPES, SECTORS, STAGES
 
-from .base import PARTIAL_DATE_CHECK, Base, Versioned, unit_interval, utcnow
+from .base import OWNER, PARTIAL_DATE_CHECK, Base, ByValue, Versioned, unit_interval, utcnow
 from .geo import State
 
 
@@ -17,6 +17,8 @@ class LocalExercise(Versioned, Base):
     """A state's local co-creation exercise; partial dates are kept at the source's precision."""
 
     __tablename__ = "local_exercise"
+    __dataset__ = "local"
+    __state_column__ = "state_cve"
     __table_args__ = (
         CheckConstraint(PARTIAL_DATE_CHECK.format(col="declaration_date"), name="decl_date"),
         CheckConstraint(PARTIAL_DATE_CHECK.format(col="stl_installed_date"), name="stl_date"),
@@ -45,6 +47,8 @@ class StlMember(Versioned, Base):
     """A member of a Local Technical Secretariat, by sector."""
 
     __tablename__ = "stl_member"
+    __dataset__ = OWNER
+    __owners__ = (("exercise_id", "LocalExercise"),)
     __table_args__ = (
         UniqueConstraint("exercise_id", "sector", "name"),
         CheckConstraint(SECTORS.sql_in("sector"), name="sector_known"),
@@ -63,6 +67,7 @@ class ProgrammeCount(Versioned, Base):
     """A dated headline count of the local programme as published."""
 
     __tablename__ = "programme_count"
+    __dataset__ = "local"
     __table_args__ = (CheckConstraint(PARTIAL_DATE_CHECK.format(col="as_of"), name="as_of"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,6 +91,9 @@ class ActionPlan(Versioned, Base):
     """A national OGP action plan or a state's local action plan."""
 
     __tablename__ = "action_plan"
+    # National plans are their own dataset: editing a local plan leaves them cached.
+    __dataset__ = ByValue("scope", {"national": "national"}, "local")
+    __state_column__ = "state_cve"
     __table_args__ = (
         CheckConstraint(
             "(scope = 'national' AND state_cve IS NULL) OR "
@@ -124,6 +132,8 @@ class Commitment(Versioned, Base):
     """A commitment of an action plan."""
 
     __tablename__ = "commitment"
+    __dataset__ = OWNER
+    __owners__ = (("plan_id", "ActionPlan"),)
     __table_args__ = (UniqueConstraint("plan_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,6 +173,8 @@ class CommitmentTheme(Base):
     """A theme tag of a commitment."""
 
     __tablename__ = "commitment_theme"
+    __dataset__ = OWNER
+    __owners__ = (("commitment_id", "Commitment"),)
 
     commitment_id: Mapped[int] = mapped_column(
         ForeignKey("commitment.id", ondelete="CASCADE"), primary_key=True
@@ -174,6 +186,8 @@ class CommitmentSdg(Base):
     """A Sustainable Development Goal (1..17) a commitment contributes to."""
 
     __tablename__ = "commitment_sdg"
+    __dataset__ = OWNER
+    __owners__ = (("commitment_id", "Commitment"),)
     __table_args__ = (CheckConstraint("goal BETWEEN 1 AND 17", name="goal_range"),)
 
     commitment_id: Mapped[int] = mapped_column(
@@ -186,6 +200,8 @@ class Assessment(Versioned, Base):
     """A grade given to a commitment by an evaluation (IRM report, civil-society review...)."""
 
     __tablename__ = "assessment"
+    __dataset__ = OWNER
+    __owners__ = (("commitment_id", "Commitment"),)
     __table_args__ = (
         CheckConstraint(BASES.sql_in("basis"), name="basis_known"),
         UniqueConstraint("commitment_id", "framework", "aspect"),
@@ -208,6 +224,8 @@ class Milestone(Versioned, Base):
     """A milestone of a commitment; progress derives from weight and status."""
 
     __tablename__ = "milestone"
+    __dataset__ = OWNER
+    __owners__ = (("commitment_id", "Commitment"),)
     __table_args__ = (
         UniqueConstraint("commitment_id", "number"),
         CheckConstraint(MILESTONE_STATUSES.sql_in("status"), name="status_known"),
@@ -241,6 +259,9 @@ class Evidence(Versioned, Base):
     """A link or file reference that proves a milestone's or commitment's status."""
 
     __tablename__ = "evidence"
+    __dataset__ = OWNER
+    # Evidence of a milestone belongs to the milestone, else to its commitment.
+    __owners__ = (("milestone_id", "Milestone"), ("commitment_id", "Commitment"))
     __table_args__ = (
         CheckConstraint(
             "milestone_id IS NOT NULL OR commitment_id IS NOT NULL", name="has_subject"

@@ -18,6 +18,7 @@ class Institution(Versioned, Base):
     """A public body measured by the metric, matched across rounds by its stable key."""
 
     __tablename__ = "institution"
+    __dataset__ = "metric"
     __table_args__ = (
         CheckConstraint(LEVELS.sql_in("level"), name="level_known"),
         CheckConstraint(
@@ -48,6 +49,8 @@ class InstitutionAlias(Base):
     """A name variant (as written in some round's file) of one institution."""
 
     __tablename__ = "institution_alias"
+    __dataset__ = "metric"
+    __owners__ = (("institution_id", "Institution"),)
     __table_args__ = (UniqueConstraint("alias_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +68,7 @@ class MetricRound(Base):
     """One edition of the metric, with its own weight scheme as data."""
 
     __tablename__ = "metric_round"
+    __dataset__ = "metric"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(unique=True)
@@ -86,6 +90,7 @@ class MetricScore(Versioned, Base):
     """One institution's scores in one round, as the round's file gave them."""
 
     __tablename__ = "metric_score"
+    __dataset__ = "metric"
     __table_args__ = (
         UniqueConstraint("round_id", "institution_id"),
         *(CheckConstraint(unit_interval(c.lower()), name=f"{c.lower()}_in_unit") for c in INDICES),
@@ -120,6 +125,7 @@ class PublishedFigure(Versioned, Base):
     """
 
     __tablename__ = "published_figure"
+    __dataset__ = "metric"
     __table_args__ = (
         UniqueConstraint("round_id", "scope", "scope_key", "index_name", "publication"),
         CheckConstraint(BASES.sql_in("basis"), name="basis_known"),

@@ -14,6 +14,7 @@ class Source(Versioned, Base):
     """A cited document: publisher, title, date (partial), public address where one exists."""
 
     __tablename__ = "source"
+    __dataset__ = "sources"
     __table_args__ = (
         CheckConstraint(SOURCE_KINDS.sql_in("kind"), name="kind_known"),
         CheckConstraint(PARTIAL_DATE_CHECK.format(col="date"), name="date_partial"),
@@ -38,6 +39,8 @@ class SourceLink(Base):
     """One record citing one source (``entity`` is the record's table, as in AuditEvent)."""
 
     __tablename__ = "source_link"
+    __dataset__ = "sources"
+    __owners__ = (("source_id", "Source"),)
     __table_args__ = (
         UniqueConstraint("source_id", "entity", "entity_id"),
         Index("ix_source_link_entity", "entity", "entity_id"),

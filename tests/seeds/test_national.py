@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.cli import run_loaders
 from app.extensions import db
-from app.models import ActionPlan, Assessment, AuditEvent, Commitment, CommitmentTheme
+from app.models import ActionPlan, Assessment, AuditEvent, Commitment, CommitmentTheme, SourceLink
 from seeds import national as national_module
 from seeds.base import SeedError
 from tests.conftest import shared_path
@@ -101,10 +101,13 @@ def test_loading_twice_adds_no_events(app):
             select(func.count(func.distinct(CommitmentTheme.commitment_id)))
         )
         # One event per created row, plus one per commitment for its themes (and the states';
-        # the source registry's rows have their own events).
+        # the source registry's rows and each record's links to it have their own events).
         seeded = db.session.scalar(
-            select(func.count()).where(AuditEvent.entity != "source")
+            select(func.count()).where(AuditEvent.entity.not_in(("source", "source_link")))
         )
+        links = db.session.scalar(select(func.count()).select_from(SourceLink))
+        assert db.session.scalar(select(func.count()).where(
+            AuditEvent.entity == "source_link")) == links > 0
         assert seeded == first.created + with_themes + 32
         # Every event of a commitment's record carries its commitment_id.
         assert not db.session.scalar(
