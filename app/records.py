@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, event, insert, inspect, null, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
@@ -58,9 +58,10 @@ from app.models import (
     StlMember,
     User,
 )
-from app.models.base import Versioned, utcnow
+from app.models.base import Base, Versioned, utcnow
 
 Outcome = Literal["created", "updated", "unchanged"]
+M = TypeVar("M", bound=Base)
 SUMMARY_LENGTH = 300
 ACTOR_LENGTH = 120
 
@@ -97,7 +98,7 @@ def _plan_dataset(session: Session, obj: Any) -> str:
 
 # The one map from model to dataset. Plans and everything under them belong to "national"
 # or "local" according to their plan's scope.
-DATASETS: dict[type, str | Callable[[Session, Any], str]] = {
+DATASETS: dict[type[Base], str | Callable[[Session, Any], str]] = {
     State: "states",
     LocalExercise: "local",
     StlMember: "local",
@@ -122,7 +123,7 @@ DATASETS: dict[type, str | Callable[[Session, Any], str]] = {
 # The rows that belong to a row (model, foreign key): soft-deleting the row soft-deletes them
 # too, and restoring it restores those deleted with it (not those deleted before on their own),
 # each with its own event, so no page or API shows a commitment of a deleted plan.
-BELONGING: dict[type, tuple[tuple[type, str], ...]] = {
+BELONGING: dict[type[Versioned], tuple[tuple[type[Versioned], str], ...]] = {
     LocalExercise: ((StlMember, "exercise_id"),),
     ActionPlan: ((Commitment, "plan_id"),),
     Commitment: ((Milestone, "commitment_id"), (Evidence, "commitment_id"),
@@ -131,7 +132,7 @@ BELONGING: dict[type, tuple[tuple[type, str], ...]] = {
 }
 
 # The models with a version and a soft delete (the mixin's subclasses).
-EDITABLE: tuple[type, ...] = tuple(m for m in DATASETS if issubclass(m, Versioned))
+EDITABLE: tuple[type[Versioned], ...] = tuple(m for m in DATASETS if issubclass(m, Versioned))
 
 
 def dataset_of(session: Session, obj: Any) -> str:
@@ -186,11 +187,11 @@ def jsonable(value: Any) -> Any:
 _NOT_IN_SNAPSHOTS = frozenset({"id", "version", "deleted_at"})
 
 
-_snapshot_keys: dict[type, tuple[str, ...]] = {}
+_snapshot_keys: dict[type[Base], tuple[str, ...]] = {}
 _PLAIN = (str, int, float, bool)
 
 
-def _snapshot_columns(model: type) -> tuple[str, ...]:
+def _snapshot_columns(model: type[Base]) -> tuple[str, ...]:
     keys = _snapshot_keys.get(model)
     if keys is None:
         keys = tuple(a.key for a in inspect(model).column_attrs if a.key not in _NOT_IN_SNAPSHOTS)
@@ -208,7 +209,7 @@ def snapshot(obj: Any) -> dict[str, Any]:
     return values
 
 
-def snapshot_values(model: type, values: Mapping[str, Any]) -> dict[str, Any]:
+def snapshot_values(model: type[Base], values: Mapping[str, Any]) -> dict[str, Any]:
     """Return what ``snapshot`` gives for a ``model`` row holding ``values`` (column -> value)."""
     snap = {}
     for key in _snapshot_columns(model):
@@ -269,7 +270,7 @@ def derive_context(session: Session, obj: Any) -> tuple[str | None, int | None]:
     return None, None
 
 
-def live(model: type) -> ColumnElement[bool]:
+def live(model: type[Versioned]) -> ColumnElement[bool]:
     """Return the clause that keeps rows not soft-deleted: ``select(M).where(live(M))``."""
     return model.deleted_at.is_(None)
 
@@ -357,7 +358,7 @@ class _Created:
 
 
 # Models whose events are filed under a state or a commitment (see derive_context).
-_FILED: tuple[type, ...] = (
+_FILED: tuple[type[Base], ...] = (
     State, LocalExercise, ActionPlan, StlMember, Commitment, Milestone, Assessment,
     CommitmentTheme, CommitmentSdg, Evidence,
 )
@@ -393,10 +394,10 @@ class Batch:
         )
 
     def create(
-        self, model: type, values: Mapping[str, Any], *, summary: str | None = None,
+        self, model: type[M], values: Mapping[str, Any], *, summary: str | None = None,
         state_cve: str | None = None, commitment_id: int | None = None,
         dataset: str | None = None,
-    ) -> Any:
+    ) -> M:
         """Add a new ``model(**values)`` (relationships allowed) to the session; return it."""
         obj = model(**values)
         self.session.add(obj)
@@ -407,7 +408,7 @@ class Batch:
         return obj
 
     def record_created(
-        self, model: type, rows: Sequence[Mapping[str, Any]], summaries: Sequence[str | None],
+        self, model: type[Base], rows: Sequence[Mapping[str, Any]], summaries: Sequence[str | None],
         *, state_cve: str | None = None, commitment_id: int | None = None,
         dataset: str | None = None,
     ) -> int:
@@ -637,7 +638,7 @@ def _single(session: Session, operation: str, *args: Any, actor: str, source: st
 # expected_version, summary, state_cve, commitment_id, dataset.
 
 
-def create(session: Session, model: type, values: Mapping[str, Any], **options: Any) -> Any:
+def create(session: Session, model: type[M], values: Mapping[str, Any], **options: Any) -> M:
     """Create a ``model`` row from ``values``, record it, and return it (flushed, with its id)."""
     return _single(session, "create", model, values, **options)
 
@@ -666,11 +667,11 @@ def record(session: Session, obj: Any, action: str, **options: Any) -> None:
 
 
 def upsert(
-    session: Session, model: type, key: Mapping[str, Any], values: Mapping[str, Any], *,
+    session: Session, model: type[M], key: Mapping[str, Any], values: Mapping[str, Any], *,
     actor: str, source: str | None, dataset: str | None = None,
     state_cve: str | None = None, commitment_id: int | None = None,
     summary: str | None = None, user: User | int | None = None,
-) -> tuple[Any, Outcome]:
+) -> tuple[M, Outcome]:
     """Create or update the row identified by ``key``; return it and what happened.
 
     A soft-deleted row found by ``key`` is updated but stays deleted: only ``restore``
