@@ -6,9 +6,9 @@ Functions take a session and never commit; the view or the command owns the tran
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from app import records
@@ -76,11 +76,12 @@ def store_layer(session: Session, layer: Layer, original_crs: str) -> BoundaryLa
 
 def deactivate_layers(session: Session, level: str) -> int:
     """Stop using imported layers of ``level`` (maps fall back to the bundle); return count."""
-    result = session.execute(
+    # An UPDATE through the session gives a CursorResult (which has the rowcount).
+    result = cast(CursorResult[Any], session.execute(
         update(BoundaryLayer)
         .where(BoundaryLayer.level == level, BoundaryLayer.active.is_(True))
         .values(active=False)
-    )
+    ))
     if result.rowcount:
         records.touch(session, "geodata")
     return result.rowcount or 0
@@ -88,7 +89,7 @@ def deactivate_layers(session: Session, level: str) -> int:
 
 def state_rows(session: Session, layer: Layer, values: dict[str, float]) -> list[dict[str, Any]]:
     """One row per state of ``layer``: code, name, the index value and its rank."""
-    names = {**layer.frame["name"].to_dict(), **state_names(session)}
+    names = {**layer.names, **state_names(session)}
     rank = ranks(values)
     rows = [
         {"code": code, "name": names.get(code, code), "value": values.get(code),
@@ -100,7 +101,7 @@ def state_rows(session: Session, layer: Layer, values: dict[str, float]) -> list
 
 def exercise_table(session: Session, layer: Layer) -> list[dict[str, Any]]:
     """One row per state of ``layer`` with its exercise's stage and dates (None: unknown)."""
-    names = {**layer.frame["name"].to_dict(), **state_names(session)}
+    names = {**layer.names, **state_names(session)}
     exercises = {e.state_cve: e for e in session.scalars(select(LocalExercise))}
     rows = []
     for code in layer.codes:
