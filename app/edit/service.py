@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -21,6 +21,9 @@ from werkzeug.utils import secure_filename
 from app import records
 from app.accounts.service import actor_of, require_admin, require_state
 from app.models import AuditEvent, Commitment, Evidence, Milestone, User
+from app.models.base import Base, Versioned
+
+M = TypeVar("M", bound=Base)
 
 
 def state_of_commitment(commitment: Commitment) -> str | None:
@@ -53,10 +56,12 @@ def _next_number(session: Session, commitment: Commitment) -> int:
 
 def add_milestone(
     session: Session, user: User, commitment: Commitment, values: dict[str, Any], *,
-    source: str, evidence: dict[str, Any] | None = None,
+    source: str | None, evidence: dict[str, Any] | None = None,
 ) -> Milestone:
-    """Add a milestone (and its evidence) to ``commitment``."""
+    """Add a milestone (and its evidence) to ``commitment``; MissingSource without a source."""
     check_commitment(user, commitment)
+    if not source:
+        raise MissingSource()
     actor = actor_of(user)
     with records.bulk(session, actor=actor.name, source=source, user=user) as batch:
         milestone = batch.create(Milestone, {
@@ -101,11 +106,15 @@ def update_milestone(
 
 
 def delete_milestone(
-    session: Session, user: User, milestone: Milestone, *, source: str,
+    session: Session, user: User, milestone: Milestone, *, source: str | None,
     expected_version: int | None,
 ) -> bool:
-    """Soft-delete a milestone: it leaves the page and the progress, and stays in history."""
+    """Soft-delete a milestone: it leaves the page and the progress, and stays in history.
+
+    Raises MissingSource without a source."""
     check_commitment(user, milestone.commitment)
+    if not source:
+        raise MissingSource()
     return records.soft_delete(
         session, milestone, actor=actor_of(user).name, source=source, user=user,
         expected_version=expected_version, summary=milestone.title[:200],
@@ -153,9 +162,9 @@ def _summary(obj: Any) -> str:
 
 
 def create_record(
-    session: Session, user: User, model: type, values: dict[str, Any], *, state_cve: str | None,
+    session: Session, user: User, model: type[M], values: dict[str, Any], *, state_cve: str | None,
     source: str | None,
-) -> Any:
+) -> M:
     """Create a ``model`` row under a parent of ``state_cve`` (checked); the source is stored
     on the row (when it has a source column) and on its history event."""
     require_state(user, state_cve)
@@ -201,7 +210,7 @@ def delete_record(
                                summary=_summary(obj))
 
 
-def record_conflict(session: Session, model: type, obj_id: int, fields: tuple[str, ...],
+def record_conflict(session: Session, model: type[Versioned], obj_id: int, fields: tuple[str, ...],
                     mine: dict[str, Any]) -> Conflict:
     """Re-read a record after a refused save and compare it with the user's values."""
     current = session.get(model, obj_id, populate_existing=True)
@@ -222,7 +231,7 @@ class RevertError(ValueError):
     """A change that cannot be reverted as asked; the message says why."""
 
 
-def _from_json(model: type, name: str, value: Any) -> Any:
+def _from_json(model: type[Base], name: str, value: Any) -> Any:
     """A value as an event stored it (JSON), back in the column's Python type."""
     if value is None:
         return None
