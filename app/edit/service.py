@@ -11,17 +11,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from app import records
 from app.accounts.service import actor_of, require_admin, require_state
 from app.models import AuditEvent, Commitment, Evidence, Milestone, User
 from app.models.base import Base, Versioned
+
+if TYPE_CHECKING:
+    from app.metric.importer import ImportReport
 
 M = TypeVar("M", bound=Base)
 
@@ -142,18 +146,18 @@ class Conflict:
 # --- Any editable record: plans, commitments, exercise facts, members, evidence -----------
 
 
-def state_of(session: Session, obj: Any) -> str | None:
+def state_of(session: Session, obj: Base) -> str | None:
     """The state whose editors may touch ``obj``, read from the record in the database
     (None for a national plan and what hangs from it: admins only)."""
     return records.derive_context(session, obj)[0]
 
 
-def check(session: Session, user: User, obj: Any) -> None:
+def check(session: Session, user: User, obj: Base) -> None:
     """403 unless ``user`` may edit ``obj``."""
     require_state(user, state_of(session, obj))
 
 
-def _summary(obj: Any) -> str:
+def _summary(obj: Base) -> str:
     for name in ("title", "name", "status_text"):
         value = getattr(obj, name, None)
         if value:
@@ -178,7 +182,7 @@ def create_record(
 
 
 def update_record(
-    session: Session, user: User, obj: Any, values: dict[str, Any], *, source: str | None,
+    session: Session, user: User, obj: Base, values: dict[str, Any], *, source: str | None,
     expected_version: int | None,
 ) -> bool:
     """Change ``obj``; return whether anything changed (equal values: nothing recorded).
@@ -199,7 +203,7 @@ def update_record(
 
 
 def delete_record(
-    session: Session, user: User, obj: Any, *, source: str | None, expected_version: int | None,
+    session: Session, user: User, obj: Base, *, source: str | None, expected_version: int | None,
 ) -> bool:
     """Soft-delete ``obj``: it leaves pages and lists, and stays in the history."""
     check(session, user, obj)
@@ -243,7 +247,7 @@ def _from_json(model: type[Base], name: str, value: Any) -> Any:
     return value
 
 
-def event_target(session: Session, event: AuditEvent) -> Any:
+def event_target(session: Session, event: AuditEvent) -> Versioned | None:
     """The row an event is about (deleted or not), or None when it cannot be reverted here."""
     model = BY_TABLE.get(event.entity)
     if model is None or not event.entity_id.isdigit():
@@ -289,7 +293,7 @@ def _owner_first() -> Iterator[None]:
                              "restáurelo primero.", owner=_summary(exc.owner))) from None
 
 
-def restore(session: Session, user: User, obj: Any, *, source: str | None) -> bool:
+def restore(session: Session, user: User, obj: Versioned, *, source: str | None) -> bool:
     """Bring back a soft-deleted record (admins only)."""
     require_admin(user)
     if not source:
@@ -303,9 +307,9 @@ def restore(session: Session, user: User, obj: Any, *, source: str | None) -> bo
 
 
 def import_metric_round(
-    session: Session, user: User, upload: Any, *, year: int, fmt: str | None,
+    session: Session, user: User, upload: FileStorage, *, year: int, fmt: str | None,
     label: str | None, source: str | None, strict: bool, max_bytes: int | None,
-) -> Any:
+) -> ImportReport:
     """Import an uploaded round file with the importer of ``flask metric import``: the upload
     is written to a temporary file (its name kept, for the format and the report), checked
     against ``max_bytes``, and read. Returns the ImportReport; raises ReadError,
