@@ -36,6 +36,7 @@ load: install translations
 JOBS ?= auto
 test: install translations system-test-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
 
 install: $(STAMP)
@@ -68,6 +69,7 @@ instance/secret_key:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/metrics.py

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, TypeGuard
 
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from geodata.layers import Layer
 
 Number = float | int
 Format = Callable[[float], str]
@@ -56,14 +59,19 @@ def _svg(width: float, height: float, title: str, desc: str, body: str, kind: st
     )
 
 
-def _text(x: float, y: float, text: str, anchor: str = "start", **attrs: Any) -> str:
+def _text(x: float, y: float, text: str, anchor: str = "start", **attrs: object) -> str:
     extra = "".join(f' {k.replace("_", "-")}="{escape(str(v))}"' for k, v in attrs.items())
     return (f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="{anchor}"{extra}>'
             f"{escape(text)}</text>")
 
 
-def _known(value: Number | None) -> bool:
+def _known(value: Number | None) -> TypeGuard[Number]:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _value(value: Number | None) -> float | None:
+    """The value as a float, or None when it is missing (None or NaN)."""
+    return float(value) if _known(value) else None
 
 
 @dataclass(frozen=True)
@@ -133,9 +141,9 @@ def line_chart(
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{_n(y(tick))}" '
                      f'y2="{_n(y(tick))}" stroke="#ddd"/>')
         parts.append(_text(left - 4, y(tick) + 4, fmt(tick), "end", fill="#444"))
-    for value in xs:
-        label = (x_labels or {}).get(value, str(value))
-        parts.append(_text(x(value), height - bottom + 16, label, "middle", fill="#222"))
+    for at in xs:
+        label = (x_labels or {}).get(at, str(at))
+        parts.append(_text(x(at), height - bottom + 16, label, "middle", fill="#222"))
     parts.append("</g>")
     for i, s in enumerate(series):
         colour, dash = SERIES_COLOURS[i % len(SERIES_COLOURS)], DASHES[i % len(DASHES)]
@@ -144,7 +152,7 @@ def line_chart(
         segments: list[list[str]] = []
         for v, value in points:
             if _known(value):
-                segment.append(f"{_n(x(v))},{_n(y(float(value)))}")  # type: ignore[arg-type]
+                segment.append(f"{_n(x(v))},{_n(y(float(value)))}")
             elif segment:
                 segments.append(segment)
                 segment = []
@@ -158,14 +166,15 @@ def line_chart(
                              f'{dash_attr} points="{" ".join(seg)}"/>')
         last = None
         for v, value in points:
-            if not _known(value):
+            known_value = _value(value)
+            if known_value is None:
                 continue
-            cx, cy = x(v), y(float(value))  # type: ignore[arg-type]
+            cx, cy = x(v), y(known_value)
             hollow = v in s.marked
             fill = "#fff" if hollow else colour
             parts.append(f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="4" fill="{fill}" '
                          f'stroke="{colour}" stroke-width="2"/>')
-            label = fmt(float(value)) + ("*" if hollow else "")  # type: ignore[arg-type]
+            label = fmt(known_value) + ("*" if hollow else "")
             parts.append(_text(cx + 6, cy - 6, label, "start", fill="#222",
                                class_="value-label"))
             last = (cx, cy)
@@ -196,10 +205,10 @@ def diverging_bars(
     for i, (name, value) in enumerate(items):
         top = 6 + i * row
         parts.append(_text(label_w - 6, top + row * 0.7, name, "end", fill="#222"))
-        if not _known(value):
+        v = _value(value)
+        if v is None:
             parts.append(_text(mid + 4, top + row * 0.7, "—", "start", fill="#636363"))
             continue
-        v = float(value)  # type: ignore[arg-type]
         length = abs(v) / extent * half
         colour = UP if v > 0 else (DOWN if v < 0 else NEUTRAL)
         x0 = mid if v >= 0 else mid - length
@@ -256,17 +265,18 @@ def slope_chart(
                       height - 14)
     for i, (name, a, b) in enumerate(pairs):
         if _known(a) and _known(b):
-            change = float(b) - float(a)  # type: ignore[arg-type]
+            change = float(b) - float(a)
             colour = UP if change > 0 else (DOWN if change < 0 else NEUTRAL)
             dash = "" if change >= 0 else ' stroke-dasharray="4 2"'
-            parts.append(f'<line x1="{x1}" y1="{_n(y(float(a)))}" x2="{x2}" '  # type: ignore[arg-type]
-                         f'y2="{_n(y(float(b)))}" stroke="{colour}" stroke-width="1.5"{dash}/>')  # type: ignore[arg-type]
+            parts.append(f'<line x1="{x1}" y1="{_n(y(float(a)))}" x2="{x2}" '
+                         f'y2="{_n(y(float(b)))}" stroke="{colour}" stroke-width="1.5"{dash}/>')
         for side, value, placed, xx, anchor in (("a", a, left_y[i], x1 - 6, "end"),
                                                 ("b", b, right_y[i], x2 + 6, "start")):
-            shown = fmt(float(value)) if _known(value) else "—"  # type: ignore[arg-type]
-            if _known(value):
+            known_value = _value(value)
+            shown = fmt(known_value) if known_value is not None else "—"
+            if known_value is not None:
                 parts.append(f'<circle cx="{x1 if side == "a" else x2}" '
-                             f'cy="{_n(y(float(value)))}" r="2.5" fill="#222"/>')  # type: ignore[arg-type]
+                             f'cy="{_n(y(known_value))}" r="2.5" fill="#222"/>')
             text = f"{name} {shown}" if side == "a" else f"{shown} {name}"
             parts.append(_text(xx, placed + 4, text, anchor, fill="#222", font_size=11))
     return _svg(width, height, title, desc, "".join(parts), "slope")
@@ -301,8 +311,8 @@ def scatter(
     parts.append('<g class="points" fill="#0072B2" fill-opacity="0.55">')
     for name, a, b in points:
         if _known(a) and _known(b):
-            parts.append(f'<circle cx="{_n(x(float(a)))}" cy="{_n(y(float(b)))}" r="2.5">'  # type: ignore[arg-type]
-                         f"<title>{escape(name)}: {fmt(float(a))} → {fmt(float(b))}</title>"  # type: ignore[arg-type]
+            parts.append(f'<circle cx="{_n(x(float(a)))}" cy="{_n(y(float(b)))}" r="2.5">'
+                         f"<title>{escape(name)}: {fmt(float(a))} → {fmt(float(b))}</title>"
                          "</circle>")
     parts.append("</g>")
     return _svg(size, size, title, desc, "".join(parts), "scatter")
@@ -359,7 +369,7 @@ def timeline(
     legend_h = 24
     height = legend_h + row * len(rows) + 30
     parts = ['<g class="legend">']
-    lx = label_w + 10
+    lx: float = label_w + 10
     for i, (_kind, label) in enumerate(kinds):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         parts.append(_marker(MARKERS[i % len(MARKERS)], lx, 12, colour))
@@ -377,8 +387,8 @@ def timeline(
         if links and name in links:
             label = f'<a href="{escape(links[name])}">{label}</a>'
         parts.append(label)
-        dated = [(fractional_year(events.get(k)), i) for i, (k, _l) in enumerate(kinds)]
-        dated = [(w, i) for w, i in dated if w is not None]
+        years = [(fractional_year(events.get(k)), i) for i, (k, _l) in enumerate(kinds)]
+        dated = [(w, i) for w, i in years if w is not None]
         if len(dated) > 1:
             parts.append(f'<line x1="{_n(x(min(dated)[0]))}" x2="{_n(x(max(dated)[0]))}" '
                          f'y1="{_n(cy)}" y2="{_n(cy)}" stroke="#999" stroke-width="2"/>')
@@ -393,10 +403,10 @@ def timeline(
 # --- Small choropleth -------------------------------------------------------------------
 
 
-_path_cache: dict[tuple[int, int], tuple[Any, dict[str, str], float]] = {}
+_path_cache: dict[tuple[int, int], tuple[Layer, dict[str, str], float]] = {}
 
 
-def _paths(layer: Any, width: int) -> tuple[dict[str, str], float]:
+def _paths(layer: Layer, width: int) -> tuple[dict[str, str], float]:
     """SVG path data per code for ``layer`` fitted to ``width``, cached per layer object."""
     key = (id(layer), width)
     hit = _path_cache.get(key)
@@ -409,14 +419,14 @@ def _paths(layer: Any, width: int) -> tuple[dict[str, str], float]:
     return paths, height
 
 
-def _project(layer: Any, width: int) -> tuple[dict[str, str], float]:
+def _project(layer: Layer, width: int) -> tuple[dict[str, str], float]:
     """SVG path data per code for ``layer`` fitted to ``width`` (equirectangular)."""
     minx, miny, maxx, maxy = layer.frame.total_bounds
     k = math.cos(math.radians((miny + maxy) / 2))
     scale = (width - 4) / ((maxx - minx) * k)
     height = (maxy - miny) * scale + 4
 
-    def ring(coords: Any) -> str:
+    def ring(coords: Iterable[tuple[float, float]]) -> str:
         points = [(2 + (cx - minx) * k * scale, 2 + (maxy - cy) * scale) for cx, cy in coords]
         return "M" + "L".join(f"{_n(px)} {_n(py)}" for px, py in points) + "Z"
 
@@ -431,7 +441,7 @@ def _project(layer: Any, width: int) -> tuple[dict[str, str], float]:
 
 
 def choropleth(
-    layer: Any, colours: Mapping[str, str], labels: Mapping[str, str], *, title: str,
+    layer: Layer, colours: Mapping[str, str], labels: Mapping[str, str], *, title: str,
     links: Mapping[str, str] | None = None, width: int = 420, no_data: str = "#bdbdbd",
     hatched: frozenset[str] | set[str] = frozenset(),
 ) -> Markup:

@@ -69,16 +69,18 @@ def xlsx_response(
     numbers, and None or NaN as an empty cell.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell import Cell, WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet()
 
-    def cell(value: Any) -> WriteOnlyCell:
+    def cell(value: Any) -> Cell:
         if _missing(value):
             return WriteOnlyCell(sheet, value=None)
         if isinstance(value, numbers.Real | date | time):  # bool too; datetime is a date
-            return WriteOnlyCell(sheet, value=value)
+            written = WriteOnlyCell(sheet)  # then the value: the same, but typed for a date
+            written.value = value  # type: ignore[assignment]  # numpy's numbers too; stub: float only
+            return written
         written = WriteOnlyCell(sheet, value=str(neutralise(str(value))))
         written.data_type = "s"  # a string, whatever it starts with: never evaluated
         return written

@@ -54,7 +54,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
@@ -149,7 +149,8 @@ def cached_public(*datasets: str, max_age: int | None = None) -> Callable[[F], F
     """
 
     def decorate(view: F) -> F:
-        view._httpcache = Policy(tuple(datasets) or PUBLIC_DATASETS, max_age)  # type: ignore[attr-defined]
+        policy = Policy(tuple(datasets) or PUBLIC_DATASETS, max_age)
+        view._httpcache = policy  # type: ignore[attr-defined]  # an attribute set on a function
         return view
 
     return decorate
@@ -162,8 +163,8 @@ def private(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return view(*args, **kwargs)
 
-    wrapper._httpcache = Policy(cache=False)  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
+    wrapper._httpcache = Policy(cache=False)  # type: ignore[attr-defined]  # set on a function
+    return cast(F, wrapper)  # the same call signature (mypy's idiom for a decorator's wrapper)
 
 
 def _policy() -> Policy | None:
@@ -521,7 +522,7 @@ def init_app(app: Flask) -> None:
     app.extensions["httpcache"] = LRUCache(app.config["HTTPCACHE_SIZE"])
     app.extensions["httpcache_revisions"] = {}
     front = FrontCache(app, app.wsgi_app)
-    app.wsgi_app = front  # type: ignore[method-assign]
+    app.wsgi_app = front  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
     app.extensions["httpcache_front"] = front.lru
     compress.init_app(app)  # registered first: runs last
     app.before_request(_before)

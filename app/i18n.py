@@ -7,7 +7,7 @@ from datetime import date
 
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_babel import get_locale
 
 from .listing import url_with
@@ -25,7 +25,7 @@ def select_locale() -> str:
     """
     offered = current_app.config["LANGUAGES"]
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if candidate in offered:
+        if candidate and candidate in offered:
             return candidate
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     return request.accept_languages.best_match(offered, default=default) or default
@@ -35,9 +35,9 @@ def init_app(app: Flask) -> None:
     """Remember an explicit ?lang= choice in a cookie and expose the language to templates."""
 
     @app.after_request
-    def remember_language(response):  # type: ignore[no-untyped-def]
+    def remember_language(response: Response) -> Response:
         lang = request.args.get("lang")
-        if lang in app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != lang:
+        if lang and lang in app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != lang:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
         # The language depends on these headers: caches must keep one copy per language.
         response.vary.update(("Accept-Language", "Cookie"))

@@ -210,7 +210,8 @@ def order_rows(rows: Iterable[Any], view: ListView) -> list[Any]:
     """Sort rows in Python by the view's sort (text folded), unknown values last."""
     sort = view.spec.sorts[view.sort]
     getter = sort.value or (lambda row: row.get(view.sort))
-    known, unknown = [], []
+    known: list[Any] = []
+    unknown: list[Any] = []
     for row in rows:
         value = getter(row)
         missing = value is None or (isinstance(value, float) and math.isnan(value))
@@ -263,16 +264,20 @@ def paginate(source: Any, view: ListView, session: Session | None = None) -> Pag
         total = session.scalar(
             select(func.count()).select_from(source.order_by(None).subquery())
         ) or 0
+        page, start = _shown_page(view.page, total, per_page)
+        items = list(session.execute(source.limit(per_page).offset(start)).all())
     else:
-        source = list(source)
-        total = len(source)
-    page = min(view.page, max(1, math.ceil(total / per_page)))
-    start = (page - 1) * per_page
-    if isinstance(source, Select):
-        items = list(session.execute(source.limit(per_page).offset(start)).all())  # type: ignore[union-attr]
-    else:
-        items = source[start:start + per_page]
+        rows = list(source)
+        total = len(rows)
+        page, start = _shown_page(view.page, total, per_page)
+        items = rows[start:start + per_page]
     return Page(items, total, page, per_page)
+
+
+def _shown_page(wanted: int, total: int, per_page: int) -> tuple[int, int]:
+    """The page shown (one past the end shows the last) and the offset of its first row."""
+    page = min(wanted, max(1, math.ceil(total / per_page)))
+    return page, (page - 1) * per_page
 
 
 # --- Downloads ---------------------------------------------------------------------------

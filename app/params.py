@@ -10,7 +10,7 @@ and what is allowed. Unknown ids are 404 (``get_or_404`` and the bounded ``int``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from flask import Flask, request
 from flask_babel import gettext as _
@@ -19,12 +19,15 @@ from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, NotFound
-from werkzeug.routing import BaseConverter, IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
+
+from app.models.base import Base
 
 # Ids are 32-bit in every table; a larger number is no id at all (404, never an overflow).
 MAX_ID = 2**31 - 1
 MAX_TEXT = 200  # characters of a search
 MAX_WORDS = 12  # words of a search (each one is a LIKE on several columns)
+M = TypeVar("M", bound=Base)
 
 
 class BadArguments(BadRequest):
@@ -59,7 +62,7 @@ def _problem(name: str, value: object, allowed: str) -> dict[str, str]:
 
 
 def _described(field: fields.Field, allowed: Callable[[], str]) -> fields.Field:
-    field.metadata["allowed"] = allowed
+    field.metadata = {**field.metadata, "allowed": allowed}
     return field
 
 
@@ -154,7 +157,7 @@ class _Parser(FlaskParser):
         return self._makeproxy(args, schema)
 
     def handle_error(self, error: ValidationError, req: Any, schema: Schema, *,
-                     error_status_code: int | None, error_headers: Any) -> None:
+                     error_status_code: int | None, error_headers: Any) -> NoReturn:
         problems = []
         messages = error.messages if isinstance(error.messages, Mapping) else {}
         messages = messages.get("query", messages)  # webargs nests them by location
@@ -184,12 +187,12 @@ def parse(declared: Mapping[str, fields.Field]) -> dict[str, Any]:
 class IdConverter(IntegerConverter):
     """``<int:...>`` limited to the ids a table can hold: a larger number does not match (404)."""
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 
-def get_or_404(session: Any, model: type, ident: Any, *, live: bool = True) -> Any:
+def get_or_404(session: Session, model: type[M], ident: object, *, live: bool = True) -> M:
     """Return the row with primary key ``ident``, or 404 (also when it is soft-deleted)."""
     obj = session.get(model, ident)
     if obj is None or (live and getattr(obj, "deleted_at", None) is not None):

@@ -28,16 +28,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, event, insert, inspect, null, select
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy import ColumnElement, Select, event, insert, inspect, null, select
+from sqlalchemy.orm import ORMExecuteState, RelationshipProperty, Session, with_loader_criteria
 from sqlalchemy.orm.attributes import instance_state
 
 from app.models import AuditEvent, Base, Commitment, DataRevision, User
 from app.models.base import OWNER, ByValue, Versioned, utcnow
 
 Outcome = Literal["created", "updated", "unchanged"]
+M = TypeVar("M", bound=Base)
 SUMMARY_LENGTH = 300
 ACTOR_LENGTH = 120
 
@@ -69,34 +70,34 @@ class VersionConflict(Exception):
 # ``__state_column__``, see app.models.base.Base): nothing here lists models by hand.
 
 
-def _models() -> list[type]:
+def _models() -> list[type[Base]]:
     return sorted((m.class_ for m in Base.registry.mappers), key=lambda m: m.__name__)
 
 
-MODELS: tuple[type, ...] = tuple(_models())
-BY_NAME: dict[str, type] = {m.__name__: m for m in MODELS}
+MODELS: tuple[type[Base], ...] = tuple(_models())
+BY_NAME: dict[str, type[Base]] = {m.__name__: m for m in MODELS}
 # The models with a version and a soft delete (the mixin's subclasses).
-EDITABLE: tuple[type, ...] = tuple(m for m in MODELS if issubclass(m, Versioned))
-BY_TABLE: dict[str, type] = {m.__tablename__: m for m in MODELS}  # type: ignore[attr-defined]
+EDITABLE: tuple[type[Versioned], ...] = tuple(m for m in MODELS if issubclass(m, Versioned))
+BY_TABLE: dict[str, type[Base]] = {m.__tablename__: m for m in MODELS}
 
 
-def _owners(model: type) -> tuple[tuple[str, type], ...]:
-    return tuple((column, BY_NAME[name]) for column, name in model.__owners__)  # type: ignore[attr-defined]
+def _owners(model: type[Base]) -> tuple[tuple[str, type[Base]], ...]:
+    return tuple((column, BY_NAME[name]) for column, name in model.__owners__)
 
 
 # The rows that belong to a row (model, foreign key): soft-deleting the row soft-deletes them
 # too, and restoring it restores those deleted with it (not those deleted before on their own),
 # each with its own event, so no page or API shows a commitment of a deleted plan.
-BELONGING: dict[type, tuple[tuple[type, str], ...]] = {}
+BELONGING: dict[type[Base], tuple[tuple[type[Versioned], str], ...]] = {}
 for _model in EDITABLE:
     for _column, _owner in _owners(_model):
         if issubclass(_owner, Versioned):
             BELONGING[_owner] = (*BELONGING.get(_owner, ()), (_model, _column))
 
 
-def datasets_of_model(model: type) -> tuple[str, ...]:
+def datasets_of_model(model: type[Base]) -> tuple[str, ...]:
     """Every dataset a change to a ``model`` row may bump (an owner's, for OWNER)."""
-    declared = model.__dataset__  # type: ignore[attr-defined]
+    declared = model.__dataset__
     if isinstance(declared, ByValue):
         return declared.names
     if declared == OWNER:
@@ -110,11 +111,17 @@ def public_datasets() -> tuple[str, ...]:
     return tuple(sorted({name for model in MODELS for name in datasets_of_model(model)}))
 
 
-def _relationship_by_column(model: type) -> dict[str, str]:
+_relationships: dict[type[Base], dict[str, str]] = {}
+
+
+def _relationship_by_column(model: type[Base]) -> dict[str, str]:
     """Foreign key column -> the relationship that holds the same row (``plan_id``: ``plan``)."""
-    out = {}
+    if model in _relationships:
+        return _relationships[model]
+    out = _relationships[model] = {}
+    rel: RelationshipProperty[Any]
     for rel in inspect(model).relationships:
-        columns = [c.key for c in rel.local_columns]
+        columns = [c.key for c in rel.local_columns if c.key is not None]
         if rel.direction.name == "MANYTOONE" and len(columns) == 1:
             out[columns[0]] = rel.key
     return out
@@ -201,14 +208,14 @@ def jsonable(value: Any) -> Any:
 _NOT_IN_SNAPSHOTS = frozenset({"id", "version", "deleted_at"})
 
 
-_snapshot_keys: dict[type, tuple[str, ...]] = {}
+_snapshot_keys: dict[type[Base], tuple[str, ...]] = {}
 _PLAIN = (str, int, float, bool)
 
 
-def _snapshot_columns(model: type) -> tuple[str, ...]:
+def _snapshot_columns(model: type[Base]) -> tuple[str, ...]:
     keys = _snapshot_keys.get(model)
     if keys is None:
-        skipped = _NOT_IN_SNAPSHOTS | model.__not_in_history__  # type: ignore[attr-defined]
+        skipped = _NOT_IN_SNAPSHOTS | model.__not_in_history__
         keys = tuple(a.key for a in inspect(model).column_attrs if a.key not in skipped)
         _snapshot_keys[model] = keys
     return keys
@@ -224,7 +231,7 @@ def snapshot(obj: Any) -> dict[str, Any]:
     return values
 
 
-def snapshot_values(model: type, values: Mapping[str, Any]) -> dict[str, Any]:
+def snapshot_values(model: type[Base], values: Mapping[str, Any]) -> dict[str, Any]:
     """Return what ``snapshot`` gives for a ``model`` row holding ``values`` (column -> value)."""
     snap = {}
     for key in _snapshot_columns(model):
@@ -260,7 +267,7 @@ def derive_context(session: Session, obj: Any) -> tuple[str | None, int | None]:
     return state_cve, commitment_id
 
 
-def live(model: type) -> ColumnElement[bool]:
+def live(model: type[Versioned]) -> ColumnElement[bool]:
     """Return the clause that keeps rows not soft-deleted: ``select(M).where(live(M))``."""
     return model.deleted_at.is_(None)
 
@@ -377,10 +384,10 @@ class Batch:
         )
 
     def create(
-        self, model: type, values: Mapping[str, Any], *, summary: str | None = None,
+        self, model: type[M], values: Mapping[str, Any], *, summary: str | None = None,
         state_cve: str | None = None, commitment_id: int | None = None,
         dataset: str | None = None,
-    ) -> Any:
+    ) -> M:
         """Add a new ``model(**values)`` (relationships allowed) to the session; return it."""
         obj = model(**values)
         self.session.add(obj)
@@ -391,7 +398,7 @@ class Batch:
         return obj
 
     def record_created(
-        self, model: type, rows: Sequence[Mapping[str, Any]], summaries: Sequence[str | None],
+        self, model: type[Base], rows: Sequence[Mapping[str, Any]], summaries: Sequence[str | None],
         *, state_cve: str | None = None, commitment_id: int | None = None,
         dataset: str | None = None,
     ) -> int:
@@ -494,7 +501,7 @@ class Batch:
                   {"deleted_at": jsonable(was)}, {"deleted_at": jsonable(at)}, summary=summary,
                   state_cve=state_cve, commitment_id=commitment_id, dataset=dataset)
         for model, key in BELONGING.get(type(obj), ()):
-            rows = select(model).where(getattr(model, key) == obj.id)
+            rows: Select[Versioned] = select(model).where(getattr(model, key) == obj.id)
             if at is None:  # restore only what was deleted with it
                 rows = rows.where(model.deleted_at == was)
             for row in self.session.scalars(rows.execution_options(**WITH_DELETED)):
@@ -620,7 +627,7 @@ def _single(session: Session, operation: str, *args: Any, actor: str, source: st
 # expected_version, summary, state_cve, commitment_id, dataset.
 
 
-def create(session: Session, model: type, values: Mapping[str, Any], **options: Any) -> Any:
+def create(session: Session, model: type[M], values: Mapping[str, Any], **options: Any) -> M:
     """Create a ``model`` row from ``values``, record it, and return it (flushed, with its id)."""
     return _single(session, "create", model, values, **options)
 
@@ -649,11 +656,11 @@ def record(session: Session, obj: Any, action: str, **options: Any) -> None:
 
 
 def upsert(
-    session: Session, model: type, key: Mapping[str, Any], values: Mapping[str, Any], *,
+    session: Session, model: type[M], key: Mapping[str, Any], values: Mapping[str, Any], *,
     actor: str, source: str | None, dataset: str | None = None,
     state_cve: str | None = None, commitment_id: int | None = None,
     summary: str | None = None, user: User | int | None = None,
-) -> tuple[Any, Outcome]:
+) -> tuple[M, Outcome]:
     """Create or update the row identified by ``key``; return it and what happened.
 
     A soft-deleted row found by ``key`` is updated but stays deleted: only ``restore``

@@ -136,10 +136,10 @@ def quantile_classes(values: Sequence[float], k: int = DEFAULT_CLASSES) -> Class
                       dtype=float)
     if data.size == 0:
         return fixed_classes(k)
-    edges = np.unique(np.round(np.quantile(data, np.linspace(0, 1, k + 1)), 2))
-    if edges.size < 2:  # every value is the same: one class around it
-        edges = np.array([data[0], data[0]])
-    edges = tuple(float(x) for x in edges)
+    found = np.unique(np.round(np.quantile(data, np.linspace(0, 1, k + 1)), 2))
+    if found.size < 2:  # every value is the same: one class around it
+        found = np.array([data[0], data[0]])
+    edges = tuple(float(x) for x in found)
     return Classes("quantile", edges, palette(len(edges) - 1), 2)
 
 
@@ -163,4 +163,4 @@ def ranks(values: Mapping[str, float | None]) -> dict[str, int]:
     if series.empty:
         return {}
     ranked = series.rank(method="min", ascending=False)
-    return {code: int(rank) for code, rank in ranked.items()}
+    return {str(code): int(rank) for code, rank in ranked.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -133,8 +134,7 @@ def read_layer(
     unknown = sorted({c for c, s in zip(codes, state_part, strict=True) if s not in known_states})
     if unknown:
         raise LayerError(path, f"unknown codes in field {code_field!r}: {_listing(unknown)}")
-    seen: set[str] = set()
-    duplicates = sorted({c for c in codes if c in seen or seen.add(c)})
+    duplicates = sorted(c for c, n in Counter(codes).items() if n > 1)
     if duplicates:
         raise LayerError(
             path, f"duplicate codes in field {code_field!r}: {_listing(duplicates)}"

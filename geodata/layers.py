@@ -37,6 +37,11 @@ class Layer:
     def codes(self) -> list[str]:
         return list(self.frame.index)
 
+    @property
+    def names(self) -> dict[str, str]:
+        """Each code's name as the layer gives it."""
+        return dict(zip(self.codes, self.frame["name"], strict=True))
+
     def geojson(self) -> str:
         """Return the layer as compact GeoJSON, with its name and attribution in the file."""
         return dumps(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import folium
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from folium.utilities import JsCode
 from jinja2 import Template
 
@@ -323,7 +323,7 @@ def _coloured_map(
 ) -> folium.Map:
     """Draw every shape of ``layer`` as ``cell(code)`` says (colour, no data?, tooltip lines),
     with a legend of ``legend`` and the no-data entry."""
-    names = {**layer.frame["name"].to_dict(), **(names or {})}
+    names = {**layer.names, **(names or {})}
     styles, tips, labels = {}, {}, {}
     for code in layer.codes:
         colour, missing, lines = cell(code)
@@ -343,6 +343,7 @@ def map_components(m: folium.Map) -> MapComponents:
     page's stylesheet sizes the map instead.
     """
     figure = m.get_root()
+    assert isinstance(figure, Figure)  # folium puts every map in a Figure
     figure.render()
     header = figure.header
     for name in (m.get_name(), "meta_http"):

@@ -8,7 +8,7 @@ keep identical borders.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +25,7 @@ class TopologyError(ValueError):
 
 
 def simplify_coverage(
-    geometries: Sequence[BaseGeometry],
+    geometries: Iterable[BaseGeometry],
     tolerance: float,
     *,
     grid: float = GRID,
@@ -56,7 +56,7 @@ def simplify_coverage(
     return np.asarray(simplified, dtype=object)
 
 
-def invalid_edges(geometries: Sequence[BaseGeometry]) -> list[int]:
+def invalid_edges(geometries: Iterable[BaseGeometry]) -> list[int]:
     """Return the positions of polygons whose borders overlap or do not match a neighbour's."""
     edges = shapely.coverage_invalid_edges(np.asarray(list(geometries), dtype=object))
     return [i for i, edge in enumerate(edges) if edge is not None and not edge.is_empty]
@@ -98,7 +98,7 @@ class CoverageCheck:
 
 
 def check_coverage(
-    geometries: Sequence[BaseGeometry], *, gap_width: float = 0.0, overlap_area: float = 0.0
+    geometries: Iterable[BaseGeometry], *, gap_width: float = 0.0, overlap_area: float = 0.0
 ) -> CoverageCheck:
     """Check that polygons tile without overlaps, gaps narrower than ``gap_width`` or seams."""
     geoms = np.asarray(list(geometries), dtype=object)
@@ -114,12 +114,14 @@ def check_coverage(
     return result
 
 
-def overlaps(geometries: Sequence[BaseGeometry], min_area: float = 0.0) -> list:
+def overlaps(
+    geometries: Iterable[BaseGeometry], min_area: float = 0.0
+) -> list[tuple[int, int, float]]:
     """Return (i, j, area) for every pair of polygons overlapping by more than ``min_area``."""
     geoms = np.asarray(list(geometries), dtype=object)
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="intersects")
-    found = []
+    found: list[tuple[int, int, float]] = []
     for i, j in zip(left, right, strict=True):
         if i < j:
             area = shapely.intersection(geoms[i], geoms[j]).area
@@ -128,7 +130,9 @@ def overlaps(geometries: Sequence[BaseGeometry], min_area: float = 0.0) -> list:
     return found
 
 
-def shared_borders(geometries: Sequence[BaseGeometry], min_length: float = 0.0) -> dict:
+def shared_borders(
+    geometries: Iterable[BaseGeometry], min_length: float = 0.0
+) -> dict[tuple[int, int], float]:
     """Return {(i, j): length of the border polygons i < j share}, for borders > min_length."""
     geoms = np.asarray(list(geometries), dtype=object)
     boundaries = shapely.boundary(geoms)

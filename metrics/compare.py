@@ -58,7 +58,7 @@ class Comparison:
         for name, frame in (("entered", self.entered), ("left", self.left)):
             counts = group_keys(frame, by).value_counts() if len(frame) else pd.Series(dtype=int)
             result[name] = result["key"].map(counts).fillna(0).astype(int).to_numpy()
-            extra = counts.index.difference(result["key"])
+            extra = counts.index.difference(pd.Index(result["key"]))
             if len(extra):  # groups with no matched institution at all
                 rows = pd.DataFrame({"key": list(extra), "n_matched": 0, name: counts[extra]})
                 result = pd.concat([result, rows], ignore_index=True)

@@ -120,7 +120,7 @@ def compute_indices(
         derived = None
         weights = clean_scheme.get(sub)
         columns = [component_column(sub, c) for c in weights] if weights else []
-        if columns and all(c in values for c in columns):
+        if weights and all(c in values for c in columns):
             derived = np.zeros(len(frame))
             for column, weight in zip(columns, weights.values(), strict=True):
                 derived = derived + weight * values[column]  # NaN anywhere -> NaN
@@ -139,12 +139,12 @@ def compute_indices(
 
     # Build the result from the arrays without copying or consolidating them (fast on
     # millions of rows); the input frame is left untouched.
-    columns: dict[str, object] = {}
+    built: dict[str, object] = {}
     for column in frame.columns:
-        columns[column] = values[column] if column in values else frame[column]
+        built[column] = values[column] if column in values else frame[column]
     for name in (*INDICES, *PERSPECTIVES):
-        columns[name] = values[name]
-    out = pd.DataFrame(columns, index=frame.index, copy=False)
+        built[name] = values[name]
+    out = pd.DataFrame(built, index=frame.index, copy=False)
     rejected = (
         pd.concat(problems, ignore_index=True)
         if problems

@@ -451,8 +451,7 @@ def read_standard(path: Path | str, states: dict[str, str]) -> ReadResult:
         name, fix_notes = repair_text(text["institution"])
         if name == text["institution"]:
             name = text["institution"]  # one string in memory for both columns
-        decoding = lines.notes.get(number) if lines is not None else None
-        if decoding:
+        if lines is not None and (decoding := lines.notes.get(number)):
             repairs.append(Repair(number, lines.raw_text[number], name, decoding + fix_notes))
         elif fix_notes:
             repairs.append(Repair(number, text["institution"], name, fix_notes))

@@ -71,6 +71,14 @@ def check_count(path: Path, row: int, field: str, value: str | None) -> int | No
     return int(value)
 
 
+def check_number(path: Path, row: int, field: str, value: str | None) -> int:
+    """Return the non-negative integer of a required cell (``check_count``, never None)."""
+    number = check_count(path, row, field, value)
+    if number is None:
+        raise SeedError(path, row, field, "is empty but required")
+    return number
+
+
 def derive_stage(
     *,
     has_plan: bool,
@@ -178,13 +186,13 @@ def load_local(session: Session) -> LoadReport:
 
     for number, row in read_csv(COMMITMENTS_CSV, ("cve_ent", "number", "title_es", "source")):
         cve = _state_of(states, COMMITMENTS_CSV, number, row["cve_ent"]).cve_ent
-        key = by_period.get((cve, row["plan_period"] or ""))
-        if key is None:
+        in_plan = by_period.get((cve, row["plan_period"] or ""))
+        if in_plan is None:
             raise SeedError(
                 COMMITMENTS_CSV, number, "plan_period",
                 f"no plan of {cve} for '{row['plan_period'] or ''}' in {PLANS_CSV.name}",
             )
-        plans[key]["commitments"].append((number, row))
+        plans[in_plan]["commitments"].append((number, row))
 
     exercises: dict[str, dict] = {}
     for number, row in read_csv(EXERCISES_CSV, ("cve_ent", "state_name", "source")):
@@ -239,15 +247,15 @@ def load_local(session: Session) -> LoadReport:
         seen_members.add(ident)
         members.append((cve, row["sector"], row["member_name"], row["source"]))
 
-    counts = []
+    counts: list[tuple[dict[str, str | None], dict[str, int | str | None]]] = []
     for number, row in read_csv(COUNTS_CSV, ("source",)):
-        values = {
+        count_values: dict[str, int | str | None] = {
             name: check_count(COUNTS_CSV, number, name, row[name])
             for name in ("states_joined", "stl_installed", "plans_published", "commitments")
         }
         as_of = check_partial_date(COUNTS_CSV, number, "date", row["date"])
-        values["note"] = row.get("note")  # what the wording adds ("más de 140") and its quote
-        counts.append(({"as_of": as_of, "source": row["source"]}, values))
+        count_values["note"] = row.get("note")  # what the wording adds ("más de 140"), quoted
+        counts.append(({"as_of": as_of, "source": row["source"]}, count_values))
 
     # Write, recording every change (state and commitment of each event derived from the row).
     for cve, values in exercises.items():
@@ -270,10 +278,11 @@ def load_local(session: Session) -> LoadReport:
             summary=f"Secretariado Técnico Local de {states[cve].name}: {name}",
         )
         report.count(outcome)
-    for key, values in counts:
+    for count_key, count_values in counts:
         _, outcome = records.upsert(
-            session, ProgrammeCount, key, values, actor=SEED_ACTOR, source=key["source"],
-            summary=f"Cifras del programa ({key['as_of'] or 'sin fecha'})",
+            session, ProgrammeCount, count_key, count_values, actor=SEED_ACTOR,
+            source=count_key["source"],
+            summary=f"Cifras del programa ({count_key['as_of'] or 'sin fecha'})",
         )
         report.count(outcome)
     for key, p in plans.items():

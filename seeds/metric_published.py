@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -21,13 +22,13 @@ FIGURE_INDICES = ("GA", "T", "P", "TG", "TC", "PG", "PC", "GAg", "GAc", "N")
 LEVEL_KEYS = ("federal", "state", "municipal")
 
 
-def _year(path, number: int, text: str) -> int:  # type: ignore[no-untyped-def]
+def _year(path: Path, number: int, text: str) -> int:
     if not text.isdigit() or not 2000 <= int(text) <= 2100:
         raise SeedError(path, number, "year", f"'{text}' is not a year")
     return int(text)
 
 
-def _number(path, number: int, name: str, text: str) -> float:  # type: ignore[no-untyped-def]
+def _number(path: Path, number: int, name: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:

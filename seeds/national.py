@@ -23,7 +23,7 @@ from app.models import ActionPlan, Assessment, Commitment, CommitmentTheme
 from common.codes import BASES
 
 from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
-from .local import check_count, check_partial_date
+from .local import check_count, check_number, check_partial_date
 
 PLANS_CSV = DATA_DIR / "national_plans.csv"
 COMMITMENTS_CSV = DATA_DIR / "national_commitments.csv"
@@ -124,7 +124,7 @@ def load_national(session: Session) -> LoadReport:
         plans[row["key"]] = plan_values(
             PLANS_CSV, number, row, "commitments_published", scope="national",
             programme="ogp_national", state_cve=None,
-            number=check_count(PLANS_CSV, number, "number", row["number"]),
+            number=check_number(PLANS_CSV, number, "number", row["number"]),
         )
 
     commitments: dict[tuple[str, int], dict] = {}
@@ -135,7 +135,7 @@ def load_national(session: Session) -> LoadReport:
             raise SeedError(
                 COMMITMENTS_CSV, number, "plan_key", f"unknown plan '{row['plan_key']}'"
             )
-        seq = check_count(COMMITMENTS_CSV, number, "number", row["number"])
+        seq = check_number(COMMITMENTS_CSV, number, "number", row["number"])
         if row["ogp_id"] and not _OGP_ID.match(row["ogp_id"]):
             raise SeedError(COMMITMENTS_CSV, number, "ogp_id", f"'{row['ogp_id']}' is not MX0000")
         ident = (row["plan_key"], seq)
@@ -161,7 +161,7 @@ def load_national(session: Session) -> LoadReport:
     for number, row in read_csv(
         ASSESSMENTS_CSV, ("plan_key", "number", "framework", "aspect", "value", "source")
     ):
-        seq = check_count(ASSESSMENTS_CSV, number, "number", row["number"])
+        seq = check_number(ASSESSMENTS_CSV, number, "number", row["number"])
         ident = (row["plan_key"], seq)
         if ident not in commitments:
             raise SeedError(ASSESSMENTS_CSV, number, "number", f"no commitment {ident}")

@@ -29,7 +29,7 @@ from app.models import State
 from common.codes import BASES
 
 from .base import DATA_DIR, LoadReport, SeedError, read_csv
-from .local import check_count
+from .local import check_number
 from .national import plan_values, write_plans
 
 PLANS_CSV = DATA_DIR / "ogp_local_plans.csv"
@@ -69,7 +69,7 @@ def load_ogp_local(session: Session) -> LoadReport:
             raise SeedError(
                 COMMITMENTS_CSV, number, "plan_key", f"unknown plan '{row['plan_key']}'"
             )
-        seq = check_count(COMMITMENTS_CSV, number, "number", row["number"])
+        seq = check_number(COMMITMENTS_CSV, number, "number", row["number"])
         ogp_id = row["ogp_id"]
         if ogp_id and (not _OGP_ID.match(ogp_id) or ogp_id in ogp_ids):
             raise SeedError(
@@ -99,7 +99,7 @@ def load_ogp_local(session: Session) -> LoadReport:
     seen: set[tuple] = set()
     required = ("plan_key", "number", "framework", "aspect", "value", "basis", "source")
     for number, row in read_csv(ASSESSMENTS_CSV, required):
-        ident = (row["plan_key"], check_count(ASSESSMENTS_CSV, number, "number", row["number"]))
+        ident = (row["plan_key"], check_number(ASSESSMENTS_CSV, number, "number", row["number"]))
         if ident not in commitments:
             raise SeedError(ASSESSMENTS_CSV, number, "number", f"no commitment {ident}")
         if row["framework"] != EOC_FRAMEWORK or row["aspect"] != "completion":

@@ -19,12 +19,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.engine import ScalarResult
 from sqlalchemy.orm import Session
 
 from app import models, records
-from app.models import Source, SourceLink
+from app.models import Base, Source, SourceLink
 from common.codes import SOURCE_KINDS
 
 from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError
@@ -32,7 +34,13 @@ from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError
 SOURCES_CSV = DATA_DIR / "sources.csv"
 SEPARATOR = " | "
 # Every table whose rows carry a ``source`` cell from the seed files.
-CITING_MODELS = (
+Citing = (
+    models.State | models.LocalExercise | models.StlMember | models.ProgrammeCount
+    | models.ActionPlan | models.Commitment | models.Assessment | models.MetricRound
+    | models.PublishedFigure
+)
+C = TypeVar("C", bound=Citing)
+CITING_MODELS: tuple[type[Citing], ...] = (
     models.State, models.LocalExercise, models.StlMember, models.ProgrammeCount,
     models.ActionPlan, models.Commitment, models.Assessment, models.MetricRound,
     models.PublishedFigure,
@@ -72,10 +80,10 @@ def registry_refs(path: Path = SOURCES_CSV) -> dict[str, str]:
     """Return every reference a seed cell may use (key or public address) -> source key."""
     refs: dict[str, str] = {}
     for _, row in _read_registry(path):
-        if row.get("key"):
-            refs[row["key"]] = row["key"]
-            if row.get("url"):
-                refs[row["url"]] = row["key"]
+        if key := row.get("key"):
+            refs[key] = key
+            if url := row.get("url"):
+                refs[url] = key
     return refs
 
 
@@ -100,14 +108,12 @@ def load_sources(session: Session) -> LoadReport:
     urls: set[str] = set()
     required = ("key", "publisher", "title", "kind")
     for number, row in _read_registry(SOURCES_CSV):
-        for name in required:
-            if not row.get(name):
-                raise SeedError(SOURCES_CSV, number, name, "is empty but required")
-        key, url, date = row["key"], row.get("url"), row.get("date")
+        key, _, title, kind = (_required(row, number, name) for name in required)
+        url, date = row.get("url"), row.get("date")
         if " " in key or key in keys:
             raise SeedError(SOURCES_CSV, number, "key", f"'{key}' has a space or appears twice")
-        if row["kind"] not in SOURCE_KINDS:
-            raise SeedError(SOURCES_CSV, number, "kind", f"'{row['kind']}' is not a known kind")
+        if kind not in SOURCE_KINDS:
+            raise SeedError(SOURCES_CSV, number, "kind", f"'{kind}' is not a known kind")
         if url and (not url.startswith(("http://", "https://")) or url in urls):
             raise SeedError(SOURCES_CSV, number, "url", f"'{url}' is not a unique web address")
         if date and len(date) not in (4, 7, 10):
@@ -118,18 +124,28 @@ def load_sources(session: Session) -> LoadReport:
         values = {k: row.get(k) for k in ("publisher", "title", "date", "url", "kind", "note")}
         _, outcome = records.upsert(
             session, Source, {"key": key}, values,
-            actor=SEED_ACTOR, source=url or key, summary=row["title"],
+            actor=SEED_ACTOR, source=url or key, summary=title,
         )
         report.count(outcome)
     return report
 
 
-def _entity_id(obj: object) -> str:
-    mapper = obj.__mapper__  # type: ignore[attr-defined]
-    return str(mapper.primary_key_from_instance(obj)[0])
+def _required(row: dict[str, str | None], number: int, name: str) -> str:
+    value = row.get(name)
+    if not value:
+        raise SeedError(SOURCES_CSV, number, name, "is empty but required")
+    return value
 
 
-def link_sources(session: Session, models: Iterable[type] = CITING_MODELS) -> int:
+def _entity_id(obj: Base) -> str:
+    return str(obj.__mapper__.primary_key_from_instance(obj)[0])
+
+
+def _rows(session: Session, model: type[C]) -> ScalarResult[C]:
+    return session.scalars(select(model))
+
+
+def link_sources(session: Session, models: Iterable[type[Citing]] = CITING_MODELS) -> int:
     """Make every record's source links match its source cell; return the links changed.
 
     The links are written through the audited path like every other row (actor ``seed``, the
@@ -137,10 +153,10 @@ def link_sources(session: Session, models: Iterable[type] = CITING_MODELS) -> in
     """
     session.flush()
     by_ref: dict[str, Source] = {}
-    for source in session.scalars(select(Source)):
-        by_ref[source.key] = source
-        if source.url:
-            by_ref[source.url] = source
+    for registered in session.scalars(select(Source)):
+        by_ref[registered.key] = registered
+        if registered.url:
+            by_ref[registered.url] = registered
     batches: dict[str, records.Batch] = {}
 
     def batch(ref: str) -> records.Batch:
@@ -156,25 +172,25 @@ def link_sources(session: Session, models: Iterable[type] = CITING_MODELS) -> in
             for link in session.scalars(select(SourceLink).where(SourceLink.entity == entity))
         }
         wanted: set[tuple[str, int]] = set()
-        for obj in session.scalars(select(model)):
+        for obj in _rows(session, model):
             entity_id = _entity_id(obj)
             for citation in split_citations(obj.source):
-                source = by_ref.get(citation.ref)
-                if source is None:  # not a registered source (e.g. an address typed by hand)
+                cited = by_ref.get(citation.ref)
+                if cited is None:  # not a registered source (e.g. an address typed by hand)
                     continue
-                ident = (entity_id, source.id)
+                ident = (entity_id, cited.id)
                 if ident in wanted:
                     continue
                 wanted.add(ident)
                 link = existing.get(ident)
-                summary = f"{entity} {entity_id} → {source.key}"
+                summary = f"{entity} {entity_id} → {cited.key}"
                 if link is None:
-                    batch(source.key).create(SourceLink, {
-                        "source_id": source.id, "entity": entity, "entity_id": entity_id,
+                    batch(cited.key).create(SourceLink, {
+                        "source_id": cited.id, "entity": entity, "entity_id": entity_id,
                         "detail": citation.detail,
                     }, summary=summary)
                     changed += 1
-                elif batch(source.key).update(link, {"detail": citation.detail},
+                elif batch(cited.key).update(link, {"detail": citation.detail},
                                               summary=summary):
                     changed += 1
         for (entity_id, _source_id), link in existing.items():

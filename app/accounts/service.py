@@ -147,11 +147,12 @@ def actor_of(user: User) -> Actor:
 
 def can_edit_state(user: object, state_cve: str | None) -> bool:
     """An admin edits everything; an editor only their own state's records."""
-    if not getattr(user, "is_authenticated", False) or not getattr(user, "active", False):
+    # Anonymous visitors are not Users; current_user's proxy passes isinstance as its user.
+    if not isinstance(user, User) or not user.is_authenticated or not user.active:
         return False
-    if user.role == "admin":  # type: ignore[attr-defined]
+    if user.role == "admin":
         return True
-    return state_cve is not None and user.state_cve == state_cve  # type: ignore[attr-defined]
+    return state_cve is not None and user.state_cve == state_cve
 
 
 def require_state(user: object, state_cve: str | None) -> None:

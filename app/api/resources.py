@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from app import params
 from app.extensions import db
 from app.listing import ListSpec, ListView, Page, paginate, parse_list
+from app.models.base import Base
 
 from . import Blueprint
 from .schemas import page_of
@@ -109,7 +110,7 @@ def listing(bp: Blueprint, path: str, spec: ListSpec, item: type[Schema], name: 
     return register
 
 
-def record(bp: Blueprint, rule: str, model: type, schema: type[Schema], summary: str) -> None:
+def record(bp: Blueprint, rule: str, model: type[Base], schema: type[Schema], summary: str) -> None:
     """Register ``GET rule`` (one id in it): the ``model`` row dumped by ``schema``, or 404."""
 
     def endpoint(**ident: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from app import models as m
+from app.models.base import Base
 from app.opendata.package import field_type
 from metrics import INDICES
 
@@ -76,7 +77,7 @@ FIELD_CLASSES: dict[str, type[fields.Field]] = {
 }
 
 
-def columns(model: type, names: str, at: str = "", **renamed: str) -> dict[str, fields.Field]:
+def columns(model: type[Base], names: str, at: str = "", **renamed: str) -> dict[str, fields.Field]:
     """Fields for columns of ``model``: typed as the column, required unless the column may be
     null (then null is allowed).
 
@@ -102,11 +103,12 @@ def cited(at: str = "") -> dict[str, fields.Field]:
 # --- Tracker ------------------------------------------------------------------------------
 
 
-StateSchema = Schema.from_dict({
+_STATE_FIELDS: dict[str, fields.Field] = {
     "cve_ent": fields.String(required=True, metadata={"description": "INEGI state code"}),
     **columns(m.State, "name short_name iso_3166_2"),
     **cited(),
-}, name="State")
+}
+StateSchema = Schema.from_dict(_STATE_FIELDS, name="State")
 
 # A state's local co-creation exercise (one per state; null facts when unknown).
 ExerciseSchema = Schema.from_dict({
@@ -119,8 +121,10 @@ ExerciseSchema = Schema.from_dict({
 }, name="Exercise")
 
 
-class StateDetailSchema(StateSchema):
-    exercise = fields.Nested(ExerciseSchema, allow_none=True, required=True)
+StateDetailSchema = Schema.from_dict({
+    **_STATE_FIELDS,
+    "exercise": fields.Nested(ExerciseSchema, allow_none=True, required=True),
+}, name="StateDetail")
 
 
 MemberSchema = Schema.from_dict({
@@ -199,7 +203,9 @@ CommitmentDetailSchema = Schema.from_dict({
 # --- Metric -------------------------------------------------------------------------------
 
 
-def _indices(suffixes: tuple[str, ...] = ("",), digits_int: tuple[str, ...] = ()) -> dict:
+def _indices(
+    suffixes: tuple[str, ...] = ("",), digits_int: tuple[str, ...] = ()
+) -> dict[str, fields.Field]:
     out: dict[str, fields.Field] = {}
     for index in INDICES:
         for suffix in suffixes:
@@ -207,10 +213,9 @@ def _indices(suffixes: tuple[str, ...] = ("",), digits_int: tuple[str, ...] = ()
     return out
 
 
-InstitutionSchema = Schema.from_dict(
-    columns(m.Institution, "id key name level type cve_ent municipality_code",
-            type="kind", cve_ent="state_cve"),
-    name="Institution")
+_INSTITUTION_FIELDS = columns(m.Institution, "id key name level type cve_ent municipality_code",
+                              type="kind", cve_ent="state_cve")
+InstitutionSchema = Schema.from_dict(_INSTITUTION_FIELDS, name="Institution")
 
 
 ScoreSchema = Schema.from_dict({
@@ -236,9 +241,11 @@ InstitutionRoundSchema = Schema.from_dict({
 }, name="InstitutionRound")
 
 
-class InstitutionDetailSchema(InstitutionSchema):
-    aliases = fields.Function(lambda i: sorted(a.name for a in i["aliases"]), required=True)
-    rounds = fields.List(fields.Nested(InstitutionRoundSchema), required=True)
+InstitutionDetailSchema = Schema.from_dict({
+    **_INSTITUTION_FIELDS,
+    "aliases": fields.Function(lambda i: sorted(a.name for a in i["aliases"]), required=True),
+    "rounds": fields.List(fields.Nested(InstitutionRoundSchema), required=True),
+}, name="InstitutionDetail")
 
 
 RoundSchema = Schema.from_dict({

@@ -21,7 +21,7 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from common.codes import COMMITMENT_STATUSES, MILESTONE_STATUSES, PROGRAMMES, SECTORS, STAGES
@@ -77,7 +77,7 @@ class SourcedForm(FlaskForm):
             return None
         return {
             "url": self.evidence_url.data,
-            "title": self.evidence_title.data.strip(),
+            "title": (self.evidence_title.data or "").strip(),
             "dated": self.evidence_date.data,
             "proves": (self.evidence_proves.data or "").strip() or None,
         }
@@ -93,7 +93,8 @@ class SourcedForm(FlaskForm):
         return False
 
     def expected_version(self) -> int | None:
-        return int(self.version.data) if (self.version.data or "").isdigit() else None
+        version = self.version.data or ""
+        return int(version) if version.isdigit() else None
 
     @staticmethod
     def in_order(first: Any, then: Any, message: Any) -> bool:
@@ -135,7 +136,7 @@ class MilestoneForm(SourcedForm):
     def values(self) -> dict[str, Any]:
         status = self.status.data
         return {
-            "title": self.title.data.strip(),
+            "title": (self.title.data or "").strip(),
             "weight": float(self.weight.data) if self.weight.data is not None else None,
             "start_date": self.start_date.data,
             "due_date": self.due_date.data,
@@ -239,8 +240,10 @@ class MemberForm(RecordForm):
 
 
 class PlanForm(RecordForm):
-    FIELDS = ("title", "period_start", "period_end", "published_date", "commitments_published",
-              "proactive_published", "notes")
+    FIELDS: tuple[str, ...] = (
+        "title", "period_start", "period_end", "published_date", "commitments_published",
+        "proactive_published", "notes",
+    )
     TEXT = frozenset({"title", "published_date", "notes"})
     title = StringField(_l("Título del plan"), validators=[DataRequired(), Length(max=300)])
     period_start = IntegerField(_l("Periodo: año de inicio"),

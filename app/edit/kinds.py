@@ -16,11 +16,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 
 from app import records
 from app.accounts.service import actor_of
 from app.models import ActionPlan, Commitment, Evidence, LocalExercise, State, StlMember, User
+from app.models.base import Base, Versioned
 from app.params import get_or_404
 
 from . import forms
@@ -29,10 +30,10 @@ from . import forms
 @dataclass(frozen=True)
 class Kind:
     name: str
-    model: type
+    model: type[Versioned]
     form: type[forms.RecordForm]
     label: Any  # lazy text: what the record is called on its pages
-    parent_model: type  # a new record hangs from one of these (by its key in the URL)
+    parent_model: type[Base]  # a new record hangs from one of these (by its key in the URL)
     new_values: Callable[[Session, User, Any, dict[str, Any]], dict[str, Any]]
     back: Callable[[Any], str]  # the public page of a record (or of a parent)
     # The choices a form needs from the record's context (evidence: the milestones).

@@ -11,16 +11,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from app import records
 from app.accounts.service import actor_of, require_admin, require_state
 from app.models import AuditEvent, Commitment, Evidence, Milestone, User
+from app.models.base import Base, Versioned
+
+if TYPE_CHECKING:
+    from app.metric.importer import ImportReport
+
+M = TypeVar("M", bound=Base)
 
 
 def state_of_commitment(commitment: Commitment) -> str | None:
@@ -53,10 +60,12 @@ def _next_number(session: Session, commitment: Commitment) -> int:
 
 def add_milestone(
     session: Session, user: User, commitment: Commitment, values: dict[str, Any], *,
-    source: str, evidence: dict[str, Any] | None = None,
+    source: str | None, evidence: dict[str, Any] | None = None,
 ) -> Milestone:
-    """Add a milestone (and its evidence) to ``commitment``."""
+    """Add a milestone (and its evidence) to ``commitment``; MissingSource without a source."""
     check_commitment(user, commitment)
+    if not source:
+        raise MissingSource()
     actor = actor_of(user)
     with records.bulk(session, actor=actor.name, source=source, user=user) as batch:
         milestone = batch.create(Milestone, {
@@ -101,11 +110,15 @@ def update_milestone(
 
 
 def delete_milestone(
-    session: Session, user: User, milestone: Milestone, *, source: str,
+    session: Session, user: User, milestone: Milestone, *, source: str | None,
     expected_version: int | None,
 ) -> bool:
-    """Soft-delete a milestone: it leaves the page and the progress, and stays in history."""
+    """Soft-delete a milestone: it leaves the page and the progress, and stays in history.
+
+    Raises MissingSource without a source."""
     check_commitment(user, milestone.commitment)
+    if not source:
+        raise MissingSource()
     return records.soft_delete(
         session, milestone, actor=actor_of(user).name, source=source, user=user,
         expected_version=expected_version, summary=milestone.title[:200],
@@ -133,18 +146,18 @@ class Conflict:
 # --- Any editable record: plans, commitments, exercise facts, members, evidence -----------
 
 
-def state_of(session: Session, obj: Any) -> str | None:
+def state_of(session: Session, obj: Base) -> str | None:
     """The state whose editors may touch ``obj``, read from the record in the database
     (None for a national plan and what hangs from it: admins only)."""
     return records.derive_context(session, obj)[0]
 
 
-def check(session: Session, user: User, obj: Any) -> None:
+def check(session: Session, user: User, obj: Base) -> None:
     """403 unless ``user`` may edit ``obj``."""
     require_state(user, state_of(session, obj))
 
 
-def _summary(obj: Any) -> str:
+def _summary(obj: Base) -> str:
     for name in ("title", "name", "status_text"):
         value = getattr(obj, name, None)
         if value:
@@ -153,9 +166,9 @@ def _summary(obj: Any) -> str:
 
 
 def create_record(
-    session: Session, user: User, model: type, values: dict[str, Any], *, state_cve: str | None,
+    session: Session, user: User, model: type[M], values: dict[str, Any], *, state_cve: str | None,
     source: str | None,
-) -> Any:
+) -> M:
     """Create a ``model`` row under a parent of ``state_cve`` (checked); the source is stored
     on the row (when it has a source column) and on its history event."""
     require_state(user, state_cve)
@@ -169,7 +182,7 @@ def create_record(
 
 
 def update_record(
-    session: Session, user: User, obj: Any, values: dict[str, Any], *, source: str | None,
+    session: Session, user: User, obj: Base, values: dict[str, Any], *, source: str | None,
     expected_version: int | None,
 ) -> bool:
     """Change ``obj``; return whether anything changed (equal values: nothing recorded).
@@ -190,7 +203,7 @@ def update_record(
 
 
 def delete_record(
-    session: Session, user: User, obj: Any, *, source: str | None, expected_version: int | None,
+    session: Session, user: User, obj: Base, *, source: str | None, expected_version: int | None,
 ) -> bool:
     """Soft-delete ``obj``: it leaves pages and lists, and stays in the history."""
     check(session, user, obj)
@@ -201,7 +214,7 @@ def delete_record(
                                summary=_summary(obj))
 
 
-def record_conflict(session: Session, model: type, obj_id: int, fields: tuple[str, ...],
+def record_conflict(session: Session, model: type[Versioned], obj_id: int, fields: tuple[str, ...],
                     mine: dict[str, Any]) -> Conflict:
     """Re-read a record after a refused save and compare it with the user's values."""
     current = session.get(model, obj_id, populate_existing=True)
@@ -212,7 +225,7 @@ def record_conflict(session: Session, model: type, obj_id: int, fields: tuple[st
 
 # --- Admin: restore a deleted record, revert a single change ---------------------------------
 
-BY_TABLE = {m.__tablename__: m for m in records.EDITABLE}
+BY_TABLE = {table: m for table, m in records.BY_TABLE.items() if m in records.EDITABLE}
 # What undoes each kind of event.
 _UNDO = {"create": "soft_delete", "delete": "restore", "restore": "soft_delete",
          "update": "update"}
@@ -222,7 +235,7 @@ class RevertError(ValueError):
     """A change that cannot be reverted as asked; the message says why."""
 
 
-def _from_json(model: type, name: str, value: Any) -> Any:
+def _from_json(model: type[Base], name: str, value: Any) -> Any:
     """A value as an event stored it (JSON), back in the column's Python type."""
     if value is None:
         return None
@@ -234,7 +247,7 @@ def _from_json(model: type, name: str, value: Any) -> Any:
     return value
 
 
-def event_target(session: Session, event: AuditEvent) -> Any:
+def event_target(session: Session, event: AuditEvent) -> Versioned | None:
     """The row an event is about (deleted or not), or None when it cannot be reverted here."""
     model = BY_TABLE.get(event.entity)
     if model is None or not event.entity_id.isdigit():
@@ -280,7 +293,7 @@ def _owner_first() -> Iterator[None]:
                              "restáurelo primero.", owner=_summary(exc.owner))) from None
 
 
-def restore(session: Session, user: User, obj: Any, *, source: str | None) -> bool:
+def restore(session: Session, user: User, obj: Versioned, *, source: str | None) -> bool:
     """Bring back a soft-deleted record (admins only)."""
     require_admin(user)
     if not source:
@@ -294,9 +307,9 @@ def restore(session: Session, user: User, obj: Any, *, source: str | None) -> bo
 
 
 def import_metric_round(
-    session: Session, user: User, upload: Any, *, year: int, fmt: str | None,
+    session: Session, user: User, upload: FileStorage, *, year: int, fmt: str | None,
     label: str | None, source: str | None, strict: bool, max_bytes: int | None,
-) -> Any:
+) -> ImportReport:
     """Import an uploaded round file with the importer of ``flask metric import``: the upload
     is written to a temporary file (its name kept, for the format and the report), checked
     against ``max_bytes``, and read. Returns the ImportReport; raises ReadError,

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -110,17 +110,46 @@ def _code(codes: Any, *, required: bool) -> Callable[[Any], str | None]:
     return parse
 
 
+# The records a sheet holds, and those a new row may be added under.
+Row = ActionPlan | Commitment | Milestone
+Parent = ActionPlan | Commitment
+R = TypeVar("R", bound=Row)  # the helpers below keep the model's type for the type checker
+
+
+def _by_id(session: Session, model: type[R], ids: Iterable[int]) -> dict[int, R]:
+    """The live ``model`` records with these ids, by id."""
+    return {o.id: o for o in session.scalars(select(model).where(model.id.in_(list(ids))))}
+
+
+def _get(session: Session, model: type[R], ident: int) -> R | None:
+    return session.get(model, ident)
+
+
+def _highest_number(session: Session, model: type[R], parent: str, parent_id: int) -> int:
+    """The highest number of the ``model`` records (deleted too) under ``parent_id``, or 0."""
+    return session.scalar(
+        select(func.max(model.number)).where(getattr(model, parent) == parent_id)
+        .execution_options(**records.WITH_DELETED)) or 0
+
+
 @dataclass(frozen=True)
 class Sheet:
     name: str
-    model: type
+    model: type[Row]
     parent: str | None  # the column naming the record's parent (read-only)
     # Editable columns and their parsers, in the file's order after id, version and parent.
     columns: dict[str, Callable[[Any], Any]]
     query: Callable[[str], Any]
     readonly: tuple[str, ...] = ()  # shown for orientation, must not change
     # The model of ``parent``: a row with an empty id adds a record under that parent.
-    parent_model: type | None = None
+    parent_model: type[Parent] | None = None
+
+    @property
+    def parent_column(self) -> str:
+        """``parent``, on the sheets whose rows may add a record (those with a parent)."""
+        if self.parent is None:
+            raise TypeError(f"rows of the {self.name} sheet add no records")
+        return self.parent
 
     @property
     def header(self) -> list[str]:
@@ -178,7 +207,9 @@ def xlsx_bytes(sheets: dict[str, list[list[Any]]]) -> bytes:
             cells = []
             for value in row:
                 if value is None or isinstance(value, int | float | date):
-                    cells.append(WriteOnlyCell(ws, value=value))
+                    cell = WriteOnlyCell(ws)
+                    cell.value = value  # the same as WriteOnlyCell(ws, value), which types no date
+                    cells.append(cell)
                 else:
                     cell = WriteOnlyCell(ws, value=str(neutralise(str(value))))
                     cell.data_type = "s"
@@ -213,9 +244,9 @@ class Upload:
     """What an upload would change, or the problems that stop it."""
 
     problems: list[Problem] = field(default_factory=list)
-    changes: list[tuple[Any, dict[str, Any], int]] = field(default_factory=list)
+    changes: list[tuple[Row, dict[str, Any], int]] = field(default_factory=list)
     # New records: (sheet, parent row, number or None for the next free one, values).
-    new: list[tuple[Sheet, Any, int | None, dict[str, Any]]] = field(default_factory=list)
+    new: list[tuple[Sheet, Parent, int | None, dict[str, Any]]] = field(default_factory=list)
     rows: int = 0
 
     def problem(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
@@ -278,8 +309,7 @@ def _validate_sheet(session: Session, user: User, sheet: Sheet, rows: list[list[
                        + (f"; unknown: {', '.join(extra)}" if extra else ""))
         return
     ids = [_integer_or_none(r[0]) for r in rows[1:]]
-    found = {o.id: o for o in session.scalars(
-        select(sheet.model).where(sheet.model.id.in_([i for i in ids if i is not None])))}
+    found = _by_id(session, sheet.model, (i for i in ids if i is not None))
     seen: set[int] = set()
     for number, row in enumerate(rows[1:], start=2):
         upload.rows += 1
@@ -295,14 +325,13 @@ def _integer_or_none(value: Any) -> int | None:
 
 
 def _validate_row(session: Session, user: User, sheet: Sheet, cells: dict[str, Any],
-                  number: int, found: dict[int, Any], seen: set[int], upload: Upload) -> None:
+                  number: int, found: dict[int, Row], seen: set[int], upload: Upload) -> None:
     report = lambda column, message: upload.problem(sheet.name, number, column, message)  # noqa: E731
     if cells["id"] in (None, ""):
         _validate_new_row(session, user, sheet, cells, report, upload)
         return
     obj_id = _integer_or_none(cells["id"])
-    obj = found.get(obj_id) if obj_id is not None else None
-    if obj is None:
+    if obj_id is None or (obj := found.get(obj_id)) is None:
         report("id", f"'{cells['id']}' is not the id of a recorded {sheet.model.__tablename__} "
                "(leave it empty to add one)")
         return
@@ -353,7 +382,7 @@ def _validate_new_row(session: Session, user: User, sheet: Sheet, cells: dict[st
     if cells["version"] not in (None, ""):
         report("version", "must be empty on a new row (it has no version yet)")
     parent_id = _integer_or_none(cells[sheet.parent])
-    parent = session.get(sheet.parent_model, parent_id) if parent_id is not None else None
+    parent = _get(session, sheet.parent_model, parent_id) if parent_id is not None else None
     if parent is None:
         report(sheet.parent, f"'{cells[sheet.parent] or ''}' is not the id of a recorded "
                f"{sheet.parent_model.__tablename__}")
@@ -442,22 +471,19 @@ def apply(session: Session, user: User, upload: Upload, *, source: str | None) -
             if wanted is None:
                 highest[sheet.model, parent.id] += 1
             batch.create(sheet.model, {
-                **values, sheet.parent: parent.id, "source": source,
+                **values, sheet.parent_column: parent.id, "source": source,
                 "number": wanted or highest[sheet.model, parent.id],
             }, summary=values["title"][:200])
     return len(changing) + len(upload.new)
 
 
-def _highest_numbers(session: Session, upload: Upload) -> dict[tuple[type, int], int]:
+def _highest_numbers(session: Session, upload: Upload) -> dict[tuple[type[Row], int], int]:
     """Per (model, parent) of the new rows, the highest number taken: recorded (deleted rows
     keep theirs) or asked for by a new row; rows without a number get the next ones."""
-    highest: dict[tuple[type, int], int] = {}
+    highest: dict[tuple[type[Row], int], int] = {}
     for sheet, parent, wanted, _values in upload.new:
         key = (sheet.model, parent.id)
         if key not in highest:
-            highest[key] = session.scalar(
-                select(func.max(sheet.model.number))
-                .where(getattr(sheet.model, sheet.parent) == parent.id)
-                .execution_options(**records.WITH_DELETED)) or 0
+            highest[key] = _highest_number(session, sheet.model, sheet.parent_column, parent.id)
         highest[key] = max(highest[key], wanted or 0)
     return highest

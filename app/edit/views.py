@@ -41,7 +41,7 @@ def _conflict(milestone_id: int, form: MilestoneForm) -> tuple[str, int]:
     conflict = service.record_conflict(db.session, Milestone, milestone_id, form.FIELDS,
                                        form.values())
     form.version.data = str(conflict.version)  # saving again re-applies over theirs
-    milestone = db.session.get(Milestone, milestone_id)
+    milestone = get_or_404(db.session, Milestone, milestone_id, live=False)
     return render_template("edit/conflict.html", form=form, conflict=conflict,
                            m=milestone, c=milestone.commitment), 409
 
@@ -294,7 +294,7 @@ def restore_record(table: str, obj_id: int) -> Any:
 
 
 def _same_site(target: str | None) -> bool:
-    return bool(target) and target.startswith(request.host_url)
+    return target is not None and target.startswith(request.host_url)
 
 
 @bp.route("/admin/metric/import", methods=["GET", "POST"])
@@ -309,7 +309,8 @@ def import_round() -> Any:
         raise RequestEntityTooLarge()
     form = MetricImportForm()
     report, error, status = None, None, 200
-    if form.validate_on_submit():
+    # The year is required: once the form validates it is there (the check tells mypy so).
+    if form.validate_on_submit() and form.year.data is not None:
         try:
             report = service.import_metric_round(
                 db.session, current_user, form.file.data, year=form.year.data,
@@ -339,6 +340,7 @@ def download_sheets(cve_ent: str, fmt: str) -> Response:
     st = get_or_404(db.session, State, cve_ent)
     require_state(current_user, st.cve_ent)
     data = sheets.export(db.session, st.cve_ent)
+    body: bytes | str
     if fmt == "xlsx":
         body, mimetype, name = sheets.xlsx_bytes(data), XLSX_MIMETYPE, f"estado-{cve_ent}.xlsx"
     elif fmt == "csv":

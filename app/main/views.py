@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from werkzeug import Response
 
 from app import params
 from app.extensions import db
@@ -53,7 +54,7 @@ def _home_map(page: service.HomePage) -> dict[str, object]:
 
     layer, _bundled = active_layer(db.session, "state")
     classes = range_classes(page.scale)
-    names = {**layer.frame["name"].to_dict(), **page.names}
+    names = {**layer.names, **page.names}
     title = _("Índice de Gobierno Abierto (GA) por estado, %(year)s", year=page.year)
     return {"home_map": state_map(layer, page.values, classes, names, title=title, width=560),
             "classes": classes, "map_title": title}

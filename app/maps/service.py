@@ -81,7 +81,7 @@ def deactivate_layers(session: Session, level: str, *, actor: str = "import",
 
 def state_rows(session: Session, layer: Layer, values: dict[str, float]) -> list[dict[str, Any]]:
     """One row per state of ``layer``: code, name, the index value and its rank."""
-    names = {**layer.frame["name"].to_dict(), **state_names(session)}
+    names = {**layer.names, **state_names(session)}
     rank = ranks(values)
     rows = [
         {"code": code, "name": names.get(code, code), "value": values.get(code),
@@ -93,7 +93,7 @@ def state_rows(session: Session, layer: Layer, values: dict[str, float]) -> list
 
 def exercise_table(session: Session, layer: Layer) -> list[dict[str, Any]]:
     """One row per state of ``layer`` with its exercise's stage and dates (None: unknown)."""
-    names = {**layer.frame["name"].to_dict(), **state_names(session)}
+    names = {**layer.names, **state_names(session)}
     exercises = {e.state_cve: e for e in session.scalars(select(LocalExercise))}
     rows = []
     for code in layer.codes:

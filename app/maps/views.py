@@ -9,7 +9,7 @@ the next request renders afresh.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, current_app, render_template, url_for
 from flask_babel import gettext as _
@@ -36,6 +36,9 @@ from geodata.maps import (
 
 from . import bp
 from .service import DATASETS, active_layer, exercise_table, state_rows
+
+if TYPE_CHECKING:
+    import folium
 
 # Light to dark along the programme's progress (ColorBrewer YlGnBu, colour-blind safe).
 STAGE_COLOURS = {"none": "#ffffcc", "declaration": "#a1dab4", "secretariat": "#41b6c4",
@@ -100,7 +103,9 @@ def _cached_page(kind: str, view: ListView, build: Callable[[], dict[str, Any]])
     return render_template("maps/page.html", **{k: Markup(v) for k, v in parts.items()})
 
 
-def _map_parts(folium_map: Any, page_title: str, template: str, **context: Any) -> dict[str, Any]:
+def _map_parts(
+    folium_map: folium.Map, page_title: str, template: str, **context: Any
+) -> dict[str, Any]:
     parts = map_components(folium_map)
     body = render_template(template, map_html=Markup(parts.html), **context)
     return {"title": page_title, "head": parts.head, "body": body, "script": parts.script}
@@ -112,7 +117,10 @@ def _map_parts(folium_map: Any, page_title: str, template: str, **context: Any) 
 def _state_view() -> tuple[ListView, int | None, str]:
     """Parse /map's arguments: the view, the round (latest loaded by default), the index."""
     view = parse_list(STATE_TABLE)
-    year = view.filters["round"] or (round_years(db.session) or [None])[-1]
+    year = view.filters["round"]
+    if not year:
+        loaded = round_years(db.session)
+        year = loaded[-1] if loaded else None
     return view, year, view.filters["index"] or "GA"
 
 

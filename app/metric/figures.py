@@ -12,10 +12,12 @@ from typing import Any
 from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from app import charts
 from app.i18n import format_number
 from geodata.classify import NO_DATA_COLOUR, Classes, fixed_classes
+from geodata.layers import Layer
 
 from .service import RoundComparison, Trend
 
@@ -31,7 +33,7 @@ def trend_chart(trend: Trend, indices: Sequence[str], *, scope: str) -> Markup |
     """
     series = []
     for index in indices:
-        values: dict[int, float | None] = {}
+        values: dict[float | int, float | None] = {}
         marked = set()
         for year in trend.years:
             figure = trend.published.get(year, {}).get(index)
@@ -122,7 +124,7 @@ def comparison_scale(values: Sequence[float | None]) -> Classes:
         v is not None for v in values) else fixed_classes()
 
 
-def state_map(layer: Any, values: Mapping[str, float | None], classes: Classes,
+def state_map(layer: Layer, values: Mapping[str, float | None], classes: Classes,
               names: Mapping[str, str], *, title: str, width: int = 380) -> Markup:
     """A small SVG choropleth of state values; each state a named link to its page."""
     colours, labels, hatched = {}, {}, set()
@@ -135,7 +137,9 @@ def state_map(layer: Any, values: Mapping[str, float | None], classes: Classes,
             labels[code] = _("%(state)s: sin datos", state=name)
         else:
             colours[code] = classes.colour(classes.shown(value))
-            labels[code] = f"{name}: {format_number(value, classes.decimals)}"
+            # Printed as classed; a scale that classes values as given prints two decimals.
+            digits = classes.decimals if classes.decimals is not None else 2
+            labels[code] = f"{name}: {format_number(value, digits)}"
     links = {code: url_for("states.detail", cve_ent=code) for code in layer.codes}
     return charts.choropleth(layer, colours, labels, title=title, links=links, width=width,
                              hatched=hatched)
@@ -150,7 +154,7 @@ def published_bars(rows: Sequence[Mapping[str, Any]], *, before: int, after: int
     )
 
 
-def comparison_charts(result: RoundComparison, session: Any) -> dict[str, Any]:
+def comparison_charts(result: RoundComparison, session: Session) -> dict[str, Any]:
     """Every chart of a comparison: state deltas, slope, scatter and the pair of maps."""
     from app.maps.service import active_layer
     from app.states.service import state_names
@@ -158,7 +162,7 @@ def comparison_charts(result: RoundComparison, session: Any) -> dict[str, Any]:
     before, after = result.before, result.after
     states = result.states
     layer, _bundled = active_layer(session, "state")
-    names = {**layer.frame["name"].to_dict(), **state_names(session)}
+    names = {**layer.names, **state_names(session)}
     values = {side: {r["key"]: r.get(f"GA_{side}") for r in states}
               for side in ("before", "after")}
     classes = comparison_scale([*values["before"].values(), *values["after"].values()])

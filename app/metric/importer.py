@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from app.models import (
     State,
     User,
 )
-from app.models.base import utcnow
+from app.models.base import Base, utcnow
 from app.records import WITH_DELETED, Batch
 from metrics import INDICES, SchemeError, compute_indices, validate_scheme
 from metrics.names import institution_key, state_lookup
@@ -148,7 +149,7 @@ def _float_columns(part: pd.DataFrame, columns: list[str]) -> dict[str, list[flo
     return out
 
 
-def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
+def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> list[int]:
     """Insert ``rows`` with one Core executemany; return their new ids, in the rows' order."""
     if not rows:
         return []
@@ -231,8 +232,8 @@ class _RoundWriter:
             institution_key(level, state, name)
             for level, state, name in zip(text["level"], states, text["name"], strict=True)
         ]
-        candidates = {by_key.get(k) for k in text["key"]} | {by_alias.get(a) for a in alias_keys}
-        candidates.discard(None)
+        found = chain((by_key.get(k) for k in text["key"]), (by_alias.get(a) for a in alias_keys))
+        candidates = {i for i in found if i is not None}
         institutions = self._institutions(candidates)  # matched ones, as ORM objects
         new_institutions: list[dict[str, Any]] = []  # placeholder id -k is item k-1
         new_aliases: list[dict[str, Any]] = []
@@ -468,7 +469,7 @@ def import_round(
             f"{first['reason']} ({len(report.rejected)} values rejected; --strict stops)"
         )
     frame = computed.frame
-    read = computed = None  # the frame read is no longer needed: free it before writing
+    del read, computed  # the frame read is no longer needed: free it before writing
     session.flush()
     writer = _RoundWriter(session, batch, metric_round, report, path, fmt == "standard")
     writer.write(frame, progress)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, SupportsFloat, cast
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,15 @@ from app.states.service import state_names
 from common.codes import FEDERATION as FEDERATION_LABEL
 from common.codes import INSTITUTION_TYPES, LEVELS, MAIN_INDICES, translate
 from common.text import fold
-from metrics import FEDERAL_KEY, INDICES, aggregate, compare_rounds, compute_indices, rank_desc
+from metrics import (
+    FEDERAL_KEY,
+    INDICES,
+    Comparison,
+    aggregate,
+    compare_rounds,
+    compute_indices,
+    rank_desc,
+)
 from metrics.names import institution_key
 
 from .labels import group_label
@@ -127,15 +135,31 @@ class StateRoundResult:
     @property
     def difference(self) -> float | None:
         """Computed GA minus the published GA, when both exist."""
-        if self.values.get("GA") is None or "GA" not in self.published:
+        computed = self.values.get("GA")
+        if computed is None or "GA" not in self.published:
             return None
-        return self.values["GA"] - self.published["GA"]
+        return computed - self.published["GA"]
+
+
+def _whole(value: object) -> int:
+    """A whole number as pandas holds it (a Python or numpy number, e.g. a year) as an int."""
+    if not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{value!r} is not a number")
+    return int(value)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The frame's rows as dicts (the frames here name their columns with strings)."""
+    return cast(list[dict[str, Any]], frame.to_dict("records"))
 
 
 def _clean(value: object) -> float | None:
+    """A number of a frame as a float; None for None, NA and NaN (unknown stays unknown)."""
     if value is None or value is pd.NA:
         return None
-    number = float(value)  # type: ignore[arg-type]
+    if not isinstance(value, SupportsFloat):
+        raise TypeError(f"{value!r} is not a number")
+    number = float(value)
     return None if np.isnan(number) else number
 
 
@@ -170,7 +194,8 @@ def state_results(session: Session, cve_ent: str) -> list[StateRoundResult]:
     labels = dict(session.execute(select(MetricRound.year, MetricRound.label)).all())
     published = published_figures(session, "state", cve_ent)
     results = []
-    for year, one in frame.groupby("year", sort=True):
+    for group, one in frame.groupby("year", sort=True):
+        year = _whole(group)
         states = aggregate(one, "state")
         national = aggregate(one, "national").iloc[0]
         row = states[states["key"] == cve_ent]
@@ -185,12 +210,12 @@ def state_results(session: Session, cve_ent: str) -> list[StateRoundResult]:
             rank = None if pd.isna(first["GA_rank"]) else int(first["GA_rank"])
         results.append(
             StateRoundResult(
-                year=int(year),
-                label=labels.get(int(year), str(year)),
+                year=year,
+                label=labels.get(year, str(year)),
                 institutions=count,
                 values=values,
                 national={i: _clean(national[i]) for i in INDICES},
-                published=published.get(int(year), {}).get(cve_ent, {}),
+                published=published.get(year, {}).get(cve_ent, {}),
                 rank=rank,
                 ranked=ranked,
             )
@@ -324,9 +349,9 @@ def summary_table(
     return columns, [{c: r.get(c) for c in columns} for r in rows]
 
 
-def comparison(  # type: ignore[no-untyped-def]
+def comparison(
     session: Session, before: int, after: int, filters: dict[str, Any] | None = None
-):
+) -> Comparison:
     """Return the engine's comparison of two loaded rounds (of the filtered institutions).
 
     ``filters`` may hold ``state`` (a cve_ent, or "federal"), ``level`` and ``type``.
@@ -354,7 +379,7 @@ def _filtered(frame: pd.DataFrame, filters: dict[str, Any] | None) -> pd.DataFra
 
 def comparison_table(
     session: Session, before: int, after: int, by: str, indices: Sequence[str] = ("GA", "T", "P"),
-    result: Any = None,
+    result: Comparison | None = None,
 ) -> tuple[list[str], list[dict[str, Any]], dict[str, int]]:
     """Return columns, rows (groups over matched institutions) and the matched counts."""
     result = comparison(session, before, after) if result is None else result
@@ -366,7 +391,9 @@ def comparison_table(
                     f"{index}_rank_before", f"{index}_rank_after", f"{index}_rank_change"]
     rows = []
     for record in table.to_dict("records"):
-        row = {"key": str(record["key"]), "name": group_label(by, str(record["key"]), names)}
+        row: dict[str, str | float | None] = {
+            "key": str(record["key"]), "name": group_label(by, str(record["key"]), names),
+        }
         for column in columns[2:]:
             digits = 0 if "rank" in column or column in ("n_matched", "entered", "left") else 6
             row[column] = _num(record.get(column), digits)
@@ -406,7 +433,7 @@ def rounds_overview(session: Session) -> list[RoundSummaryItem]:
     if loaded:
         means = rounds_frame(session, loaded).groupby("year")[list(MAIN_INDICES)].mean()
         for year, row in means.iterrows():
-            computed[int(year)] = {i: _clean(row[i]) for i in MAIN_INDICES}
+            computed[_whole(year)] = {i: _clean(row[i]) for i in MAIN_INDICES}
     return [
         RoundSummaryItem(r, counts.get(r.id, 0), computed.get(r.year, {}),
                          national.get(r.year, {}).get("", {}))
@@ -577,7 +604,7 @@ def institution_history(session: Session, inst: Institution) -> InstitutionHisto
         rank = rank_desc(one["GA"])[mine.index[0]]
         record = mine.iloc[0]
         rows.append({
-            "year": int(year),
+            "year": _whole(year),
             **{i: _clean(record[i]) for i in (*INDICES, "GAg", "GAc")},
             "rank": None if rank is pd.NA else int(rank),
             "ranked": int(one["GA"].notna().sum()),
@@ -609,6 +636,11 @@ class RoundComparison:
     states: list[dict[str, Any]] = field(default_factory=list)  # every state, for the charts
     institutions: list[dict[str, Any]] = field(default_factory=list)  # matched, named
 
+    @property
+    def matched_rows(self) -> list[dict[str, Any]]:
+        """The matched institutions, one dict per row (the download of the page's link)."""
+        return _records(self.matched)
+
 
 def compare(
     session: Session, before: int, after: int, by: str, filters: dict[str, Any] | None = None
@@ -624,14 +656,14 @@ def compare(
     known = movers.dropna(subset=["GA_delta"])
 
     def named(frame: pd.DataFrame) -> list[dict[str, Any]]:
-        records = frame.to_dict("records")
+        records = _records(frame)
         for r in records:
             state = next((s for s in (r.get("state_after"), r.get("state_before"))
                           if isinstance(s, str) and s), None)  # NaN: a federal body
             r["state_name"] = names.get(state, "") if state else group_label("state", "federal", {})
         return records
 
-    all_view = result.all_institutions(by).to_dict("records")
+    all_view = _records(result.all_institutions(by))
     for r in all_view:
         r["name"] = group_label(by, str(r["key"]), names)
     return RoundComparison(
@@ -714,7 +746,7 @@ def national_trend(session: Session) -> Trend:
     if loaded:
         means = rounds_frame(session, loaded).groupby("year")[list(INDICES)].mean()
         for year, row in means.iterrows():
-            computed[int(year)] = {i: _clean(row[i]) for i in INDICES}
+            computed[_whole(year)] = {i: _clean(row[i]) for i in INDICES}
     return Trend(years=[y for y, _ in rounds], labels=dict(rounds), published=published,
                  computed=computed, indices=_trend_indices(published, computed))
 
@@ -744,7 +776,7 @@ class PublishedComparison:
     national: list[dict[str, Any]]  # index, before, after, delta, notes
     states: list[dict[str, Any]]  # key, name, before, after, delta (GA, where both published)
     missing_files: list[int]  # the two rounds' years that have no institution file loaded
-    trend: Trend | None = None  # the national series of every round, for the chart
+    trend: Trend  # the national series of every round, for the chart
 
 
 def all_round_years(session: Session) -> list[int]:
@@ -771,12 +803,19 @@ def compare_published(session: Session, before: int, after: int) -> PublishedCom
     states_after = published_figures(session, "state").get(after, {})
     names = state_names(session)
     states = []
-    for key in sorted(set(states_before) | set(states_after), key=lambda k: fold(names.get(k, k))):
-        x, y = states_before.get(key, {}).get("GA"), states_after.get(key, {}).get("GA")
-        if x is None and y is None:
+    def by_name(code: str) -> str:
+        return fold(names.get(code, code))
+
+    for key in sorted(set(states_before) | set(states_after), key=by_name):
+        ga_before = states_before.get(key, {}).get("GA")
+        ga_after = states_after.get(key, {}).get("GA")
+        if ga_before is None and ga_after is None:
             continue
-        states.append({"key": key, "name": names.get(key, key), "before": x, "after": y,
-                       "delta": round(y - x, 6) if x is not None and y is not None else None})
+        states.append({
+            "key": key, "name": names.get(key, key), "before": ga_before, "after": ga_after,
+            "delta": (round(ga_after - ga_before, 6)
+                      if ga_before is not None and ga_after is not None else None),
+        })
     loaded = set(round_years(session))
     return PublishedComparison(before, after, rows, states,
                                [y for y in (before, after) if y not in loaded],

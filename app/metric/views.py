@@ -202,7 +202,7 @@ def _compare_institutions(view: Any, before: int, after: int, context: dict[str,
     result = service.compare(db.session, before, after, context["by"], filters)
     table = view.filters["download"]
     if table in ("csv", "matched"):  # the matched institutions, as the page links them
-        return _download_table(view, result.matched.to_dict("records"),
+        return _download_table(view, result.matched_rows,
                                f"metrica-{before}-{after}-matched")
     tables = {"rises": result.up, "falls": result.down, "all": result.all_view,
               "states": result.states}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import JSON, MetaData
+from sqlalchemy import JSON, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # Named constraints so migrations can alter and drop them on every database.
@@ -60,13 +59,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dict[str, Any]: JSON}
 
-    __dataset__: ClassVar[str | Callable[[Any], str] | None] = None
+    __dataset__: ClassVar[str | ByValue | None] = None
     __owners__: ClassVar[tuple[tuple[str, str], ...]] = ()
     __state_column__: ClassVar[str | None] = None
     __not_in_history__: ClassVar[frozenset[str]] = frozenset()
 
+    if TYPE_CHECKING:
+        # Every model here is declared on a Table (SQLAlchemy types it as any FromClause).
+        __table__: ClassVar[Table]
+        __tablename__: str
 
-class Versioned:
+
+# For the type checker the mixin is a Base (it is only ever mixed into models, and reads
+# their ``__table__``); at run time it stays a plain mixin.
+if TYPE_CHECKING:
+    _Model = Base
+else:
+    _Model = object
+
+
+class Versioned(_Model):
     """Mixin of the editable tables: a version for optimistic locking and a soft delete.
 
     ``app.records`` checks and increments ``version`` on every change; the mapper also puts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from feedgen.feed import FeedGenerator
 from flask import Response, current_app, url_for
@@ -16,7 +17,7 @@ from .labels import ACTION_LABELS, ENTITY_LABELS, label
 FEED_LIMIT = 100
 
 
-def site_url(endpoint: str, **values: object) -> str:
+def site_url(endpoint: str, **values: Any) -> str:
     """Return the absolute URL of ``endpoint`` on the configured SITE_URL.
 
     Feed ids and links must not come from the request's Host header (anyone can send

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
@@ -94,11 +95,11 @@ ENTITY_LABELS = {
 }
 
 
-def label(mapping: dict, code: object) -> object:
+def label(mapping: Mapping[str, object], code: object) -> object:
     """Return the label of ``code`` in ``mapping``, the code itself if unlisted, or unknown."""
     if code is None or code == "":
         return UNKNOWN
-    return mapping.get(code, code)
+    return mapping.get(code, code) if isinstance(code, str) else code
 
 
 def source_parts(text: str | None) -> list[tuple[str | None, str, str]]:
@@ -107,7 +108,7 @@ def source_parts(text: str | None) -> list[tuple[str | None, str, str]]:
     A URL shows as its host (the full address stays in the link's title), so long addresses
     do not crowd the tables.
     """
-    parts = []
+    parts: list[tuple[str | None, str, str]] = []
     for part in (text or "").split("; "):
         part = part.strip()
         if not part:

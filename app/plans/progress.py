@@ -80,9 +80,10 @@ def commitment_progress(milestones: Iterable[MilestoneLike], today: date) -> Pro
     if not items:
         return Progress(None, "unknown")
     values = [milestone_value(m.status, m.progress) for m in items]
-    if all(m.weight is not None for m in items):
-        total = sum(float(m.weight) for m in items)  # type: ignore[arg-type]
-        value = sum(float(m.weight) * v for m, v in zip(items, values, strict=True)) / total  # type: ignore[arg-type]
+    weights = [float(m.weight) for m in items if m.weight is not None]
+    if len(weights) == len(items):
+        total = sum(weights)
+        value = sum(w * v for w, v in zip(weights, values, strict=True)) / total
     else:
         value = sum(values) / len(values)
     done = sum(m.status in DONE_STATUSES for m in items)

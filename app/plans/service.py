@@ -77,7 +77,7 @@ def progress_by_plan(session: Session, plan_ids: list[int]) -> dict[int, PlanPro
 
 
 def _state_codes_with_plans(session: Session) -> list[tuple[str, str]]:
-    return [tuple(r) for r in session.execute(
+    return [(cve, name) for cve, name in session.execute(
         select(State.cve_ent, State.name)
         .where(State.cve_ent.in_(select(ActionPlan.state_cve)))
         .order_by(State.name)
@@ -390,7 +390,10 @@ def commitments_select(view: ListView) -> Select:
 
 def commitment_rows(session: Session, rows: Sequence[Any]) -> list[CommitmentRow]:
     themes = themes_of(session, [r[0].id for r in rows])
-    return [CommitmentRow(*r, themes=themes[r[0].id]) for r in rows]
+    return [
+        CommitmentRow(c, p, state_name, progress, progress_state, late, themes=themes[c.id])
+        for c, p, state_name, progress, progress_state, late in rows
+    ]
 
 
 def commitment_filter_options(session: Session) -> dict[str, Any]:

@@ -122,3 +122,16 @@ def test_choropleth_names_every_state_and_links_it():
 def test_nice_ticks():
     assert charts.nice_ticks(0, 1, 5) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert charts.nice_ticks(-0.07, 0.12, 4)[0] <= -0.05
+
+
+def test_state_map_labels_keep_two_decimals_on_a_scale_that_does_not_round(app):
+    """fixed_classes() classes values as given (no decimals of its own): the labels still
+    print two decimals, as the maps' tables do (they printed the value rounded to 0)."""
+    from app.metric.figures import state_map
+    from geodata.classify import fixed_classes
+
+    layer = bundled_state_layer()
+    with app.test_request_context():
+        svg = state_map(layer, {"10": 0.4123}, fixed_classes(), {"10": "Durango"}, title="GA")
+    durango = [a for a in _parse(svg).findall(NS + "a") if a.get("data-code") == "10"][0]
+    assert durango.get("aria-label") == "Durango: 0.41"
