@@ -16,9 +16,12 @@ import holidays
 
 
 @lru_cache(maxsize=64)
-def _official(year: int) -> frozenset[date]:
-    """Mexico's official holidays of ``year`` (the library keeps the Monday-moved ones)."""
-    return frozenset(holidays.country_holidays("MX", years=year))
+def _holidays(closed: frozenset[date]) -> holidays.HolidayBase:
+    """Mexico's official holidays (the library keeps the Monday-moved ones and the change of
+    federal government every six years) plus the ``closed`` days, in Spanish."""
+    days = holidays.country_holidays("MX", language="es")
+    days.update({day: "Día inhábil declarado por la ronda" for day in closed})
+    return days
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,8 @@ class Calendar:
     """The days that count: Monday to Friday, except Mexico's official holidays and ``closed``.
 
     ``closed`` holds extra non-working days a round declares (a guarantor's calendar, a
-    strike); they are data of the round, never constants here.
+    strike); they are data of the round, never constants here. The counting is the
+    ``holidays`` library's (working days of its Mexico calendar).
     """
 
     closed: frozenset[date] = field(default_factory=frozenset)
@@ -35,35 +39,29 @@ class Calendar:
     def of(cls, closed: Iterable[date] = ()) -> Calendar:
         return cls(frozenset(closed))
 
+    def _days(self) -> holidays.HolidayBase:
+        return _holidays(self.closed)
+
     def is_business_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in _official(day.year) and day not in self.closed
+        return bool(self._days().is_working_day(day))
 
     def holiday_name(self, day: date) -> str | None:
-        """The official holiday on ``day`` (Spanish name), or None."""
-        names = holidays.country_holidays("MX", years=day.year, language="es")
-        return names.get(day)
+        """The holiday (or declared closed day) on ``day``, in Spanish, or None."""
+        return self._days().get(day)
 
     def elapsed(self, start: date, end: date) -> int:
         """Business days after ``start`` up to and including ``end`` (0 when end <= start)."""
         if end <= start:
             return 0
-        count = 0
-        day = start + timedelta(days=1)
-        while day <= end:
-            count += self.is_business_day(day)
-            day += timedelta(days=1)
-        return count
+        return int(self._days().get_working_days_count(start + timedelta(days=1), end))
 
     def add(self, start: date, days: int) -> date:
         """The date on which ``days`` business days after ``start`` have run (the deadline)."""
         if days < 0:
             raise ValueError("days must be >= 0")
-        day = start
-        remaining = days
-        while remaining:
-            day += timedelta(days=1)
-            remaining -= self.is_business_day(day)
-        return day
+        if days == 0:
+            return start
+        return self._days().get_nth_working_day(start, days)
 
 
 @dataclass(frozen=True)
