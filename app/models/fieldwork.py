@@ -47,8 +47,8 @@ class FieldworkRound(Versioned, Base):
     # Requests and proposals sent to each institution.
     requests: Mapped[int] = mapped_column(default=1, server_default="1")
     proposals: Mapped[int] = mapped_column(default=1, server_default="1")
-    # Extra non-working days (ISO dates) beside weekends and official holidays.
-    closed_days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Extra non-working days beside weekends and official holidays: ISO date -> why.
+    closed_days: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Share of the sample coded by two coders independently, and the seed of the draws.
     double_share: Mapped[float] = mapped_column(default=0.0, server_default="0")
     seed: Mapped[int] = mapped_column(default=0, server_default="0")

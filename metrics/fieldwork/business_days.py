@@ -20,7 +20,7 @@ def _holidays(closed: frozenset[date]) -> holidays.HolidayBase:
     """Mexico's official holidays (the library keeps the Monday-moved ones and the change of
     federal government every six years) plus the ``closed`` days, in Spanish."""
     days = holidays.country_holidays("MX", language="es")
-    days.update({day: "Día inhábil declarado por la ronda" for day in closed})
+    days.update(dict.fromkeys(closed, "Día inhábil declarado por la ronda"))
     return days
 
 

@@ -5,7 +5,7 @@ fieldwork compute`` reads it, so anyone can recompute a published round from its
 observations with the same engine. Layout::
 
     {"format": "mga-fieldwork/1",
-     "round": {"year", "label", "deadline_days", "extension_days", "closed_days": [dates],
+     "round": {"year", "label", "deadline_days", "extension_days", "closed_days": {date: why},
                "requests", "proposals", "frozen_at"},
      "scheme": {"TG": {"access_info": 0.5, ...}, ...},
      "instruments": {... the instrument file as data ...},
@@ -113,7 +113,7 @@ def parse_fieldwork(data: Any, source: str = "fieldwork") -> FieldworkFile:
     instruments = with_settings(instruments, requests, proposals, deadline)
     calendar = Calendar.of(
         parse_date(d, f"{source}: round.closed_days[{n}]") or ()  # type: ignore[arg-type]
-        for n, d in enumerate(meta.get("closed_days") or [])
+        for n, d in enumerate(meta.get("closed_days") or {})
     )
     rows = data.get("institutions") or []
     for n, row in enumerate(rows):

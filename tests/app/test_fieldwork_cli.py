@@ -48,7 +48,7 @@ def test_a_coordinator_runs_a_round_from_the_command_line(metric_seeded, runner,
     me = ["--as", "coord@example.org"]
     out = _ok(runner, "setup", "--year", "2026", "--label", "SYNTHETIC round", "--source",
               "SYNTHETIC", "--instruments", str(TEMPLATE), "--requests", "2", "--proposals", "1",
-              "--closed-day", "2026-04-02", "--coordinator", "coord@example.org",
+              "--closed-day", "2026-04-02=Semana Santa", "--coordinator", "coord@example.org",
               "--as", "admin@example.org")
     assert "17 components, 31 items; deadline 20 + 10 business days" in out.output
     _ok(runner, "member", "2026", "coder1@example.org", "--role", "coder", *me)

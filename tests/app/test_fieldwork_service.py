@@ -287,11 +287,13 @@ def test_setting_up_a_round_checks_its_instruments_and_scheme(metric_seeded):
                                  weight_scheme=scheme)
         made = service.create_round(s, admin, year=2030, label="x", source="x", instruments=raw,
                                     deadline_days=15, extension_days=7,
-                                    closed_days=[date(2030, 4, 18)])
+                                    closed_days={date(2030, 4, 18): "Viernes Santo"})
         assert (made.deadline_days, made.extension_days, made.closed_days) == (
-            15, 7, ("2030-04-18",))
+            15, 7, {"2030-04-18": "Viernes Santo"})
         with pytest.raises(service.FieldworkError, match="year: a fieldwork round 2030"):
             service.create_round(s, admin, year=2030, label="x", source="x", instruments=raw)
+        with pytest.raises(service.FieldworkError, match="2019 is already a round of the metric"):
+            service.create_round(s, admin, year=2019, label="x", source="x", instruments=raw)
 
 
 def test_publishing_compares_with_2017_over_the_institutions_both_share(metric_app):
@@ -323,3 +325,35 @@ def test_publishing_compares_with_2017_over_the_institutions_both_share(metric_a
         comparison = compare(s, 2017, YEAR, "national")
         assert comparison.counts == {"matched": 2, "entered": 1, "left": 906}
         assert comparison.national["GA_after"] == pytest.approx(1.0)
+
+
+def test_a_round_survives_the_full_export_and_import(fieldwork_app, tmp_path):
+    """`flask export` writes the fieldwork tables (valid for frictionless); `flask import` of
+    that package into an empty database gives the same package again."""
+    import filecmp
+
+    from frictionless import validate
+
+    from app.models import Base
+    from tests.conftest import reset_database
+
+    with fieldwork_app.app_context():
+        _code_everything()
+        service.reconcile(db.session, user("reviewer"), fw(), institution(B_KEY),
+                          "PG.actors.who", service.ObservationInput("invited"), "acta")
+        db.session.commit()
+    runner = fieldwork_app.test_cli_runner()
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert runner.invoke(args=["export", str(first)]).exit_code == 0
+    report = validate(first / "datapackage.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    with fieldwork_app.app_context():
+        db.session.close()
+        reset_database(db.engine)
+        Base.metadata.create_all(db.engine)
+    result = runner.invoke(args=["import", str(first)])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["export", str(second)]).exit_code == 0
+    names = sorted(p.name for p in first.iterdir())
+    assert "fieldwork_observation.json" in names
+    assert filecmp.cmpfiles(first, second, names, shallow=False)[1:] == ([], [])

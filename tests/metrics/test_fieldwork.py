@@ -321,7 +321,7 @@ def test_a_fieldwork_file_computes_the_same_as_the_objects(tmp_path):
     data = {
         "format": "mga-fieldwork/1",
         "round": {"year": 2026, "label": "SYNTHETIC", "deadline_days": 20, "extension_days": 10,
-                  "requests": 2, "proposals": 1, "closed_days": []},
+                  "requests": 2, "proposals": 1, "closed_days": {"2026-04-02": "Semana Santa"}},
         "scheme": inst.scheme(),
         "instruments": dict(inst.raw),
         "institutions": institutions().to_dict("records"),

@@ -78,6 +78,18 @@ def _read_data(path: Path) -> Any:
         raise click.ClickException(f"{path.name}: cannot be read ({exc})") from None
 
 
+def _closed_days(values: tuple[str, ...]) -> dict[date, str]:
+    out = {}
+    for value in values:
+        day, _sep, why = value.partition("=")
+        try:
+            out[date.fromisoformat(day.strip())] = why.strip()
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: give DATE or DATE=why (YYYY-MM-DD)",
+                                     param_hint="--closed-day") from None
+    return out
+
+
 @fieldwork.command("setup")
 @click.option("--year", type=int, required=True, help="Year the round's results go under.")
 @click.option("--label", required=True, help="Name of the round.")
@@ -92,8 +104,9 @@ def _read_data(path: Path) -> Any:
 @click.option("--extension-days", type=int, help="Business days of extension.")
 @click.option("--requests", type=int, help="Information requests per institution.")
 @click.option("--proposals", type=int, help="Policy proposals per institution.")
-@click.option("--closed-day", "closed", multiple=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="A non-working day besides weekends and official holidays (repeatable).")
+@click.option("--closed-day", "closed", multiple=True,
+              help="A non-working day besides weekends and official holidays, as DATE or "
+                   "DATE=why (repeatable), e.g. 2026-04-02=Semana Santa.")
 @click.option("--double-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of the sample coded by two coders.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws.")
@@ -102,7 +115,7 @@ def _read_data(path: Path) -> Any:
 @click.option("--as", "as_email", required=True, help="Email of the admin setting it up.")
 def setup_command(year: int, label: str, source: str, instruments_path: Path,
                   scheme: Path | None, deadline_days: int | None, extension_days: int | None,
-                  requests: int | None, proposals: int | None, closed: tuple[Any, ...],
+                  requests: int | None, proposals: int | None, closed: tuple[str, ...],
                   double_share: float, seed: int, coordinators: tuple[str, ...],
                   as_email: str) -> None:
     """Set up a fieldwork round from an instrument file."""
@@ -116,7 +129,7 @@ def setup_command(year: int, label: str, source: str, instruments_path: Path,
         instruments=dict(instruments.raw),
         weight_scheme=_read_data(scheme) if scheme else None, deadline_days=deadline_days,
         extension_days=extension_days, requests=requests, proposals=proposals,
-        closed_days=[d.date() for d in closed], double_share=double_share, seed=seed,
+        closed_days=_closed_days(closed), double_share=double_share, seed=seed,
         coordinators=[_user(e) for e in coordinators]))
     click.echo(f"round {summary.year} set up: {len(summary.components)} components, "
                f"{summary.items} items; deadline {summary.deadline_days} + "

@@ -66,6 +66,7 @@ from metrics.fieldwork.instruments import normalise
 from .guard import RoundFrozen
 
 SOURCE = "fieldwork"  # the audit source when the caller names none
+CLOSED_DEFAULT = "declared closed by the round"
 
 
 class FieldworkError(ValueError):
@@ -122,7 +123,7 @@ def deadline_of(fw: FieldworkRound) -> Deadline:
 
 
 def calendar_of(fw: FieldworkRound) -> Calendar:
-    return Calendar.of(date.fromisoformat(d) for d in fw.closed_days or [])
+    return Calendar.of(date.fromisoformat(d) for d in fw.closed_days or {})
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class RoundSummary:
     extension_days: int
     requests: int
     proposals: int
-    closed_days: tuple[str, ...]
+    closed_days: dict[str, str]  # ISO date -> why it is closed
     double_share: float
     seed: int
     components: tuple[str, ...]
@@ -155,7 +156,7 @@ def summary(session: Session, fw: FieldworkRound) -> RoundSummary:
     ).all()
     return RoundSummary(
         fw.id, fw.year, fw.label, fw.source, fw.deadline_days, fw.extension_days, fw.requests,
-        fw.proposals, tuple(fw.closed_days or ()), fw.double_share, fw.seed,
+        fw.proposals, dict(sorted((fw.closed_days or {}).items())), fw.double_share, fw.seed,
         tuple(c.key for c in inst.components), len(inst.items), fw.frozen_at,
         fw.published_round.year if fw.published_round else None,
         tuple((actor_of(u).name, role) for u, role in members),
@@ -167,7 +168,7 @@ def create_round(
     instruments: Mapping[str, Any], weight_scheme: Mapping[str, Any] | None = None,
     deadline_days: int | None = None, extension_days: int | None = None,
     requests: int | None = None, proposals: int | None = None,
-    closed_days: Iterable[date] = (), double_share: float = 0.0, seed: int = 0,
+    closed_days: Mapping[date, str] | None = None, double_share: float = 0.0, seed: int = 0,
     coordinators: Sequence[User] = (),
 ) -> RoundSummary:
     """Set up a round (admins only): its instruments (validated), weight scheme (default: the
@@ -198,6 +199,12 @@ def create_round(
                             .execution_options(**records.WITH_DELETED)).first()
     if taken is not None:
         raise FieldworkError(f"a fieldwork round {year} exists already", "year")
+    edition = session.scalars(select(MetricRound.label).where(MetricRound.year == year)).first()
+    if edition is not None:
+        # Its results will be published as the metric round of its year: never under another
+        # publication's name.
+        raise FieldworkError(f"{year} is already a round of the metric ({edition}); choose "
+                             "another year", "year")
     settings = inst.settings
     try:
         deadline = Deadline(deadline_days or settings.deadline_days,
@@ -215,7 +222,8 @@ def create_round(
             "deadline_days": deadline.days, "extension_days": deadline.extension,
             "requests": requests or settings.requests,
             "proposals": proposals or settings.proposals,
-            "closed_days": sorted({d.isoformat() for d in closed_days}),
+            "closed_days": {d.isoformat(): (why or "").strip() or CLOSED_DEFAULT
+                            for d, why in sorted((closed_days or {}).items())},
             "double_share": float(double_share), "seed": int(seed),
         }, summary=f"Ronda de campo {year}")
         batch.flush()
@@ -686,7 +694,7 @@ def export_data(session: Session, fw: FieldworkRound, *, anonymise: bool = True
             "year": fw.year, "label": fw.label, "source": fw.source,
             "deadline_days": fw.deadline_days, "extension_days": fw.extension_days,
             "requests": fw.requests, "proposals": fw.proposals,
-            "closed_days": list(fw.closed_days or []), "double_share": fw.double_share,
+            "closed_days": dict(fw.closed_days or {}), "double_share": fw.double_share,
             "frozen_at": fw.frozen_at.isoformat() if fw.frozen_at else None,
             "anonymised": anonymise,
         },
@@ -1020,12 +1028,8 @@ def publish(session: Session, user: User, fw: FieldworkRound, *, source: str | N
         }, summary=fw.label)
         batch.flush()
     elif fw.published_round_id != metric_round.id:
-        has_scores = session.scalars(select(MetricScore.id).where(
-            MetricScore.round_id == metric_round.id).execution_options(**records.WITH_DELETED)
-        ).first()
-        if has_scores is not None:
-            raise FieldworkError(f"metric round {fw.year} already has scores from another source")
-        batch.update(metric_round, {"weight_scheme": fw.weight_scheme}, summary=fw.label)
+        raise FieldworkError(f"metric round {fw.year} was not published from this fieldwork "
+                             "round; nothing is written over it")
     ids = {i.key: i.id for i in session.scalars(select(Institution).where(
         Institution.key.in_(list(result.frame["key"]))))}
     existing = {s.institution_id: s for s in session.scalars(select(MetricScore).where(
