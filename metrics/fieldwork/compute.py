@@ -266,9 +266,9 @@ def compute_fieldwork(
                     parts.append((score, item.weight))
                 per_occasion.append(None if unknown else combine(component.rule, parts))
             known_scores = [s for s in per_occasion if s is not None]
-            value = (sum(known_scores) / len(known_scores)
-                     if known_scores and len(known_scores) == len(per_occasion) else np.nan)
-            scores[component.key].append(value)
+            mean = (sum(known_scores) / len(known_scores)
+                    if known_scores and len(known_scores) == len(per_occasion) else np.nan)
+            scores[component.key].append(mean)
 
     frame = institutions[[c for c in INSTITUTION_COLUMNS if c in institutions.columns]].copy()
     frame = frame.reset_index(drop=True)

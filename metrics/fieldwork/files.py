@@ -111,10 +111,9 @@ def parse_fieldwork(data: Any, source: str = "fieldwork") -> FieldworkFile:
     except (TypeError, ValueError) as exc:
         raise fail(f"round: {exc}") from None
     instruments = with_settings(instruments, requests, proposals, deadline)
-    calendar = Calendar.of(
-        parse_date(d, f"{source}: round.closed_days[{n}]") or ()  # type: ignore[arg-type]
-        for n, d in enumerate(meta.get("closed_days") or {})
-    )
+    closed = [parse_date(d, f"{source}: round.closed_days[{n}]")
+              for n, d in enumerate(meta.get("closed_days") or {})]
+    calendar = Calendar.of(d for d in closed if d is not None)
     rows = data.get("institutions") or []
     for n, row in enumerate(rows):
         _need(row, ("key", "name", "level", "kind"), f"{source}: institutions[{n}]")

@@ -151,8 +151,9 @@ def test_coders_see_and_change_only_their_own_institutions(metric_seeded):
                                            "TG.access_info.unit", value)
         with pytest.raises(Forbidden):
             service.coder_sheet(s, user("coder1"), round_, theirs)
-        with pytest.raises(Forbidden):
-            service.list_disagreements(s, user("coder1"), round_)
+        for look in (service.list_disagreements, service.compute, service.progress):
+            with pytest.raises(Forbidden):  # coders code blind: no one else's answers
+                look(s, user("coder1"), round_)
         with pytest.raises(Forbidden):
             service.freeze(s, user("reviewer"), round_)
         with pytest.raises(Forbidden):

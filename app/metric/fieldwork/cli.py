@@ -222,7 +222,7 @@ def assign_command(year: int, coders: tuple[str, ...], double_share: float | Non
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
               show_default=True)
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Count overdue as of this day.")
-@click.option("--as", "as_email", required=True, help="Email of a member of the round.")
+@click.option("--as", "as_email", required=True, help="Email of a coordinator or reviewer.")
 def progress_command(year: int, by: str, fmt: str, today: Any, as_email: str) -> None:
     """Institutions done, items in dispute and requests overdue, per state, coder or component."""
     fw, user = _round(year), _user(as_email)

@@ -460,7 +460,7 @@ def assign_coders(
                       user=user) as batch:
         for inst_id in order:
             wanted = 2 if inst_id in doubles else 1
-            # The least-loaded coders first; ties by the seeded order of the coders list.
+            # The least-loaded coders first; ties in the order the coders were given.
             picked = sorted(by_id, key=lambda c: (load[c], [x.id for x in coders].index(c)))
             for coder_id in picked[:wanted]:
                 batch.create(FieldworkAssignment, {"round_id": fw.id, "institution_id": inst_id,
@@ -729,8 +729,9 @@ def round_file(session: Session, fw: FieldworkRound) -> FieldworkFile:
 
 def compute(session: Session, user: User, fw: FieldworkRound, *, final: bool = False
             ) -> FieldworkResult:
-    """Compute the round from its observations (members of the round only)."""
-    require_role(session, user, fw, "coordinator", "reviewer", "coder")
+    """Compute the round from its observations (coordinators and reviewers: a coder would
+    learn from the scores whether the other coder agreed)."""
+    require_role(session, user, fw, "coordinator", "reviewer")
     try:
         return round_file(session, fw).compute(final=final)
     except NotFinal as exc:
@@ -875,8 +876,8 @@ class Progress:
 def progress(session: Session, user: User, fw: FieldworkRound, by: str = "state",
              today: date | None = None) -> Progress:
     """Institutions done, items answered and in dispute, requests overdue, per state, coder or
-    component (members of the round)."""
-    require_role(session, user, fw, "coordinator", "reviewer", "coder")
+    component (coordinators and reviewers)."""
+    require_role(session, user, fw, "coordinator", "reviewer")
     if by not in PROGRESS_BY:
         raise FieldworkError(f"choose one of {', '.join(PROGRESS_BY)}", "by")
     today = today or date.today()
