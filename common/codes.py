@@ -160,6 +160,17 @@ AUDIT_ACTIONS = CodeList("action", {
 })
 # Account roles: an admin does everything; an editor edits one state's tracker records.
 ROLES = CodeList("role", {"admin": N_("Administración"), "editor": N_("Edición de un estado")})
+# Roles in one fieldwork round of the metric, given to existing accounts per round.
+FIELDWORK_ROLES = CodeList("fieldwork role", {
+    "coordinator": N_("Coordinación de la ronda"),
+    "coder": N_("Codificación"),
+    "reviewer": N_("Revisión y conciliación"),
+})
+# How a round's sample was chosen (FieldworkSample.chosen_by).
+SAMPLE_METHODS = CodeList("sample method", {
+    "quota": N_("Por cuotas (sorteo con semilla)"),
+    "listed": N_("Listada"),
+})
 
 # --- Sources and the basis of a value ----------------------------------------------------
 

@@ -132,3 +132,7 @@ def compare_command(before: int, after: int, by: str, fmt: str) -> None:
         err=fmt != "table",
     )
     _emit(rows, columns, fmt)
+
+
+# The fieldwork commands (``flask metric fieldwork ...``) register on this group.
+from .fieldwork import cli as _fieldwork_cli  # noqa: E402, F401

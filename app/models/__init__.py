@@ -2,6 +2,14 @@
 
 from .accounts import AuditEvent, User
 from .base import Base
+from .fieldwork import (
+    FieldworkAssignment,
+    FieldworkMember,
+    FieldworkObservation,
+    FieldworkReconciliation,
+    FieldworkRound,
+    FieldworkSample,
+)
 from .geo import BoundaryLayer, DataRevision, State
 from .local import (
     ActionPlan,
@@ -29,6 +37,12 @@ __all__ = [
     "CommitmentTheme",
     "DataRevision",
     "Evidence",
+    "FieldworkAssignment",
+    "FieldworkMember",
+    "FieldworkObservation",
+    "FieldworkReconciliation",
+    "FieldworkRound",
+    "FieldworkSample",
     "Institution",
     "InstitutionAlias",
     "LocalExercise",
