@@ -3,9 +3,10 @@ remembers it, then the browser's Accept-Language)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, request
 from flask_babel import get_locale
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
 
     app.add_template_filter(format_number, "number")
     app.add_template_filter(format_day, "day")
+    app.add_template_filter(format_moment, "datetime")
 
     @app.context_processor
     def language_context() -> dict[str, object]:
@@ -92,3 +94,12 @@ def format_day(value: str | date | None) -> str:
         return format_skeleton("yMMMM", date(numbers[0], numbers[1], 1),
                                locale=_format_locale())
     return str(value)
+
+
+def format_moment(value: datetime | None) -> str:
+    """A stored time (UTC) in the site's time zone (``TIMEZONE``) and the reader's language."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "America/Mexico_City")
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return format_datetime(aware, format="medium", tzinfo=zone, locale=_format_locale())

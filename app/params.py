@@ -192,6 +192,14 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def parse_id(text: str) -> int:
+    """An id written in a path segment: ASCII digits up to ``MAX_ID``, else 404 (as the
+    ``<int:...>`` converter answers); "²", "%00" or twenty digits never reach the database."""
+    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 10 and int(text) <= MAX_ID):
+        raise NotFound()
+    return int(text)
+
+
 def get_or_404(session: Session, model: type[M], ident: object, *, live: bool = True) -> M:
     """Return the row with primary key ``ident``, or 404 (also when it is soft-deleted)."""
     obj = session.get(model, ident)

@@ -241,6 +241,15 @@ def snapshot_values(model: type[Base], values: Mapping[str, Any]) -> dict[str, A
     return snap
 
 
+def summary_of(obj: Any) -> str:
+    """The one-line name of a row in its events and messages: its title or name."""
+    for name in ("title", "name", "status_text"):
+        value = getattr(obj, name, None)
+        if value:
+            return str(value)[:200]
+    return f"{obj.__tablename__} {_identity(obj) or ''}".strip()
+
+
 def _identity(obj: Any) -> str | None:
     identity = instance_state(obj).identity
     if identity is None:
@@ -594,6 +603,8 @@ class Batch:
                 "before": null() if change.before is None else change.before,
                 "after": null() if after is None else after,
             }
+            if row["summary"] is None:
+                row["summary"] = summary_of(change.obj)[:SUMMARY_LENGTH]
             rows.append(row)
             datasets.add(change.dataset or dataset_of(session, change.obj))
         for dataset in sorted(datasets):

@@ -51,6 +51,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BABEL_DEFAULT_LOCALE", "es", "Default interface language."),
     Setting("LANGUAGES", ("es", "en"), "Interface languages offered, default first."),
     Setting(
+        "TIMEZONE",
+        "America/Mexico_City",
+        "Time zone in which pages, feeds and the history show the time of a change (times "
+        "are stored in UTC).",
+    ),
+    Setting(
         "MAP_TILE_URL",
         "",
         "Tile URL template for the base map; empty means no tiles (works offline).",

@@ -1,317 +1,281 @@
-"""Edit forms (Flask-WTF, CSRF on each). Every factual change names its source."""
+"""Edit forms (Flask-WTF, CSRF on each), built from the record schemas (app/schema).
+
+A record's form has one input per field of its schema, in order, labelled and helped as the
+schema says; what a person typed is read by the schema's ``parse`` (the same one the
+spreadsheet upload and the seed loaders use) and checked by its rules. Every factual change
+names its source: a URL, or an evidence item read by the evidence schema.
+"""
 
 from __future__ import annotations
 
-import re
-from datetime import date
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, ClassVar
 
+from flask import current_app, request
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (
-    BooleanField,
-    DateField,
-    DecimalField,
-    HiddenField,
-    IntegerField,
-    SelectField,
-    StringField,
-    TextAreaField,
-    ValidationError,
-)
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from itsdangerous import BadSignature, URLSafeSerializer
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import Field as FormField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it, types-WTForms 3.2 not
+from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.widgets import DateInput, TextArea
 
-from common.codes import COMMITMENT_STATUSES, MILESTONE_STATUSES, PROGRAMMES, SECTORS, STAGES
+from app.records import jsonable
+from app.schema import Field, FieldError, RecordSchema
+from app.schema.records import EVIDENCE, SCHEMAS
 from metrics.readers import FORMATS
 
+SOURCE_URL = Field(
+    "source_url", "url", _l("Fuente del cambio (URL)"), max_length=2000,
+    help=_l("Obligatoria si no agrega evidencia: todo cambio a una fecha, un estado o un hito "
+            "debe citar su fuente."),
+)
+SHEET_SOURCE = Field("source_url", "url", _l("Fuente de los cambios (URL)"), max_length=2000,
+                     help=_l("Obligatoria si el archivo cambia algo."))
 
-def web_url(_form: Any, field: Any) -> None:
-    """Only http(s) addresses: a link shown publicly must never run a script."""
-    if field.data:
-        parts = urlsplit(field.data.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValidationError(_l("Escriba una dirección que empiece con http:// o https://."))
-        field.data = field.data.strip()
+
+def _input(field: Field, label: Any = None, **options: Any) -> FormField:
+    """The WTForms input of a schema field: a select for codes, a date input for dates."""
+    label = label if label is not None else field.label
+    if field.type in ("code", "reference"):
+        choices = []
+        if field.codes is not None:
+            allowed = field.extra.get("choices", field.codes.codes)
+            codes = field.codes
+            choices = [SelectChoice(c, LazyString(lambda c=c: codes.label(c))) for c in allowed]
+            if not field.required:
+                choices.insert(0, SelectChoice("", _l("(desconocido)")))
+        return SelectField(label, choices=choices, validate_choice=False,
+                           description=field.help or "", **options)
+    if field.type == "long_text":
+        return StringField(label, description=field.help or "", widget=TextArea(), **options)
+    if field.type == "date":
+        return StringField(label, description=field.help or "", widget=DateInput(), **options)
+    return StringField(label, description=field.help or "", **options)
+
+
+def as_input(field: Field, value: Any) -> str:
+    """A stored value as its input shows it (percent 0-100, ISO dates, codes)."""
+    cell = field.cell(value)
+    if cell is None:
+        return ""
+    if isinstance(cell, float):
+        return f"{cell:.15g}"
+    if hasattr(cell, "isoformat"):
+        return str(cell.isoformat())
+    return str(cell)
+
+
+def _evidence_label(name: str) -> LazyString:
+    field = EVIDENCE.field(name)
+    return LazyString(lambda: _("Evidencia: %(field)s", field=str(field.label)))
+
+
+def _parse_into(form_field: FormField, field: Field) -> Any:
+    """Parse one input with its schema field; a refusal becomes the input's error."""
+    try:
+        return field.parse(form_field.data)
+    except FieldError as error:
+        form_field.errors = [*form_field.errors, error.text()]
+        raise
 
 
 class SourcedForm(FlaskForm):
     """The source of a change: a URL, or an evidence item (URL, title, date, what it proves).
 
-    ``FIELDS`` names the record's fields in the order the edit and conflict pages show them.
+    ``version`` is the record's version when the form was read and ``base`` its values then
+    (signed), so a conflict can tell the user's changes from a colleague's.
     """
 
-    FIELDS: tuple[str, ...] = ()
     version = HiddenField()
-    source_url = StringField(
-        _l("Fuente del cambio (URL)"), validators=[Optional(), Length(max=2000), web_url],
-        description=_l("Obligatoria si no agrega evidencia: todo cambio a una fecha, un estado "
-                       "o un hito debe citar su fuente."),
-    )
-    evidence_url = StringField(
-        _l("Evidencia: dirección (URL)"), validators=[Optional(), Length(max=2000), web_url]
-    )
-    evidence_title = StringField(_l("Evidencia: título"), validators=[Length(max=300)])
-    evidence_date = DateField(_l("Evidencia: fecha"), validators=[Optional()])
-    evidence_proves = TextAreaField(
-        _l("Evidencia: qué demuestra"), validators=[Length(max=2000)]
-    )
+    base = HiddenField()
+    source_url = _input(SOURCE_URL)
+    evidence_url = _input(EVIDENCE.field("url"), _evidence_label("url"))
+    evidence_title = _input(EVIDENCE.field("title"), _evidence_label("title"))
+    evidence_date = _input(EVIDENCE.field("dated"), _evidence_label("dated"))
+    evidence_proves = _input(EVIDENCE.field("proves"), _evidence_label("proves"))
+
+    _evidence: dict[str, Any] | None = None
+    _source: str | None = None
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
-        if self.evidence_url.data and not (self.evidence_title.data or "").strip():
-            self.evidence_title.errors = [_l("La evidencia necesita un título.")]
+        try:
+            self._source = _parse_into(self.source_url, SOURCE_URL)
+        except FieldError:
             ok = False
-        if (self.evidence_title.data or "").strip() and not self.evidence_url.data:
-            self.evidence_url.errors = [_l("La evidencia necesita su dirección (URL).")]
-            ok = False
+        raw = {name: self[f"evidence_{key}"].data
+               for name, key in (("url", "url"), ("title", "title"), ("dated", "date"),
+                                 ("proves", "proves"))}
+        if any(str(v or "").strip() for v in raw.values()):
+            parsed = EVIDENCE.parse(raw, ("url", "title", "dated", "proves"))
+            for name, message in parsed.problems:
+                key = {"dated": "date"}.get(name, name)
+                self[f"evidence_{key}"].errors = [*self[f"evidence_{key}"].errors,
+                                                  str(message)]
+            self._evidence = parsed.values if parsed.ok else None
+            ok &= parsed.ok
         return ok
 
     def source(self) -> str | None:
-        return self.source_url.data or self.evidence_url.data or None
+        if self._source:
+            return self._source
+        return self._evidence["url"] if self._evidence else None
 
     def evidence(self) -> dict[str, Any] | None:
-        if not self.evidence_url.data:
-            return None
-        return {
-            "url": self.evidence_url.data,
-            "title": (self.evidence_title.data or "").strip(),
-            "dated": self.evidence_date.data,
-            "proves": (self.evidence_proves.data or "").strip() or None,
-        }
+        return dict(self._evidence) if self._evidence else None
 
     def require_source(self) -> bool:
         """Refuse (with the message on the form) a change that names no source."""
         if self.source():
             return True
-        self.source_url.errors = [*self.source_url.errors, _l(
+        self.source_url.errors = [*self.source_url.errors, _(
             "Indique la fuente del cambio (una URL) o agregue una evidencia: sin fuente no se "
             "guarda."
         )]
         return False
 
     def expected_version(self) -> int | None:
-        version = self.version.data or ""
-        return int(version) if version.isdigit() else None
-
-    @staticmethod
-    def in_order(first: Any, then: Any, message: Any) -> bool:
-        """Refuse (the message on ``then``) two values given in the wrong order."""
-        if first.data and then.data and first.data > then.data:
-            then.errors = [message]
-            return False
-        return True
+        data = self.version.data or ""
+        return int(data) if data.isascii() and data.isdigit() and len(data) < 10 else None
 
 
-class MilestoneForm(SourcedForm):
-    FIELDS = ("title", "weight", "start_date", "due_date", "status", "progress", "completed_on")
-    title = TextAreaField(_l("Hito"), validators=[DataRequired(), Length(max=2000)])
-    weight = DecimalField(
-        _l("Peso"), places=None, validators=[Optional(), NumberRange(min=0.0001, max=1000)],
-        description=_l("Opcional; sin pesos, todos los hitos cuentan igual."),
-    )
-    start_date = DateField(_l("Inicio"), validators=[Optional()])
-    due_date = DateField(_l("Vence"), validators=[Optional()])
-    status = SelectField(
-        _l("Estado"),
-        choices=[SelectChoice(code, _l(label)) for code, label in MILESTONE_STATUSES.items()],
-    )
-    progress = IntegerField(
-        _l("Avance declarado (%)"), validators=[Optional(), NumberRange(0, 100)],
-        description=_l("Solo si está en proceso y la fuente lo dice; si no, cuenta como 50 %."),
-    )
-    completed_on = DateField(_l("Terminado el"), validators=[Optional()])
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key or "", salt="edit-form-base")
+
+
+class RecordForm(SourcedForm):
+    """The form of one kind of record; ``values()`` are its fields as the schema parsed them."""
+
+    SCHEMA: ClassVar[RecordSchema]
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+    # A milestone's change may cite an evidence item instead of a URL (and add it).
+    EVIDENCE_SOURCE: ClassVar[bool] = False
+    parsed: dict[str, Any]
+    # A conflict page posted without choosing a field both people changed.
+    missing_choice: bool = False
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
-        ok &= self.in_order(self.start_date, self.due_date,
-                            _l("La fecha de vencimiento es anterior a la de inicio."))
-        if self.completed_on.data and self.status.data not in ("complete", "verified"):
-            self.completed_on.errors = [_l("Solo un hito completo tiene fecha de término.")]
-            ok = False
+        result = self.SCHEMA.parse({n: self[n].data for n in self.FIELDS}, self.FIELDS)
+        for name, message in result.problems:
+            self[name].errors = [*self[name].errors, str(message)]
+        self.parsed = result.values
+        for name in self.FIELDS:  # a reference must be one of the choices the page offered
+            value = self.parsed.get(name)
+            if self.SCHEMA.field(name).type == "reference" and value is not None and str(
+                    value) not in {str(c[0]) for c in self[name].iter_choices()}:
+                self[name].errors = [*self[name].errors, _("No es una de las opciones.")]
+                ok = False
+        return self._choices_made() and ok and result.ok
+
+    def _choices_made(self) -> bool:
+        """After a conflict, each field both people changed needs the user's choice
+        (``keep_<field>``: "mine" keeps what they typed, "theirs" the value saved meanwhile)."""
+        base = self._base_data()
+        if base is None:
+            return True
+        ok = True
+        for name in base.get("choose", []):
+            if name not in self.FIELDS:
+                continue
+            choice = request.form.get(f"keep_{name}")
+            if choice == "theirs":
+                self.parsed[name] = self.SCHEMA.field(name).parse(base["values"].get(name))
+                self[name].data = as_input(self.SCHEMA.field(name), self.parsed[name])
+            elif choice != "mine":
+                self[name].errors = [*self[name].errors, _("Elija cuál valor debe quedar.")]
+                self.missing_choice = True
+                ok = False
         return ok
 
     def values(self) -> dict[str, Any]:
-        status = self.status.data
-        return {
-            "title": (self.title.data or "").strip(),
-            "weight": float(self.weight.data) if self.weight.data is not None else None,
-            "start_date": self.start_date.data,
-            "due_date": self.due_date.data,
-            "status": status,
-            "progress": self.progress.data / 100
-            if self.progress.data is not None and status == "in_progress" else None,
-            "completed_on": self.completed_on.data if status in ("complete", "verified") else None,
-        }
+        return dict(self.parsed)
+
+    def shown(self, name: str, value: Any) -> str:
+        """A value as the conflict page shows it (labels, dates, percent; "—")."""
+        return self.SCHEMA.show(name, value)
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        for name in self.FIELDS:
+            if name in values:
+                self[name].data = as_input(self.SCHEMA.field(name), values[name])
+
+    def load(self, obj: Any, last_event: int | None) -> None:
+        """Fill the form from the record, with its version and its values as the base."""
+        values = {name: getattr(obj, name) for name in self.FIELDS}
+        self.set_values(values)
+        self.version.data = str(obj.version)
+        self.base.data = _signer().dumps({"values": jsonable(values), "event": last_event})
+
+    def load_base(self, current: dict[str, Any], version: int, last_event: int | None,
+                  choose: list[str],
+                  original: tuple[dict[str, Any], int | None] | None) -> None:
+        """After a conflict: the record's current values become the base the user's form is
+        compared with, at its current version; ``choose`` the fields both people changed, and
+        ``original`` the base the form was first read with (to show the conflict again)."""
+        self.version.data = str(version)
+        self.base.data = _signer().dumps({
+            "values": jsonable(current), "event": last_event, "choose": choose,
+            "original": None if original is None else {"values": jsonable(original[0]),
+                                                       "event": original[1]}})
+
+    def original_base(self) -> tuple[dict[str, Any], int | None] | None:
+        """The base the form was read with before the conflict it is answering."""
+        data = self._base_data()
+        return self._values_of(data.get("original") if data else None)
+
+    def _base_data(self) -> dict[str, Any] | None:
+        try:
+            data = _signer().loads(self.base.data or "")
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("values"), dict):
+            return None
+        return data
+
+    def read_base(self) -> tuple[dict[str, Any], int | None] | None:
+        """The values and last event the form was read with, or None (absent or forged)."""
+        return self._values_of(self._base_data())
+
+    def _values_of(self, data: Any) -> tuple[dict[str, Any], int | None] | None:
+        if not isinstance(data, dict) or not isinstance(data.get("values"), dict):
+            return None
+        values = {}
+        for name in self.FIELDS:
+            try:
+                values[name] = self.SCHEMA.field(name).parse(data["values"].get(name))
+            except FieldError:
+                return None
+        event = data.get("event")
+        return values, event if isinstance(event, int) else None
+
+
+_FORMS: dict[tuple[str, bool], type[RecordForm]] = {}
+
+
+def record_form(kind: str, *, new: bool = False) -> type[RecordForm]:
+    """The form class of a kind of record (``new``: with the fields typed only on creation)."""
+    key = (kind, new)
+    if key not in _FORMS:
+        schema = SCHEMAS[kind]
+        fields = schema.creatable if new else schema.editable
+        attrs: dict[str, Any] = {f.name: _input(f) for f in fields}
+        attrs |= {"SCHEMA": schema, "FIELDS": tuple(f.name for f in fields),
+                  "EVIDENCE_SOURCE": kind == "milestone"}
+        _FORMS[key] = type(f"{kind.title()}{'New' if new else ''}Form", (RecordForm,), attrs)
+    return _FORMS[key]
 
 
 class DeleteForm(SourcedForm):
     """Deleting a record also names why (its source)."""
 
 
-# --- The other records an editor owns ------------------------------------------------------
-
-_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-
-
-def check_partial_date(value: str) -> str | None:
-    """None if ``value`` is "YYYY", "YYYY-MM" or "YYYY-MM-DD" (a real date), else the problem."""
-    if not _PARTIAL_DATE.match(value):
-        return _l("Escriba AAAA, AAAA-MM o AAAA-MM-DD.")
-    parts = [int(p) for p in value.split("-")] + [1, 1]
-    try:
-        date(parts[0], parts[1], parts[2])
-    except ValueError:
-        return _l("No es una fecha real.")
-    return None
-
-
-def partial_date(_form: Any, field: Any) -> None:
-    """A date kept at the source's precision: "YYYY", "YYYY-MM" or "YYYY-MM-DD"."""
-    field.data = (field.data or "").strip() or None
-    if field.data and (problem := check_partial_date(field.data)):
-        raise ValidationError(problem)
-
-
-def _text(field: Any) -> str | None:
-    return (field.data or "").strip() or None
-
-
-def _choices(codes: Any, *, blank: bool = False) -> list[SelectChoice]:
-    options = [SelectChoice(code, _l(codes._labels[code])) for code in codes]
-    return [SelectChoice("", _l("(desconocido)")), *options] if blank else options
-
-
-PARTIAL_HELP = _l("AAAA, AAAA-MM o AAAA-MM-DD: la precisión que da la fuente.")
-
-
-class RecordForm(SourcedForm):
-    """An edit form whose ``values()`` are the record's columns (``FIELDS``, in order)."""
-
-    TEXT: frozenset[str] = frozenset()
-
-    def values(self) -> dict[str, Any]:
-        out = {}
-        for name in self.FIELDS:
-            data = self[name].data
-            if isinstance(data, str):
-                data = data.strip() or None
-            out[name] = data
-        return out
-
-    def shown(self, name: str, value: Any) -> Any:
-        """How the conflict page shows a value: a choice by its label."""
-        field = self[name]
-        if hasattr(field, "iter_choices"):
-            for choice in field.iter_choices():
-                if str(choice[0]) == str(value):
-                    return choice[1]
-        return value
-
-    def load(self, obj: Any) -> None:
-        for name in self.FIELDS:
-            value = getattr(obj, name)
-            self[name].data = "" if value is None and name in self.TEXT else value
-        self.version.data = str(obj.version)
-
-
-class ExerciseForm(RecordForm):
-    FIELDS = ("declaration_date", "stl_installed_date", "facilitator", "status_text",
-              "status_as_of", "stage")
-    TEXT = frozenset(FIELDS)
-    declaration_date = StringField(_l("Declaratoria conjunta (fecha)"),
-                                   validators=[partial_date], description=PARTIAL_HELP)
-    stl_installed_date = StringField(_l("Instalación del Secretariado Técnico Local (fecha)"),
-                                     validators=[partial_date], description=PARTIAL_HELP)
-    facilitator = StringField(_l("Facilitador(a)"), validators=[Length(max=300)])
-    status_text = TextAreaField(_l("Último estatus conocido"), validators=[Length(max=2000)])
-    status_as_of = StringField(_l("Fecha del estatus"), validators=[partial_date],
-                               description=PARTIAL_HELP)
-    stage = SelectField(_l("Etapa"), choices=_choices(STAGES, blank=True), default="")
-
-
-class MemberForm(RecordForm):
-    FIELDS = ("sector", "name")
-    TEXT = frozenset(FIELDS)
-    sector = SelectField(_l("Sector"), choices=_choices(SECTORS))
-    name = StringField(_l("Integrante"), validators=[DataRequired(), Length(max=300)])
-
-
-class PlanForm(RecordForm):
-    FIELDS: tuple[str, ...] = (
-        "title", "period_start", "period_end", "published_date", "commitments_published",
-        "proactive_published", "notes",
-    )
-    TEXT = frozenset({"title", "published_date", "notes"})
-    title = StringField(_l("Título del plan"), validators=[DataRequired(), Length(max=300)])
-    period_start = IntegerField(_l("Periodo: año de inicio"),
-                                validators=[Optional(), NumberRange(1990, 2100)])
-    period_end = IntegerField(_l("Periodo: año de término"),
-                              validators=[Optional(), NumberRange(1990, 2100)])
-    published_date = StringField(_l("Publicado el"), validators=[partial_date],
-                                 description=PARTIAL_HELP)
-    commitments_published = IntegerField(_l("Compromisos publicados (según la fuente)"),
-                                         validators=[Optional(), NumberRange(0, 10000)])
-    proactive_published = IntegerField(_l("Compromisos proactivos publicados"),
-                                       validators=[Optional(), NumberRange(0, 10000)])
-    notes = TextAreaField(_l("Notas"), validators=[Length(max=4000)])
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
-        ok &= self.in_order(self.period_start, self.period_end,
-                            _l("El periodo termina antes de empezar."))
-        return ok
-
-
-class CommitmentForm(RecordForm):
-    FIELDS = ("title", "title_es", "title_en", "problem", "objective", "responsible",
-              "counterpart", "status")
-    TEXT = frozenset(FIELDS)
-    title = TextAreaField(_l("Compromiso (título)"), validators=[DataRequired(), Length(max=2000)])
-    title_es = TextAreaField(_l("Título en español"), validators=[Length(max=2000)])
-    title_en = TextAreaField(_l("Título en inglés"), validators=[Length(max=2000)])
-    problem = TextAreaField(_l("Problema"), validators=[Length(max=8000)])
-    objective = TextAreaField(_l("Objetivo"), validators=[Length(max=8000)])
-    responsible = TextAreaField(_l("Institución(es) responsable(s)"),
-                                validators=[Length(max=2000)])
-    counterpart = TextAreaField(_l("Contraparte de la sociedad civil"),
-                                validators=[Length(max=2000)])
-    status = SelectField(_l("Estado declarado"), choices=_choices(COMMITMENT_STATUSES, blank=True),
-                         default="")
-
-
-class EvidenceForm(RecordForm):
-    """An evidence item: its own address is the source of adding it."""
-
-    FIELDS = ("url", "title", "dated", "proves", "milestone_id")
-    TEXT = frozenset({"url", "title", "proves"})
-    url = StringField(_l("Dirección (URL)"),
-                      validators=[DataRequired(), Length(max=2000), web_url])
-    title = StringField(_l("Título"), validators=[DataRequired(), Length(max=300)])
-    dated = DateField(_l("Fecha del documento"), validators=[Optional()])
-    proves = TextAreaField(_l("Qué demuestra"), validators=[Length(max=2000)])
-    milestone_id = SelectField(_l("Hito al que corresponde"),
-                               coerce=lambda v: int(v) if v else None)
-
-    def source(self) -> str | None:
-        return self.source_url.data or self.url.data or None
-
-
 class RestoreForm(SourcedForm):
     """Restoring a deleted record, or reverting a change, names its reason (its source)."""
-
-
-class NewPlanForm(PlanForm):
-    """A new local plan also says which programme it belongs to."""
-
-    FIELDS = ("programme", *PlanForm.FIELDS)
-    TEXT = frozenset({"programme", *PlanForm.TEXT})
-    programme = SelectField(_l("Programa"), choices=[
-        SelectChoice(code, _l(PROGRAMMES._labels[code]))
-        for code in ("inai_cocreacion", "ogp_local")
-    ])
 
 
 class MetricImportForm(FlaskForm):
@@ -335,7 +299,12 @@ class SpreadsheetForm(FlaskForm):
 
     file = FileField(_l("Hoja de cálculo (XLSX o CSV descargado de aquí)"),
                      validators=[FileRequired()])
-    source_url = StringField(
-        _l("Fuente de los cambios (URL)"), validators=[Optional(), Length(max=2000), web_url],
-        description=_l("Obligatoria si el archivo cambia algo."),
-    )
+    source_url = _input(SHEET_SOURCE)
+
+    def source(self) -> str | None:
+        """The source typed (None when empty, or refused with the error on the input)."""
+        try:
+            source: str | None = _parse_into(self.source_url, SHEET_SOURCE)
+            return source
+        except FieldError:
+            return None

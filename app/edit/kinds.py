@@ -1,28 +1,34 @@
-"""The records an editor edits besides milestones, declared once: model, form, where a new
-one hangs from (read from the URL and the database, never from the form), and where to go back.
-
-Milestones keep their own views (they also attach evidence); everything else goes through the
-generic views in ``views.py`` with these declarations.
+"""Every kind of record an editor edits, declared once: its schema (app/schema), where a new
+one hangs from (read from the URL and the database, never from the form), its public page and
+where to go after deleting it. The generic views in ``views.py`` do the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it, types-WTForms 3.2 not
 
 from app import records
-from app.accounts.service import actor_of
-from app.models import ActionPlan, Commitment, Evidence, LocalExercise, State, StlMember, User
-from app.models.base import Base, Versioned
-from app.params import get_or_404
+from app.models import (
+    ActionPlan,
+    Base,
+    Commitment,
+    LocalExercise,
+    State,
+    StlMember,
+    User,
+)
+from app.params import get_or_404, parse_id
+from app.schema import RecordSchema
+from app.schema.records import SCHEMAS, authorship, free_plan_key, next_number
 
 from . import forms
 
@@ -30,22 +36,41 @@ from . import forms
 @dataclass(frozen=True)
 class Kind:
     name: str
-    model: type[Versioned]
-    form: type[forms.RecordForm]
-    label: Any  # lazy text: what the record is called on its pages
     parent_model: type[Base]  # a new record hangs from one of these (by its key in the URL)
     new_values: Callable[[Session, User, Any, dict[str, Any]], dict[str, Any]]
-    back: Callable[[Any], str]  # the public page of a record (or of a parent)
+    page: Callable[[Any], str]  # the public page showing a record (or a parent)
+    # The public page to land on once the record is deleted: its parent's.
+    after_delete: Callable[[Any], str]
     # The choices a form needs from the record's context (evidence: the milestones).
     prepare: Callable[[Any, Any], None] = lambda form, context: None
-    new_form: type[forms.RecordForm] | None = None
     # The record to edit instead of adding one (a state has one exercise).
     existing: Callable[[Session, Any], Any] = lambda session, parent: None
+    # What belongs to the record's new parent when one is created (evidence of a milestone).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def schema(self) -> RecordSchema:
+        return SCHEMAS[self.name]
+
+    @property
+    def model(self) -> type[Base]:
+        return self.schema.model
+
+    @property
+    def label(self) -> Any:
+        return self.schema.label
+
+    def form(self, *, new: bool = False) -> type[forms.RecordForm]:
+        return forms.record_form(self.name, new=new)
 
 
 def _state_page(obj: Any) -> str:
-    cve = obj.cve_ent if isinstance(obj, State) else getattr(obj, "state_cve", None) \
-        or obj.exercise.state_cve
+    if isinstance(obj, State):
+        cve = obj.cve_ent
+    elif isinstance(obj, StlMember):
+        cve = obj.exercise.state_cve
+    else:
+        cve = obj.state_cve
     return url_for("states.detail", cve_ent=cve)
 
 
@@ -56,17 +81,25 @@ def _plan_page(obj: Any) -> str:
     return url_for("plans.plan", plan_id=plan.id)
 
 
+def _plan_parent_page(plan: ActionPlan) -> str:
+    """Where a plan lives: its state's page, or the plans list for a national plan."""
+    if plan.state_cve:
+        return url_for("states.detail", cve_ent=plan.state_cve)
+    return url_for("plans.plans")
+
+
 def _commitment_of(obj: Any) -> Commitment:
     if isinstance(obj, Commitment):
         return obj
-    return obj.commitment or obj.milestone.commitment
+    commitment: Commitment = obj.commitment or obj.milestone.commitment
+    return commitment
 
 
 def _commitment_page(obj: Any) -> str:
     return url_for("plans.commitment", commitment_id=_commitment_of(obj).id)
 
 
-def _commitment_back(obj: Any) -> str:
+def _commitment_or_plan_page(obj: Any) -> str:
     return _plan_page(obj) if isinstance(obj, ActionPlan) else _commitment_page(obj)
 
 
@@ -83,29 +116,19 @@ def _new_exercise(session: Session, user: User, state: State, values: dict) -> d
     return {**values, "state_cve": state.cve_ent}
 
 
-def _plan_key(session: Session, cve: str, values: dict) -> str:
-    period = (f"{values['period_start']}-{values['period_end']}"
-              if values.get("period_start") and values.get("period_end")
-              else (values.get("published_date") or "")[:4])
-    base = f"local-{cve}-{period}" if period else f"local-{cve}"
-    taken = set(session.scalars(select(ActionPlan.key).where(ActionPlan.key.like(f"{base}%"))
-                                .execution_options(**records.WITH_DELETED)))
-    key, n = base, 2
-    while key in taken:
-        key, n = f"{base}-{n}", n + 1
-    return key
-
-
 def _new_plan(session: Session, user: User, state: State, values: dict) -> dict:
     return {**values, "scope": "local", "state_cve": state.cve_ent,
-            "key": _plan_key(session, state.cve_ent, values)}
+            "key": free_plan_key(session, state.cve_ent, values)}
 
 
 def _new_commitment(session: Session, user: User, plan: ActionPlan, values: dict) -> dict:
-    highest = session.scalar(select(func.max(Commitment.number))
-                             .where(Commitment.plan_id == plan.id)
-                             .execution_options(**records.WITH_DELETED))
-    return {**values, "plan": plan, "number": (highest or 0) + 1}
+    return {**values, "plan": plan,
+            "number": next_number(session, SCHEMAS["commitment"], plan.id)}
+
+
+def _new_milestone(session: Session, user: User, commitment: Commitment, values: dict) -> dict:
+    return {**values, "commitment": commitment,
+            "number": next_number(session, SCHEMAS["milestone"], commitment.id)}
 
 
 def _new_member(session: Session, user: User, exercise: LocalExercise, values: dict) -> dict:
@@ -113,8 +136,10 @@ def _new_member(session: Session, user: User, exercise: LocalExercise, values: d
 
 
 def _new_evidence(session: Session, user: User, commitment: Commitment, values: dict) -> dict:
-    return {**values, "commitment": commitment, "added_by_id": user.id,
-            "added_by_label": actor_of(user).name}
+    milestone_id = values.get("milestone_id")
+    if milestone_id is not None and milestone_id not in {m.id for m in commitment.milestones}:
+        raise NotFound()  # a milestone of another commitment
+    return {**values, "commitment": commitment, **authorship(user)}
 
 
 def _milestone_choices(form: Any, context: Any) -> None:
@@ -125,16 +150,14 @@ def _milestone_choices(form: Any, context: Any) -> None:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("exercise", LocalExercise, forms.ExerciseForm, _l("Ejercicio local"), State,
-         _new_exercise, _state_page, existing=_exercise_of),
-    Kind("member", StlMember, forms.MemberForm, _l("Integrante del Secretariado"),
-         LocalExercise, _new_member, _state_page),
-    Kind("plan", ActionPlan, forms.PlanForm, _l("Plan de acción"), State, _new_plan,
-         _plan_page, new_form=forms.NewPlanForm),
-    Kind("commitment", Commitment, forms.CommitmentForm, _l("Compromiso"), ActionPlan,
-         _new_commitment, _commitment_back),
-    Kind("evidence", Evidence, forms.EvidenceForm, _l("Evidencia"), Commitment,
-         _new_evidence, _commitment_page, prepare=_milestone_choices),
+    Kind("exercise", State, _new_exercise, _state_page, _state_page, existing=_exercise_of),
+    Kind("member", LocalExercise, _new_member, _state_page, _state_page),
+    Kind("plan", State, _new_plan, _plan_page, _plan_parent_page),
+    Kind("commitment", ActionPlan, _new_commitment, _commitment_or_plan_page,
+         lambda c: _plan_page(c.plan)),
+    Kind("milestone", Commitment, _new_milestone, _commitment_page, _commitment_page),
+    Kind("evidence", Commitment, _new_evidence, _commitment_page, _commitment_page,
+         prepare=_milestone_choices),
 )}
 
 
@@ -147,7 +170,8 @@ def kind_or_404(name: str) -> Kind:
 def parent_or_404(session: Session, kind: Kind, key: str) -> Any:
     """The record a new ``kind`` hangs from, by its key in the URL (a state code or an id)."""
     if kind.parent_model is State:
+        if not (key.isascii() and key.isdigit() and len(key) == 2):
+            raise NotFound()
         return get_or_404(session, State, key)
-    if not key.isdigit():
-        raise NotFound()
-    return get_or_404(session, kind.parent_model, int(key))
+    return get_or_404(session, kind.parent_model, parse_id(key))
+

@@ -14,15 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import NotFound
 from werkzeug.utils import secure_filename
 
 from app import records
 from app.accounts.service import actor_of, require_admin, require_state
 from app.models import AuditEvent, Commitment, Evidence, Milestone, User
 from app.models.base import Base, Versioned
+from app.schema import RecordSchema
+from app.schema.records import authorship
 
 if TYPE_CHECKING:
     from app.metric.importer import ImportReport
@@ -30,197 +33,190 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=Base)
 
 
-def state_of_commitment(commitment: Commitment) -> str | None:
-    """The state whose editors may touch ``commitment`` (None for a national plan)."""
-    return commitment.plan.state_cve
-
-
-def check_commitment(user: User, commitment: Commitment) -> None:
-    """403 unless ``user`` may edit ``commitment`` and what hangs from it."""
-    require_state(user, state_of_commitment(commitment))
-
-
-def _evidence_values(
-    user: User, commitment: Commitment, milestone: Milestone, evidence: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        **evidence, "commitment": commitment, "milestone": milestone,
-        "added_by_id": user.id, "added_by_label": actor_of(user).name,
-    }
-
-
-def _next_number(session: Session, commitment: Commitment) -> int:
-    highest = session.scalar(
-        select(func.max(Milestone.number))
-        .where(Milestone.commitment_id == commitment.id)
-        .execution_options(**records.WITH_DELETED)
-    )
-    return (highest or 0) + 1
-
-
-def add_milestone(
-    session: Session, user: User, commitment: Commitment, values: dict[str, Any], *,
-    source: str | None, evidence: dict[str, Any] | None = None,
-) -> Milestone:
-    """Add a milestone (and its evidence) to ``commitment``; MissingSource without a source."""
-    check_commitment(user, commitment)
-    if not source:
-        raise MissingSource()
-    actor = actor_of(user)
-    with records.bulk(session, actor=actor.name, source=source, user=user) as batch:
-        milestone = batch.create(Milestone, {
-            **values, "commitment": commitment,
-            "number": _next_number(session, commitment), "source": source,
-        }, summary=values["title"][:200])
-        if evidence:
-            batch.create(Evidence, _evidence_values(user, commitment, milestone, evidence),
-                         summary=evidence["title"])
-    return milestone
-
-
-def update_milestone(
-    session: Session, user: User, milestone: Milestone, values: dict[str, Any], *,
-    source: str | None, evidence: dict[str, Any] | None = None,
-    expected_version: int | None,
-) -> bool:
-    """Change a milestone; return whether anything changed.
-
-    Raises records.VersionConflict when it changed since the form was read, and
-    MissingSource when something changes without a source.
-    """
-    commitment = milestone.commitment
-    check_commitment(user, commitment)
-    changed = any(getattr(milestone, k) != v for k, v in values.items())
-    if not (changed or evidence):
-        records.check_version(milestone, expected_version)
-        return False
-    if not source:
-        raise MissingSource()
-    actor = actor_of(user)
-    with records.bulk(session, actor=actor.name, source=source, user=user) as batch:
-        if changed:
-            batch.update(milestone, {**values, "source": source},
-                         expected_version=expected_version, summary=milestone.title[:200])
-        else:
-            records.check_version(milestone, expected_version)
-        if evidence:
-            batch.create(Evidence, _evidence_values(user, commitment, milestone, evidence),
-                         summary=evidence["title"])
-    return True
-
-
-def delete_milestone(
-    session: Session, user: User, milestone: Milestone, *, source: str | None,
-    expected_version: int | None,
-) -> bool:
-    """Soft-delete a milestone: it leaves the page and the progress, and stays in history.
-
-    Raises MissingSource without a source."""
-    check_commitment(user, milestone.commitment)
-    if not source:
-        raise MissingSource()
-    return records.soft_delete(
-        session, milestone, actor=actor_of(user).name, source=source, user=user,
-        expected_version=expected_version, summary=milestone.title[:200],
-    )
-
-
 class MissingSource(ValueError):
     """A factual change that names no source URL and no evidence."""
 
 
-@dataclass
-class Conflict:
-    """What the conflict page shows: the values someone saved meanwhile and the user's."""
+class Refused(ValueError):
+    """Values the schema's rules refuse in the record's context (field name, message)."""
 
-    current: dict[str, Any]
-    mine: dict[str, Any]
-    version: int
-    fields: tuple[str, ...]
-
-    @property
-    def differing(self) -> list[str]:
-        return [f for f in self.fields if self.current.get(f) != self.mine.get(f)]
+    def __init__(self, problems: list[tuple[str, Any]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{name}: {message}" for name, message in problems))
 
 
-# --- Any editable record: plans, commitments, exercise facts, members, evidence -----------
-
-
-def state_of(session: Session, obj: Base) -> str | None:
+def state_of(session: Session, obj: Any) -> str | None:
     """The state whose editors may touch ``obj``, read from the record in the database
     (None for a national plan and what hangs from it: admins only)."""
     return records.derive_context(session, obj)[0]
 
 
-def check(session: Session, user: User, obj: Base) -> None:
+def check(session: Session, user: User, obj: Any) -> None:
     """403 unless ``user`` may edit ``obj``."""
     require_state(user, state_of(session, obj))
 
 
-def _summary(obj: Base) -> str:
-    for name in ("title", "name", "status_text"):
-        value = getattr(obj, name, None)
-        if value:
-            return str(value)[:200]
-    return f"{obj.__tablename__} {getattr(obj, 'id', '')}".strip()
+def _siblings_check(session: Session, schema: RecordSchema, parent_id: int | None,
+                    obj: Any, values: dict[str, Any]) -> None:
+    """Run the schema's rule over every record under the same parent, this one as it would be
+    saved (a commitment's milestones are all weighted or none is)."""
+    if schema.group_rule is None or schema.numbered_within is None or parent_id is None:
+        return
+    model: Any = schema.model
+    others = session.scalars(select(model).where(
+        getattr(model, schema.numbered_within) == parent_id,
+        *([model.id != obj.id] if obj is not None and obj.id is not None else []))).all()
+    rows = [{f.name: getattr(o, f.name) for f in schema.fields} for o in others]
+    current = {f.name: getattr(obj, f.name) for f in schema.fields} if obj is not None else {}
+    problems = list(schema.group_rule([*rows, {**current, **values}]))
+    if problems:
+        raise Refused(problems)
+
+
+def _evidence_of(user: User, obj: Any, evidence: dict[str, Any]) -> dict[str, Any]:
+    """An evidence item added as the source of a change to a milestone (or a commitment)."""
+    commitment = obj if isinstance(obj, Commitment) else obj.commitment
+    milestone = obj if isinstance(obj, Milestone) else None
+    return {**evidence, "commitment": commitment, "milestone": milestone, **authorship(user)}
 
 
 def create_record(
-    session: Session, user: User, model: type[M], values: dict[str, Any], *, state_cve: str | None,
-    source: str | None,
-) -> M:
-    """Create a ``model`` row under a parent of ``state_cve`` (checked); the source is stored
-    on the row (when it has a source column) and on its history event."""
+    session: Session, user: User, schema: RecordSchema, values: dict[str, Any], *,
+    state_cve: str | None, source: str | None, evidence: dict[str, Any] | None = None,
+) -> Any:
+    """Create a record under a parent of ``state_cve`` (checked); the source is stored on the
+    row (when it has a source column) and on its history event; an evidence item given as
+    the source is added with it."""
     require_state(user, state_cve)
     if not source:
         raise MissingSource()
+    model = schema.model
+    if schema.numbered_within:
+        parent = values.get(schema.numbered_within.removesuffix("_id"))
+        _siblings_check(session, schema, getattr(parent, "id", None), None, values)
     if "source" in model.__table__.c:
         values = {**values, "source": source}
-    summary = str(values.get("title") or values.get("name") or model.__tablename__)[:200]
-    return records.create(session, model, values, actor=actor_of(user).name, source=source,
-                          user=user, summary=summary)
+    with records.bulk(session, actor=actor_of(user).name, source=source, user=user) as batch:
+        obj = batch.create(model, values)
+        if evidence:
+            batch.create(Evidence, _evidence_of(user, obj, evidence))
+    return obj
 
 
 def update_record(
-    session: Session, user: User, obj: Base, values: dict[str, Any], *, source: str | None,
-    expected_version: int | None,
+    session: Session, user: User, schema: RecordSchema, obj: Any, values: dict[str, Any], *,
+    source: str | None, expected_version: int | None, evidence: dict[str, Any] | None = None,
 ) -> bool:
     """Change ``obj``; return whether anything changed (equal values: nothing recorded).
 
-    Raises VersionConflict when it changed since the form was read, MissingSource when
-    something changes without a source.
+    Only the values that differ as a person reads them are written (a re-saved spreadsheet's
+    15 significant digits are no change). Raises VersionConflict when the record changed since
+    the form was read, MissingSource when something changes without a source, Refused when
+    the record's siblings would break a rule.
     """
     check(session, user, obj)
-    if not any(getattr(obj, k) != v for k, v in values.items()):
+    changes = schema.changes(obj, values)
+    if not (changes or evidence):
         records.check_version(obj, expected_version)
         return False
     if not source:
         raise MissingSource()
-    if "source" in type(obj).__table__.c and type(obj) is not Evidence:
-        values = {**values, "source": source}
-    return records.update(session, obj, values, actor=actor_of(user).name, source=source,
-                          user=user, expected_version=expected_version, summary=_summary(obj))
+    if schema.numbered_within:
+        _siblings_check(session, schema, getattr(obj, schema.numbered_within), obj, changes)
+    if changes and "source" in type(obj).__table__.c and type(obj) is not Evidence:
+        changes = {**changes, "source": source}
+    with records.bulk(session, actor=actor_of(user).name, source=source, user=user) as batch:
+        if changes:
+            batch.update(obj, changes, expected_version=expected_version)
+        else:
+            records.check_version(obj, expected_version)
+        if evidence:
+            batch.create(Evidence, _evidence_of(user, obj, evidence))
+    return True
 
 
 def delete_record(
-    session: Session, user: User, obj: Base, *, source: str | None, expected_version: int | None,
+    session: Session, user: User, obj: Any, *, source: str | None, expected_version: int | None,
 ) -> bool:
     """Soft-delete ``obj``: it leaves pages and lists, and stays in the history."""
     check(session, user, obj)
     if not source:
         raise MissingSource()
     return records.soft_delete(session, obj, actor=actor_of(user).name, source=source,
-                               user=user, expected_version=expected_version,
-                               summary=_summary(obj))
+                               user=user, expected_version=expected_version)
 
 
-def record_conflict(session: Session, model: type[Versioned], obj_id: int, fields: tuple[str, ...],
-                    mine: dict[str, Any]) -> Conflict:
-    """Re-read a record after a refused save and compare it with the user's values."""
-    current = session.get(model, obj_id, populate_existing=True)
-    assert current is not None
-    return Conflict(current={f: getattr(current, f) for f in fields}, mine=mine,
-                    version=current.version, fields=fields)
+# --- Conflicts: merged field by field ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """One field of a refused save: the value read, the user's and the one saved meanwhile."""
+
+    name: str
+    label: str
+    base: Any
+    mine: Any
+    current: Any
+    mine_changed: bool
+    theirs_changed: bool
+    # Who saved the current value meanwhile, and when (from the history).
+    by: str | None = None
+    at: Any = None
+
+    @property
+    def both(self) -> bool:
+        """Both changed it, to different values: the only case the user must choose."""
+        return self.mine_changed and self.theirs_changed and self.mine != self.current
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """What the conflict page shows and what saving again applies."""
+
+    fields: tuple[FieldConflict, ...]
+    version: int
+    merged: dict[str, Any]  # the current values with only the user's own changes on top
+    known_base: bool  # False: the form came without its base (only "differs" can be told)
+
+    @property
+    def to_choose(self) -> list[FieldConflict]:
+        return [f for f in self.fields if f.both]
+
+
+def record_conflict(session: Session, schema: RecordSchema, model: type, obj_id: int,
+                    names: tuple[str, ...], mine: dict[str, Any],
+                    base: tuple[dict[str, Any], int | None] | None) -> Conflict:
+    """Re-read a record after a refused save and merge: the user's changes (against the
+    values the form was read with) on top of the current values; a field both changed is
+    left for the user to choose, with who changed it and when."""
+    current_obj = session.get(model, obj_id, populate_existing=True)
+    if current_obj is None:
+        raise NotFound()
+    base_values, base_event = base if base is not None else ({}, None)
+    known = base is not None
+    later = session.scalars(select(AuditEvent).where(
+        AuditEvent.entity == model.__tablename__, AuditEvent.entity_id == str(obj_id),
+        AuditEvent.action == "update",
+        *([AuditEvent.id > base_event] if base_event is not None else []),
+    ).order_by(AuditEvent.id)).all()
+    fields = []
+    merged: dict[str, Any] = {}
+    for name in names:
+        field = schema.field(name)
+        current = getattr(current_obj, name)
+        mine_value = mine.get(name)
+        if known:
+            mine_changed = not field.same(base_values.get(name), mine_value)
+            theirs_changed = not field.same(base_values.get(name), current)
+        else:  # without the base every difference counts as both
+            mine_changed = theirs_changed = not field.same(current, mine_value)
+        who = next((e for e in reversed(later) if name in (e.after or {})), None)
+        fields.append(FieldConflict(name, str(field.label), base_values.get(name), mine_value,
+                                    current, mine_changed, theirs_changed,
+                                    who.actor if who else None, who.at if who else None))
+        merged[name] = mine_value if mine_changed else current
+    return Conflict(tuple(fields), current_obj.version, merged, known)
 
 
 # --- Admin: restore a deleted record, revert a single change ---------------------------------
@@ -290,7 +286,7 @@ def _owner_first() -> Iterator[None]:
         yield
     except records.OwnerDeleted as exc:
         raise RevertError(_l("Este registro pertenece a «%(owner)s», que está eliminado: "
-                             "restáurelo primero.", owner=_summary(exc.owner))) from None
+                             "restáurelo primero.", owner=records.summary_of(exc.owner))) from None
 
 
 def restore(session: Session, user: User, obj: Versioned, *, source: str | None) -> bool:
@@ -300,7 +296,7 @@ def restore(session: Session, user: User, obj: Versioned, *, source: str | None)
         raise MissingSource()
     with _owner_first():
         return records.restore(session, obj, actor=actor_of(user).name, source=source,
-                               user=user, summary=_summary(obj))
+                               user=user)
 
 
 # --- Admin: import a metric round from the browser ------------------------------------------

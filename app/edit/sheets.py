@@ -14,169 +14,78 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, TypeVar
+from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import records
 from app.accounts.service import actor_of, can_edit_state
 from app.downloads import FORMULA_STARTS, neutralise
-from app.models import ActionPlan, Commitment, Milestone, User
-from common.codes import COMMITMENT_STATUSES, MILESTONE_STATUSES
-
-from .forms import check_partial_date
-
-# --- Cell types: each parses a cell (text from CSV, typed from XLSX) or raises ValueError ---
+from app.models import ActionPlan, Base, Commitment, Milestone, User
+from app.schema import FieldError, RecordSchema
+from app.schema.records import COMMITMENT, MILESTONE, PLAN, next_number, number_taken
 
 
-def _text(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    text = str(value)
-    # The download wrote text that a spreadsheet would run as a formula with a leading '.
-    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
-        text = text[1:]
-    return text
-
-
-def _required_text(value: Any) -> str:
-    text = _text(value)
-    if text is None or not text.strip():
-        raise ValueError("must not be empty")
-    return text
-
-
-def _integer(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    if not re.fullmatch(r"-?\d+", text):
-        raise ValueError(f"'{value}' is not a whole number")
-    return int(text)
-
-
-def _number(value: Any) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        return float(str(value).strip()) if not isinstance(value, int | float) else float(value)
-    except ValueError:
-        raise ValueError(f"'{value}' is not a number") from None
-
-
-def _date(value: Any) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(f"'{value}' is not a date (YYYY-MM-DD)") from None
-
-
-def _partial_date(value: Any) -> str | None:
-    if isinstance(value, datetime | date):
-        value = value.strftime("%Y-%m-%d")
-    text = _text(value)
-    if text is None:
-        return None
-    if problem := check_partial_date(text.strip()):
-        raise ValueError(f"'{value}': {problem}")
-    return text.strip()
-
-
-def _code(codes: Any, *, required: bool) -> Callable[[Any], str | None]:
-    def parse(value: Any) -> str | None:
-        text = _text(value)
-        if text is None:
-            if required:
-                raise ValueError(f"must be one of {', '.join(codes.codes)}")
-            return None
-        if text not in codes.codes:
-            raise ValueError(f"'{text}' is not one of {', '.join(codes.codes)}")
-        return text
-    return parse
-
-
-# The records a sheet holds, and those a new row may be added under.
-Row = ActionPlan | Commitment | Milestone
-Parent = ActionPlan | Commitment
-R = TypeVar("R", bound=Row)  # the helpers below keep the model's type for the type checker
-
-
-def _by_id(session: Session, model: type[R], ids: Iterable[int]) -> dict[int, R]:
-    """The live ``model`` records with these ids, by id."""
-    return {o.id: o for o in session.scalars(select(model).where(model.id.in_(list(ids))))}
-
-
-def _get(session: Session, model: type[R], ident: int) -> R | None:
-    return session.get(model, ident)
-
-
-def _highest_number(session: Session, model: type[R], parent: str, parent_id: int) -> int:
-    """The highest number of the ``model`` records (deleted too) under ``parent_id``, or 0."""
-    return session.scalar(
-        select(func.max(model.number)).where(getattr(model, parent) == parent_id)
-        .execution_options(**records.WITH_DELETED)) or 0
+def _cell(value: Any) -> Any:
+    """A cell as the download wrote it: text a spreadsheet would run as a formula had a
+    leading ' added, which goes again."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
 
 
 @dataclass(frozen=True)
 class Sheet:
+    """One sheet of the workbook: the rows of one kind, its columns from the schema."""
+
     name: str
-    model: type[Row]
+    schema: RecordSchema
     parent: str | None  # the column naming the record's parent (read-only)
-    # Editable columns and their parsers, in the file's order after id, version and parent.
-    columns: dict[str, Callable[[Any], Any]]
     query: Callable[[str], Any]
     readonly: tuple[str, ...] = ()  # shown for orientation, must not change
     # The model of ``parent``: a row with an empty id adds a record under that parent.
-    parent_model: type[Parent] | None = None
+    parent_model: type[Any] | None = None
 
     @property
-    def parent_column(self) -> str:
-        """``parent``, on the sheets whose rows may add a record (those with a parent)."""
-        if self.parent is None:
-            raise TypeError(f"rows of the {self.name} sheet add no records")
-        return self.parent
+    def model(self) -> type[Base]:
+        return self.schema.model
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The edited columns, in the schema's order."""
+        return tuple(f.name for f in self.schema.editable)
 
     @property
     def header(self) -> list[str]:
         return ["id", "version", *([self.parent] if self.parent else []), *self.readonly,
                 *self.columns]
 
+    def cell(self, obj: Any, column: str) -> Any:
+        value = getattr(obj, column)
+        if self.schema.has(column):
+            return self.schema.field(column).cell(value)
+        return value
+
 
 SHEETS = (
-    Sheet("plans", ActionPlan, None, {
-        "title": _required_text, "period_start": _integer, "period_end": _integer,
-        "published_date": _partial_date, "commitments_published": _integer,
-        "proactive_published": _integer, "notes": _text,
-    }, lambda cve: select(ActionPlan).where(ActionPlan.state_cve == cve).order_by(ActionPlan.id),
-        readonly=("state_cve",)),
-    Sheet("commitments", Commitment, "plan_id", {
-        "title": _required_text, "responsible": _text, "counterpart": _text,
-        "objective": _text, "status": _code(COMMITMENT_STATUSES, required=False),
-    }, lambda cve: select(Commitment).join(ActionPlan).where(ActionPlan.state_cve == cve)
-        .order_by(Commitment.plan_id, Commitment.number), readonly=("number",),
-        parent_model=ActionPlan),
-    Sheet("milestones", Milestone, "commitment_id", {
-        "title": _required_text, "weight": _number, "start_date": _date, "due_date": _date,
-        "status": _code(MILESTONE_STATUSES, required=True), "progress": _number,
-        "completed_on": _date,
-    }, lambda cve: select(Milestone).join(Commitment).join(ActionPlan)
-        .where(ActionPlan.state_cve == cve).order_by(Milestone.commitment_id, Milestone.number),
-        readonly=("number",), parent_model=Commitment),
+    Sheet("plans", PLAN, None,
+          lambda cve: select(ActionPlan).where(ActionPlan.state_cve == cve)
+          .order_by(ActionPlan.id), readonly=("state_cve",)),
+    Sheet("commitments", COMMITMENT, "plan_id",
+          lambda cve: select(Commitment).join(ActionPlan).where(ActionPlan.state_cve == cve)
+          .order_by(Commitment.plan_id, Commitment.number), readonly=("number",),
+          parent_model=ActionPlan),
+    Sheet("milestones", MILESTONE, "commitment_id",
+          lambda cve: select(Milestone).join(Commitment).join(ActionPlan)
+          .where(ActionPlan.state_cve == cve)
+          .order_by(Milestone.commitment_id, Milestone.number), readonly=("number",),
+          parent_model=Commitment),
 )
 BY_NAME = {s.name: s for s in SHEETS}
 
@@ -190,7 +99,7 @@ def export(session: Session, cve: str) -> dict[str, list[list[Any]]]:
     for sheet in SHEETS:
         rows: list[list[Any]] = [sheet.header]
         for obj in session.scalars(sheet.query(cve)):
-            rows.append([getattr(obj, name) for name in sheet.header])
+            rows.append([sheet.cell(obj, name) for name in sheet.header])
         out[sheet.name] = rows
     return out
 
@@ -233,6 +142,8 @@ def csv_text(rows: list[list[Any]]) -> str:
 
 @dataclass
 class Problem:
+    """One refused cell (or row, or sheet): where, and why in the reader's language."""
+
     sheet: str
     row: int | None
     column: str | None
@@ -240,17 +151,31 @@ class Problem:
 
 
 @dataclass
+class NewRow:
+    """A row with an empty id: a record to add under ``parent``, numbered or the next one."""
+
+    sheet: Sheet
+    parent: Any
+    number: int | None
+    values: dict[str, Any]
+
+
+@dataclass
 class Upload:
     """What an upload would change, or the problems that stop it."""
 
     problems: list[Problem] = field(default_factory=list)
-    changes: list[tuple[Row, dict[str, Any], int]] = field(default_factory=list)
-    # New records: (sheet, parent row, number or None for the next free one, values).
-    new: list[tuple[Sheet, Parent, int | None, dict[str, Any]]] = field(default_factory=list)
+    changes: list[tuple[Any, dict[str, Any], int]] = field(default_factory=list)
+    new: list[NewRow] = field(default_factory=list)
     rows: int = 0
 
-    def problem(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
-        self.problems.append(Problem(sheet, row, column, message))
+    def problem(self, sheet: str, row: int | None, column: str | None, message: Any) -> None:
+        self.problems.append(Problem(sheet, row, column, str(message)))
+
+    @property
+    def summary(self) -> str:
+        return ngettext("No se guardó nada: %(num)d problema",
+                        "No se guardó nada: %(num)d problemas", len(self.problems))
 
 
 class UnreadableFile(ValueError):
@@ -264,22 +189,25 @@ def read_file(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
 
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001  (openpyxl raises many kinds)
-            raise UnreadableFile(f"{filename}: not a readable XLSX workbook ({exc})") from None
+        except Exception:  # noqa: BLE001  (openpyxl raises many kinds)
+            raise UnreadableFile(_("%(file)s: no es un libro XLSX legible. Guárdelo de nuevo "
+                                   "como «Libro de Excel (.xlsx)».", file=filename)) from None
         out = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}
         book.close()
         return out
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UnreadableFile(f"{filename}: not UTF-8 text nor an XLSX workbook") from None
+        raise UnreadableFile(_("%(file)s: no es texto UTF-8 ni un libro XLSX. Suba el libro "
+                               "XLSX, o guarde el CSV como «CSV UTF-8».", file=filename)) from None
     rows = [list(r) for r in csv.reader(io.StringIO(text))]
     header = rows[0] if rows else []
     for sheet in SHEETS:
         if header == sheet.header:
             return {sheet.name: rows}
-    raise UnreadableFile(f"{filename}: the header is not that of a downloaded sheet "
-                         f"({'; '.join(', '.join(s.header) for s in SHEETS)})")
+    raise UnreadableFile(_("%(file)s: el encabezado no es el de una hoja descargada de aquí "
+                           "(%(headers)s).", file=filename,
+                           headers="; ".join(", ".join(s.header) for s in SHEETS)))
 
 
 def validate(session: Session, user: User, sheets: dict[str, list[list[Any]]]) -> Upload:
@@ -287,11 +215,12 @@ def validate(session: Session, user: User, sheets: dict[str, list[list[Any]]]) -
     upload = Upload()
     for name in sheets:
         if name not in BY_NAME:
-            upload.problem(name, None, None, f"unknown sheet (expected {', '.join(BY_NAME)})")
+            upload.problem(name, None, None, _("hoja desconocida (se esperan: %(sheets)s)",
+                                               sheets=", ".join(BY_NAME)))
     for sheet in SHEETS:
         if sheet.name in sheets:
             _validate_sheet(session, user, sheet, sheets[sheet.name], upload)
-    _check_weights(upload)
+    _check_groups(session, upload)
     return upload
 
 
@@ -304,186 +233,194 @@ def _validate_sheet(session: Session, user: User, sheet: Sheet, rows: list[list[
     if header != sheet.header:
         missing = [c for c in sheet.header if c not in header]
         extra = [c for c in header if c not in sheet.header]
-        upload.problem(sheet.name, 1, None, "the header is not the downloaded one"
-                       + (f"; missing: {', '.join(missing)}" if missing else "")
-                       + (f"; unknown: {', '.join(extra)}" if extra else ""))
+        message = _("el encabezado no es el descargado")
+        if missing:
+            message += "; " + _("faltan: %(columns)s", columns=", ".join(missing))
+        if extra:
+            message += "; " + _("desconocidas: %(columns)s", columns=", ".join(extra))
+        upload.problem(sheet.name, 1, None, message)
         return
-    ids = [_integer_or_none(r[0]) for r in rows[1:]]
-    found = _by_id(session, sheet.model, (i for i in ids if i is not None))
+    ids = [_id_or_none(r[0]) for r in rows[1:]]
+    model: Any = sheet.model
+    found = {o.id: o for o in session.scalars(
+        select(model).where(model.id.in_([i for i in ids if i is not None])))}
     seen: set[int] = set()
     for number, row in enumerate(rows[1:], start=2):
         upload.rows += 1
-        cells = dict(zip(header, [*row, *[None] * (len(header) - len(row))], strict=False))
+        cells = dict(zip(header, [_cell(v) for v in row] + [None] * (len(header) - len(row)),
+                         strict=False))
         _validate_row(session, user, sheet, cells, number, found, seen, upload)
 
 
-def _integer_or_none(value: Any) -> int | None:
+_ID = MILESTONE.field("number")  # ids and versions are whole numbers like a number
+
+
+def _id_or_none(value: Any) -> int | None:
     try:
-        return _integer(value)
-    except ValueError:
+        parsed: int | None = _ID.parse(value)
+        return parsed
+    except FieldError:
         return None
 
 
+def _entity(sheet: Sheet) -> str:
+    return str(sheet.schema.label).lower()
+
+
 def _validate_row(session: Session, user: User, sheet: Sheet, cells: dict[str, Any],
-                  number: int, found: dict[int, Row], seen: set[int], upload: Upload) -> None:
-    report = lambda column, message: upload.problem(sheet.name, number, column, message)  # noqa: E731
+                  number: int, found: dict[int, Any], seen: set[int], upload: Upload) -> None:
+    def report(column: str | None, message: Any) -> None:
+        upload.problem(sheet.name, number, column, message)
+
     if cells["id"] in (None, ""):
         _validate_new_row(session, user, sheet, cells, report, upload)
         return
-    obj_id = _integer_or_none(cells["id"])
-    if obj_id is None or (obj := found.get(obj_id)) is None:
-        report("id", f"'{cells['id']}' is not the id of a recorded {sheet.model.__tablename__} "
-               "(leave it empty to add one)")
+    obj_id = _id_or_none(cells["id"])
+    obj = found.get(obj_id) if obj_id is not None else None
+    if obj is None:
+        report("id", _("«%(id)s» no es el id de un registro (%(what)s); déjelo vacío para "
+                       "agregar uno", id=cells["id"], what=_entity(sheet)))
         return
-    if obj_id in seen:
-        report("id", f"id {obj_id} appears twice")
+    if obj.id in seen:
+        report("id", _("el id %(id)s aparece dos veces", id=obj_id))
         return
-    seen.add(obj_id)
+    seen.add(obj.id)
     if not can_edit_state(user, records.derive_context(session, obj)[0]):
-        report("id", f"{sheet.model.__tablename__} {obj_id} belongs to a state you may not edit")
+        report("id", _("%(what)s %(id)s es de un estado que usted no puede editar",
+                       what=_entity(sheet), id=obj_id))
         return
     for column in (sheet.parent, *sheet.readonly):
-        if column and _same_cell(cells[column], getattr(obj, column)) is False:
-            report(column, f"cannot be changed here (it is {getattr(obj, column)})")
+        if column and not _same_cell(cells[column], sheet.cell(obj, column)):
+            report(column, _("no se puede cambiar aquí (es %(value)s)",
+                             value=sheet.cell(obj, column)))
     values = _values(sheet, cells, report)
-    version = _integer_or_none(cells["version"])
+    version = _id_or_none(cells["version"])
     if version is None:
-        report("version", "must be the version downloaded (a whole number)")
+        report("version", _("debe ser la versión descargada (un número entero)"))
     elif version != obj.version:
-        report("version", f"the record changed since the download (version {obj.version}, "
-               f"not {version}): download again and redo this row")
+        report("version", _("el registro cambió desde la descarga (versión %(now)s, no "
+                            "%(then)s): descargue de nuevo y rehaga esta fila",
+                            now=obj.version, then=version))
     if values is not None:
         upload.changes.append((obj, values, version or 0))
 
 
-def _values(sheet: Sheet, cells: dict[str, Any], report: Callable[[str, str], None],
+def _values(sheet: Sheet, cells: dict[str, Any], report: Callable[[str | None, Any], None],
             ) -> dict[str, Any] | None:
-    """The row's editable values parsed and checked together; None if a cell was refused."""
-    values = {}
-    for column, parse in sheet.columns.items():
-        try:
-            values[column] = parse(cells[column])
-        except ValueError as exc:
-            report(column, str(exc))
-    if len(values) < len(sheet.columns):
-        return None
-    problems = list(_row_rules(sheet, values))
-    for column, message in problems:
+    """The row's edited values parsed and checked by the schema; None if any was refused."""
+    parsed = sheet.schema.parse(cells, sheet.columns)
+    for column, message in parsed.problems:
         report(column, message)
-    return None if problems else values
+    return parsed.values if parsed.ok else None
 
 
 def _validate_new_row(session: Session, user: User, sheet: Sheet, cells: dict[str, Any],
-                      report: Callable[[str, str], None], upload: Upload) -> None:
+                      report: Callable[[str | None, Any], None], upload: Upload) -> None:
     """A row with an empty id: a new record under the parent its parent column names."""
     if sheet.parent is None or sheet.parent_model is None:
-        report("id", f"a new {sheet.model.__tablename__} is added with the forms, not here")
+        report("id", _("un registro nuevo de este tipo (%(what)s) se agrega con los "
+                       "formularios, no aquí", what=_entity(sheet)))
         return
     if cells["version"] not in (None, ""):
-        report("version", "must be empty on a new row (it has no version yet)")
-    parent_id = _integer_or_none(cells[sheet.parent])
-    parent = _get(session, sheet.parent_model, parent_id) if parent_id is not None else None
+        report("version", _("debe quedar vacía en una fila nueva (aún no tiene versión)"))
+    parent_id = _id_or_none(cells[sheet.parent])
+    parent = session.get(sheet.parent_model, parent_id) if parent_id is not None else None
     if parent is None:
-        report(sheet.parent, f"'{cells[sheet.parent] or ''}' is not the id of a recorded "
-               f"{sheet.parent_model.__tablename__}")
+        report(sheet.parent, _("«%(id)s» no es el id de un registro al que pueda pertenecer",
+                               id=cells[sheet.parent] or ""))
         return
     if not can_edit_state(user, records.derive_context(session, parent)[0]):
-        report(sheet.parent, f"{sheet.parent_model.__tablename__} {parent.id} belongs to a "
-               "state you may not edit")
+        report(sheet.parent, _("%(id)s es de un estado que usted no puede editar",
+                               id=parent_id))
         return
     wanted = None
     if cells["number"] not in (None, ""):
-        wanted = _integer_or_none(cells["number"])
-        taken = {n for s, p, n, _v in upload.new if s is sheet and p is parent}
+        wanted = _id_or_none(cells["number"])
+        taken = {n.number for n in upload.new if n.sheet is sheet and n.parent is parent}
         if wanted is None or wanted < 1:
-            report("number", "must be a whole number from 1, or empty for the next one")
-        elif wanted in taken or session.scalar(
-                select(sheet.model.id).where(getattr(sheet.model, sheet.parent) == parent.id,
-                                             sheet.model.number == wanted)
-                .execution_options(**records.WITH_DELETED)) is not None:
-            report("number", f"{wanted} is already used in "
-                   f"{sheet.parent_model.__tablename__} {parent.id}")
+            report("number", _("debe ser un número entero desde 1, o quedar vacío para el "
+                               "siguiente"))
+        elif wanted in taken or number_taken(session, sheet.schema, parent.id, wanted):
+            report("number", _("el %(n)s ya está ocupado en ese registro", n=wanted))
     values = _values(sheet, cells, report)
     if values is not None:
-        upload.new.append((sheet, parent, wanted, values))
+        upload.new.append(NewRow(sheet, parent, wanted, values))
 
 
 def _same_cell(cell: Any, value: Any) -> bool:
     if value is None:
         return cell in (None, "")
-    return str(_integer_or_none(cell) if isinstance(value, int) else cell) == str(value)
+    if isinstance(value, int):
+        return _id_or_none(cell) == value
+    return str(cell) == str(value)
 
 
-def _row_rules(sheet: Sheet, values: dict[str, Any]) -> Iterable[tuple[str, str]]:
-    if sheet.name == "plans":
-        start, end = values["period_start"], values["period_end"]
-        if start and end and start > end:
-            yield "period_end", "the period ends before it starts"
-    if sheet.name == "milestones":
-        if values["weight"] is not None and not 0 < values["weight"] <= 1000:
-            yield "weight", "must be over 0 (and at most 1000), or empty"
-        if values["progress"] is not None and not 0 <= values["progress"] <= 1:
-            yield "progress", "must be a share between 0 and 1, or empty"
-        if values["progress"] is not None and values["status"] != "in_progress":
-            yield "progress", "only a milestone in progress has a stated progress"
-        start, due = values["start_date"], values["due_date"]
-        if start and due and start > due:
-            yield "due_date", "is before the start date"
-        if values["completed_on"] and values["status"] not in ("complete", "verified"):
-            yield "completed_on", "only a complete milestone has a completion date"
-
-
-def _check_weights(upload: Upload) -> None:
-    """A commitment's milestones are all weighted or none is (else progress is ambiguous)."""
-    by_commitment: dict[int, list[bool]] = {}
-    for obj, values, _version in upload.changes:
-        if isinstance(obj, Milestone):
-            by_commitment.setdefault(obj.commitment_id, []).append(values["weight"] is not None)
-    for sheet, parent, _number, values in upload.new:
-        if sheet.model is Milestone:
-            by_commitment.setdefault(parent.id, []).append(values["weight"] is not None)
-    for commitment_id, weighted in by_commitment.items():
-        if any(weighted) and not all(weighted):
-            upload.problem("milestones", None, "weight",
-                           f"commitment {commitment_id}: give every milestone a weight, or none")
+def _check_groups(session: Session, upload: Upload) -> None:
+    """The schemas' rules over every record under one parent (a commitment's milestones are
+    all weighted or none is), with the uploaded values in place of the recorded ones."""
+    for sheet in SHEETS:
+        schema = sheet.schema
+        if schema.group_rule is None or schema.numbered_within is None:
+            continue
+        rows: dict[int, dict[Any, Mapping[str, Any]]] = {}
+        for obj, values, _version in upload.changes:
+            if isinstance(obj, schema.model):
+                rows.setdefault(getattr(obj, schema.numbered_within), {})[
+                    getattr(obj, "id")] = values  # noqa: B009  (every sheet's model has an id)
+        for new in upload.new:
+            if new.sheet is sheet:
+                rows.setdefault(new.parent.id, {})[id(new)] = new.values
+        model: Any = schema.model
+        for parent_id, uploaded in rows.items():
+            recorded = {o.id: {f.name: getattr(o, f.name) for f in schema.fields}
+                        for o in session.scalars(select(model).where(
+                            getattr(model, schema.numbered_within) == parent_id))}
+            merged: list[Mapping[str, Any]] = [
+                {**recorded.get(key, {}), **values} for key, values in uploaded.items()]
+            merged += [values for key, values in recorded.items() if key not in uploaded]
+            for column, message in schema.group_rule(merged):
+                upload.problem(sheet.name, None, column, _("%(parent)s: %(message)s",
+                               parent=parent_id, message=str(message)))
 
 
 def apply(session: Session, user: User, upload: Upload, *, source: str | None) -> int:
     """Apply a clean upload through records.bulk; return how many records changed.
 
-    Raises MissingSource (from the edit service) when something changes without a source.
+    Only values that differ as a person reads them count (a spreadsheet's re-save of an
+    untouched download changes nothing). Raises MissingSource (from the edit service) when
+    something changes without a source.
     """
     from .service import MissingSource
 
     assert not upload.problems
-    changing = [(o, v, n) for o, v, n in upload.changes
-                if any(getattr(o, k) != value for k, value in v.items())]
+    changing = [(o, changes, n) for o, v, n in upload.changes
+                if (changes := _changes(o, v))]
     if not (changing or upload.new):
         return 0
     if not source:
         raise MissingSource()
     with records.bulk(session, actor=actor_of(user).name, source=source, user=user) as batch:
         for obj, values, version in changing:
-            batch.update(obj, {**values, "source": source}, expected_version=version,
-                         summary=str(getattr(obj, "title", ""))[:200])
-        highest = _highest_numbers(session, upload)
-        for sheet, parent, wanted, values in upload.new:
-            if wanted is None:
-                highest[sheet.model, parent.id] += 1
-            batch.create(sheet.model, {
-                **values, sheet.parent_column: parent.id, "source": source,
-                "number": wanted or highest[sheet.model, parent.id],
-            }, summary=values["title"][:200])
+            batch.update(obj, {**values, "source": source}, expected_version=version)
+        # Rows without a number take the next ones after every number taken: recorded
+        # (deleted rows keep theirs) or asked for by another new row of the same parent.
+        highest: dict[tuple[str, int], int] = {}
+        for new in upload.new:
+            key = (new.sheet.name, new.parent.id)
+            if key not in highest:
+                highest[key] = next_number(session, new.sheet.schema, new.parent.id) - 1
+            highest[key] = max(highest[key], new.number or 0)
+        for new in upload.new:
+            key = (new.sheet.name, new.parent.id)
+            if new.number is None:
+                highest[key] += 1
+            parent_column = new.sheet.parent or ""
+            batch.create(new.sheet.model, {**new.values, parent_column: new.parent.id,
+                                           "source": source,
+                                           "number": new.number or highest[key]})
     return len(changing) + len(upload.new)
 
 
-def _highest_numbers(session: Session, upload: Upload) -> dict[tuple[type[Row], int], int]:
-    """Per (model, parent) of the new rows, the highest number taken: recorded (deleted rows
-    keep theirs) or asked for by a new row; rows without a number get the next ones."""
-    highest: dict[tuple[type[Row], int], int] = {}
-    for sheet, parent, wanted, _values in upload.new:
-        key = (sheet.model, parent.id)
-        if key not in highest:
-            highest[key] = _highest_number(session, sheet.model, sheet.parent_column, parent.id)
-        highest[key] = max(highest[key], wanted or 0)
-    return highest
+def _changes(obj: Any, values: dict[str, Any]) -> dict[str, Any]:
+    schema = next(s.schema for s in SHEETS if isinstance(obj, s.model))
+    return schema.changes(obj, values)

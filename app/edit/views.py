@@ -6,12 +6,12 @@ state (otherwise 403, decided from the record in the database, never from the fo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import Response
@@ -22,122 +22,50 @@ from app.accounts.service import require_admin, require_state
 from app.downloads import XLSX_MIMETYPE
 from app.extensions import db
 from app.metric.importer import RoundImportError
-from app.models import AuditEvent, Commitment, Milestone, State
+from app.models import AuditEvent, State
 from app.params import choice, get_or_404, parse
 from app.plans.service import state_tracker
+from app.schema.history import describe
 from metrics import SchemeError
 from metrics.readers import ReadError
 
 from . import bp, kinds, service, sheets
-from .forms import DeleteForm, MetricImportForm, MilestoneForm, RestoreForm, SpreadsheetForm
+from .forms import DeleteForm, MetricImportForm, RestoreForm, SpreadsheetForm
+
+# Milestones are edited like every other kind; their former addresses still lead there.
 
 
-def _back(commitment_id: int) -> Response:
-    return redirect(url_for("plans.commitment", commitment_id=commitment_id))
+@bp.get("/commitments/<int:commitment_id>/milestones/new")
+def new_milestone(commitment_id: int) -> Response:
+    return redirect(url_for("edit.new_record", kind="milestone", parent_key=commitment_id), 308)
 
 
-def _conflict(milestone_id: int, form: MilestoneForm) -> tuple[str, int]:
-    db.session.rollback()
-    conflict = service.record_conflict(db.session, Milestone, milestone_id, form.FIELDS,
-                                       form.values())
-    form.version.data = str(conflict.version)  # saving again re-applies over theirs
-    milestone = get_or_404(db.session, Milestone, milestone_id, live=False)
-    return render_template("edit/conflict.html", form=form, conflict=conflict,
-                           m=milestone, c=milestone.commitment), 409
-
-
-@bp.route("/commitments/<int:commitment_id>/milestones/new", methods=["GET", "POST"])
-@login_required
-def new_milestone(commitment_id: int) -> Any:
-    c = get_or_404(db.session, Commitment, commitment_id)
-    service.check_commitment(current_user, c)
-    form = MilestoneForm()
-    if form.validate_on_submit() and form.require_source():
-        service.add_milestone(db.session, current_user, c, form.values(),
-                              source=form.source(), evidence=form.evidence())
-        db.session.commit()
-        flash(_("Hito agregado."), "success")
-        return _back(c.id)
-    return render_template("edit/milestone.html", form=form, c=c, m=None)
-
-
-@bp.route("/milestones/<int:milestone_id>/edit", methods=["GET", "POST"])
-@login_required
-def edit_milestone(milestone_id: int) -> Any:
-    m = get_or_404(db.session, Milestone, milestone_id)
-    service.check_commitment(current_user, m.commitment)
-    form = MilestoneForm(obj=None if _posted() else m)
-    if not _posted():
-        form.version.data = str(m.version)
-        form.progress.data = round(m.progress * 100) if m.progress is not None else None
-    if form.validate_on_submit():
-        try:
-            changed = service.update_milestone(
-                db.session, current_user, m, form.values(), source=form.source(),
-                evidence=form.evidence(), expected_version=form.expected_version(),
-            )
-            db.session.commit()
-        except service.MissingSource:
-            form.require_source()
-        except (records.VersionConflict, StaleDataError):
-            return _conflict(milestone_id, form)
-        else:
-            flash(_("Hito guardado.") if changed else _("Sin cambios."), "success")
-            return _back(m.commitment_id)
-    return render_template("edit/milestone.html", form=form, c=m.commitment, m=m,
-                           delete_form=DeleteForm(version=str(m.version)))
-
-
-@bp.post("/milestones/<int:milestone_id>/delete")
-@login_required
-def delete_milestone(milestone_id: int) -> Any:
-    m = get_or_404(db.session, Milestone, milestone_id)
-    service.check_commitment(current_user, m.commitment)
-    return _delete(
-        lambda form: service.delete_milestone(db.session, current_user, m, source=form.source(),
-                                              expected_version=form.expected_version()),
-        edit_page=url_for("edit.edit_milestone", milestone_id=milestone_id),
-        done_page=url_for("plans.commitment", commitment_id=m.commitment_id),
-        conflict=_("Otra persona cambió este hito mientras tanto; revise y vuelva a intentar."),
-        done=_("Hito eliminado (sigue en el historial)."),
-    )
-
-
-def _delete(delete: Callable[[DeleteForm], Any], *, edit_page: str, done_page: str,
-            conflict: str, done: str) -> Response:
-    """Post a DeleteForm: ``delete`` with its source and version, then go to ``done_page``;
-    on a refused form or a version conflict, back to ``edit_page`` with why (flashed)."""
-    form = DeleteForm()
-    if form.validate_on_submit() and form.require_source():
-        try:
-            delete(form)
-            db.session.commit()
-        except (records.VersionConflict, StaleDataError):
-            db.session.rollback()
-            flash(conflict, "error")
-            return redirect(edit_page)
-        flash(done, "success")
-        return redirect(done_page)
-    for message in form.source_url.errors:
-        flash(message, "error")
-    return redirect(edit_page)
+@bp.get("/milestones/<int:milestone_id>/edit")
+def edit_milestone(milestone_id: int) -> Response:
+    return redirect(url_for("edit.edit_record", kind="milestone", obj_id=milestone_id), 308)
 
 
 def _posted() -> bool:
     return request.method == "POST"
 
 
-# --- Plans, commitments, exercise facts, secretariat members, evidence ---------------------
-
-
 def _record_page(kind: kinds.Kind, form: Any, obj: Any, context: Any) -> str:
     return render_template("edit/record.html", kind=kind, form=form, obj=obj, context=context,
-                           back=kind.back(obj if obj is not None else context),
+                           back=kind.page(obj if obj is not None else context),
                            delete_form=DeleteForm(version=str(obj.version)) if obj else None)
 
 
 def _state_cve(parent: Any) -> str | None:
     return parent.cve_ent if isinstance(parent, State) else service.state_of(db.session, parent)
+
+
+def _refused(form: Any, exc: service.Refused) -> None:
+    for name, message in exc.problems:
+        target = form._fields.get(name)
+        if target is not None:
+            target.errors = [*target.errors, str(message)]
+        else:
+            form.form_errors.append(str(message))
 
 
 @bp.route("/edit/<kind>/new/<parent_key>", methods=["GET", "POST"])
@@ -149,18 +77,23 @@ def new_record(kind: str, parent_key: str) -> Any:
     require_state(current_user, state_cve)
     if (existing := k.existing(db.session, parent)) is not None:
         return redirect(url_for("edit.edit_record", kind=kind, obj_id=existing.id))
-    form = (k.new_form or k.form)()
+    form = k.form(new=True)()
     k.prepare(form, parent)
     if form.validate_on_submit() and form.require_source():
         values = k.new_values(db.session, current_user, parent, form.values())
         try:
-            obj = service.create_record(db.session, current_user, k.model, values,
-                                        state_cve=state_cve, source=form.source())
+            obj = service.create_record(db.session, current_user, k.schema, values,
+                                        state_cve=state_cve, source=form.source(),
+                                        evidence=form.evidence())
             db.session.commit()
         except IntegrityError:
             return _duplicate(k, form, None, parent)
-        flash(_("Guardado."), "success")
-        return redirect(k.back(obj))
+        except service.Refused as exc:
+            db.session.rollback()
+            _refused(form, exc)
+        else:
+            flash(_("Guardado."), "success")
+            return redirect(k.page(obj))
     return _record_page(k, form, None, parent)
 
 
@@ -172,21 +105,26 @@ def _duplicate(k: kinds.Kind, form: Any, obj_id: int | None, parent: Any) -> tup
     return _record_page(k, form, obj, obj if obj is not None else parent), 409
 
 
+def _last_event(k: kinds.Kind, obj_id: int) -> int | None:
+    return db.session.scalar(select(func.max(AuditEvent.id)).where(
+        AuditEvent.entity == k.model.__tablename__, AuditEvent.entity_id == str(obj_id)))
+
+
 @bp.route("/edit/<kind>/<int:obj_id>", methods=["GET", "POST"])
 @login_required
 def edit_record(kind: str, obj_id: int) -> Any:
     k = kinds.kind_or_404(kind)
     obj = get_or_404(db.session, k.model, obj_id)
     service.check(db.session, current_user, obj)
-    form = k.form()
+    form = k.form()()
     k.prepare(form, obj)
     if not _posted():
-        form.load(obj)
+        form.load(obj, _last_event(k, obj_id))
     if form.validate_on_submit():
         try:
             changed = service.update_record(
-                db.session, current_user, obj, form.values(), source=form.source(),
-                expected_version=form.expected_version(),
+                db.session, current_user, k.schema, obj, form.values(), source=form.source(),
+                evidence=form.evidence(), expected_version=form.expected_version(),
             )
             db.session.commit()
         except service.MissingSource:
@@ -195,21 +133,36 @@ def edit_record(kind: str, obj_id: int) -> Any:
             return _record_conflict(k, obj_id, form)
         except IntegrityError:
             return _duplicate(k, form, obj_id, None)
+        except service.Refused as exc:
+            db.session.rollback()
+            _refused(form, exc)
         else:
             flash(_("Guardado.") if changed else _("Sin cambios."), "success")
-            return redirect(k.back(obj))
+            return redirect(k.page(obj))
+    elif form.missing_choice:  # the conflict page again, until every choice is made
+        return _record_conflict(k, obj_id, form, form.original_base())
     return _record_page(k, form, obj, obj)
 
 
-def _record_conflict(k: kinds.Kind, obj_id: int, form: Any) -> tuple[str, int]:
+def _record_conflict(k: kinds.Kind, obj_id: int, form: Any,
+                     base: tuple[dict[str, Any], int | None] | None = None) -> tuple[str, int]:
+    """The 409 page: per field what the user changed and what someone else changed (who,
+    when); the form again holds the current values with only the user's own changes on top,
+    at the current version, so saving it reverts nothing of the other person's."""
     db.session.rollback()
-    conflict = service.record_conflict(db.session, k.model, obj_id, form.FIELDS, form.values())
-    form.version.data = str(conflict.version)
+    base = base if base is not None else form.read_base()
+    conflict = service.record_conflict(db.session, k.schema, k.model, obj_id, form.FIELDS,
+                                       form.values(), base)
     obj = db.session.get(k.model, obj_id)
+    form.set_values(conflict.merged)
+    form.load_base({f.name: f.current for f in conflict.fields}, conflict.version,
+                   _last_event(k, obj_id), [f.name for f in conflict.to_choose], base)
+    for field in conflict.to_choose:
+        form[field.name].errors = [_("Usted y %(who)s cambiaron este campo: elija el valor "
+                                     "que debe quedar.", who=field.by or _("otra persona"))]
     return render_template(
-        "edit/conflict.html", form=form, conflict=conflict,
-        action=url_for("edit.edit_record", kind=k.name, obj_id=obj_id), back=k.back(obj),
-        caption=k.label,
+        "edit/conflict.html", form=form, conflict=conflict, kind=k,
+        action=url_for("edit.edit_record", kind=k.name, obj_id=obj_id), back=k.page(obj),
     ), 409
 
 
@@ -219,15 +172,26 @@ def delete_record(kind: str, obj_id: int) -> Any:
     k = kinds.kind_or_404(kind)
     obj = get_or_404(db.session, k.model, obj_id)
     service.check(db.session, current_user, obj)
-    return _delete(
-        lambda form: service.delete_record(db.session, current_user, obj, source=form.source(),
-                                           expected_version=form.expected_version()),
-        edit_page=url_for("edit.edit_record", kind=kind, obj_id=obj_id),
-        done_page=k.back(obj),
-        conflict=_("Otra persona cambió este registro mientras tanto; revise y vuelva a "
-                   "intentar."),
-        done=_("Eliminado (sigue en el historial)."),
-    )
+    edit_page = url_for("edit.edit_record", kind=kind, obj_id=obj_id)
+    landing = k.after_delete(obj)
+    form = DeleteForm()
+    if form.validate_on_submit() and form.require_source():
+        try:
+            service.delete_record(db.session, current_user, obj, source=form.source(),
+                                  expected_version=form.expected_version())
+            db.session.commit()
+        except (records.VersionConflict, StaleDataError):
+            db.session.rollback()
+            flash(_("Otra persona cambió este registro mientras tanto; revise y vuelva a "
+                    "intentar."), "error")
+            return redirect(edit_page)
+        flash(_("«%(what)s» eliminado. Sigue en el historial público; para deshacerlo, una "
+                "persona administradora usa «restaurar» en los cambios recientes de la página "
+                "del estado.", what=records.summary_of(obj)), "success")
+        return redirect(landing)
+    for message in form.source_url.errors:
+        flash(message, "error")
+    return redirect(edit_page)
 
 
 @bp.get("/edit/states/<cve:cve_ent>")
@@ -265,8 +229,8 @@ def revert_event(event_id: int) -> Any:
             flash(_("Cambio revertido; la reversión quedó en el historial."), "success")
             return redirect(url_for("edit.revert_event", event_id=event_id))
     target = service.event_target(db.session, event)
-    return render_template("edit/revert.html", event=event, form=form, error=error,
-                           target=target), 200 if error is None else 409
+    return render_template("edit/revert.html", event=event, change=describe(event), form=form,
+                           error=error, target=target), 200 if error is None else 409
 
 
 @bp.post("/admin/records/<table>/<int:obj_id>/restore")
@@ -365,8 +329,7 @@ def upload_sheets(cve_ent: str) -> Any:
             data = sheets.read_file(form.file.data.read(), form.file.data.filename or "")
             upload = sheets.validate(db.session, current_user, data)
             if not upload.problems:
-                changed = sheets.apply(db.session, current_user, upload,
-                                       source=form.source_url.data or None)
+                changed = sheets.apply(db.session, current_user, upload, source=form.source())
                 db.session.commit()
         except sheets.UnreadableFile as exc:
             error = str(exc)
@@ -379,4 +342,4 @@ def upload_sheets(cve_ent: str) -> Any:
             error = _("Otra persona cambió estos registros mientras tanto; descargue de nuevo.")
     status = 422 if error or (upload and upload.problems) or form.source_url.errors else 200
     return render_template("edit/upload.html", state=st, form=form, upload=upload,
-                           error=error, changed=changed), status
+                           error=error, changed=changed, sheet_names=list(sheets.BY_NAME)), status

@@ -8,11 +8,9 @@ from typing import Any
 
 from feedgen.feed import FeedGenerator
 from flask import Response, current_app, url_for
-from flask_babel import gettext as _
 
 from app.models import AuditEvent
-
-from .labels import ACTION_LABELS, ENTITY_LABELS, label
+from app.schema.history import describe
 
 FEED_LIMIT = 100
 
@@ -28,23 +26,13 @@ def site_url(endpoint: str, **values: Any) -> str:
 
 
 def event_title(event: AuditEvent) -> str:
-    """Return a one-line title: what happened to which record."""
-    what = f"{label(ACTION_LABELS, event.action)} · {label(ENTITY_LABELS, event.entity)}"
-    return f"{what}: {event.summary}" if event.summary else what
+    """Return a one-line title: what happened to which record, in words."""
+    return describe(event).what
 
 
 def event_text(event: AuditEvent) -> str:
-    """Return the change as plain text lines: field: before → after."""
-    before, after = event.before or {}, event.after or {}
-    lines = []
-    for name in sorted(set(before) | set(after)):
-        old, new = before.get(name), after.get(name)
-        if event.action == "create":
-            lines.append(f"{name}: {new}")
-        else:
-            lines.append(f"{name}: {old} → {new}")
-    lines.append(_("Autor: %(actor)s", actor=event.actor))
-    return "\n".join(lines)
+    """Return the change as plain text lines: field label: before → after, then the author."""
+    return describe(event).text
 
 
 def atom_response(

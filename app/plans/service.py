@@ -29,6 +29,7 @@ from app.models import (
     State,
     StlMember,
 )
+from app.schema.history import Change, describe_all
 from common.codes import PROGRAMMES, PROGRESS_STATES, SCOPES, STAGE_ORDER, STAGES
 from common.text import folded
 
@@ -429,7 +430,7 @@ def themes_of(session: Session, commitment_ids: list[int]) -> dict[int, list[str
 class CommitmentDetail:
     commitment: Commitment
     progress: Progress
-    history: Sequence[AuditEvent]
+    history: list[Change]
     frameworks: dict[str, list]
 
 
@@ -440,7 +441,8 @@ def commitment_detail(session: Session, c: Commitment) -> CommitmentDetail:
     return CommitmentDetail(
         commitment=c,
         progress=commitment_progress(c.milestones, today()),
-        history=latest_events(session, AuditEvent.commitment_id == c.id, limit=None),
+        history=describe_all(latest_events(session, AuditEvent.commitment_id == c.id,
+                                           limit=None)),
         frameworks=frameworks,
     )
 
@@ -472,7 +474,7 @@ class StateTracker:
     plans: Sequence[ActionPlan]
     progress: dict[int, Progress]
     plan_progress: dict[int, PlanProgress]
-    recent_changes: Sequence[AuditEvent]
+    recent_changes: list[Change]
 
 
 def state_tracker(session: Session, cve_ent: str) -> StateTracker:
@@ -498,7 +500,7 @@ def state_tracker(session: Session, cve_ent: str) -> StateTracker:
         plan_progress={
             p.id: plan_progress(progress[c.id] for c in p.commitments) for p in plans
         },
-        recent_changes=latest_events(
+        recent_changes=describe_all(latest_events(
             session, AuditEvent.state_cve == cve_ent, limit=RECENT_CHANGES
-        ),
+        )),
     )

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from app.accounts.service import create_user
 from app.extensions import db
-from app.models import ActionPlan, AuditEvent, Commitment, User
+from app.models import ActionPlan, AuditEvent, Commitment, Milestone, User
 
 PASSWORD = "correct horse battery"
 DURANGO, VERACRUZ = "10", "30"
@@ -101,3 +103,15 @@ def assert_refused(client: FlaskClient, actions: list, expected: int) -> None:
         assert response.status_code == expected, (method, url)
         if expected == 302:
             assert response.headers["Location"].startswith("/login"), url
+
+
+def add_milestone(session: Session, user: User, commitment: Commitment,
+                  values: dict[str, Any], *, source: str) -> Milestone:
+    """Add a milestone as the milestone form does (the edit service, next number)."""
+    from app.edit import kinds, service
+
+    kind = kinds.KINDS["milestone"]
+    full = kind.new_values(session, user, commitment, values)
+    milestone: Milestone = service.create_record(
+        session, user, kind.schema, full, state_cve=commitment.plan.state_cve, source=source)
+    return milestone

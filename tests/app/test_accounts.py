@@ -71,7 +71,7 @@ def test_users_create_refuses_bad_accounts(app, runner):
 def test_login_logout_and_wrong_password(local_app):
     client = local_app.test_client()
     assert login(client, "durango@example.org", "wrong password!").status_code == 200
-    assert client.get("/commitments/1/milestones/new").status_code == 302  # still anonymous
+    assert client.get("/edit/milestone/new/1").status_code == 302  # still anonymous
     response = login(client, "DURANGO@example.org ")
     assert response.status_code == 302
     assert "IDAIP Durango" in client.get("/").get_data(as_text=True)

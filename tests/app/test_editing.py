@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 
 from app import records
 from app.accounts.service import find_user
-from app.edit import service
 from app.extensions import db
 from app.models import AuditEvent, Evidence, Milestone
 from tests.app import editing_fixtures
@@ -15,6 +14,7 @@ from tests.app.editing_fixtures import (
     DURANGO,
     REFUSED,
     VERACRUZ,
+    add_milestone,
     assert_refused,
     commitment_of,
     last_event_id,
@@ -32,7 +32,7 @@ def _milestone(state_cve: str, title: str = "Mesa de trabajo instalada") -> int:
     """Add a milestone to the state's first commitment as the admin; return its id."""
     admin = find_user(db.session, "admin@example.org")
     c = db.session.get(editing_fixtures.Commitment, commitment_of(state_cve))
-    m = service.add_milestone(db.session, admin, c, {"title": title, "status": "not_started"},
+    m = add_milestone(db.session, admin, c, {"title": title, "status": "not_started"},
                               source=SOURCE)
     db.session.commit()
     return m.id
@@ -66,11 +66,11 @@ def _form(**extra: object) -> dict[str, object]:
 def _actions(ids: dict[str, int], state: str) -> list[tuple[str, str, dict | None]]:
     c, m = ids[f"{state}_c"], ids[f"{state}_m"]
     return [
-        ("get", f"/commitments/{c}/milestones/new", None),
-        ("post", f"/commitments/{c}/milestones/new", _form()),
-        ("get", f"/milestones/{m}/edit", None),
-        ("post", f"/milestones/{m}/edit", _form(version="1")),
-        ("post", f"/milestones/{m}/delete", {"source_url": SOURCE, "version": "2"}),
+        ("get", f"/edit/milestone/new/{c}", None),
+        ("post", f"/edit/milestone/new/{c}", _form()),
+        ("get", f"/edit/milestone/{m}", None),
+        ("post", f"/edit/milestone/{m}", _form(version="1")),
+        ("post", f"/edit/milestone/{m}/delete", {"source_url": SOURCE, "version": "2"}),
     ]
 
 
@@ -107,15 +107,15 @@ def test_allowed_editors_do_every_action(local_app, as_user, ids, who):
 
 def test_the_veracruz_editor_edits_veracruz_but_not_durango_by_tampering(local_app, as_user, ids):
     client = as_user("veracruz@example.org")
-    assert client.post(f"/milestones/{ids['veracruz_m']}/edit",
+    assert client.post(f"/edit/milestone/{ids['veracruz_m']}",
                        data=_form(version="1")).status_code == 302
     before = _snapshot(local_app)
     # Ids smuggled into the form are ignored: the record is the one in the URL, and its state
     # comes from the database.
     tampered = _form(commitment_id=ids["durango_c"], milestone_id=ids["durango_m"],
                      state_cve=DURANGO, version="1")
-    assert client.post(f"/milestones/{ids['durango_m']}/edit", data=tampered).status_code == 403
-    response = client.post(f"/commitments/{ids['veracruz_c']}/milestones/new", data=tampered)
+    assert client.post(f"/edit/milestone/{ids['durango_m']}", data=tampered).status_code == 403
+    response = client.post(f"/edit/milestone/new/{ids['veracruz_c']}", data=tampered)
     assert response.status_code == 302
     with local_app.app_context():
         durango = db.session.get(Milestone, ids["durango_m"])
@@ -129,19 +129,19 @@ def test_an_unsourced_change_is_refused_with_a_clear_message(local_app, as_user,
     client = as_user("durango@example.org")
     before = _snapshot(local_app)
     unsourced = {"title": "Sin fuente", "status": "in_progress"}
-    for url in (f"/commitments/{ids['durango_c']}/milestones/new",
-                f"/milestones/{ids['durango_m']}/edit"):
+    for url in (f"/edit/milestone/new/{ids['durango_c']}",
+                f"/edit/milestone/{ids['durango_m']}"):
         response = client.post(url, data={**unsourced, "version": "1"})
         assert response.status_code == 200
         assert "sin fuente no se guarda" in response.get_data(as_text=True)
-    response = client.post(f"/milestones/{ids['durango_m']}/delete", data={"version": "1"})
+    response = client.post(f"/edit/milestone/{ids['durango_m']}/delete", data={"version": "1"})
     assert response.status_code == 302
-    bad = client.post(f"/milestones/{ids['durango_m']}/edit",
+    bad = client.post(f"/edit/milestone/{ids['durango_m']}",
                       data=_form(evidence_url="javascript:alert(1)", version="1"))
     assert "http://" in bad.get_data(as_text=True)
     assert _snapshot(local_app) == before
     # Saving the same values needs no source and records nothing.
-    same = client.post(f"/milestones/{ids['durango_m']}/edit",
+    same = client.post(f"/edit/milestone/{ids['durango_m']}",
                        data={"title": "Mesa de trabajo instalada", "status": "not_started",
                              "version": "1"})
     assert same.status_code == 302
@@ -153,11 +153,13 @@ def test_progress_state_page_and_history_show_the_edit(local_app, as_user, ids):
     c = ids["durango_c"]
     page = client.get(f"/commitments/{c}").get_data(as_text=True)
     assert 'value="0"' in page or "0 %" in page
-    client.post(f"/milestones/{ids['durango_m']}/edit", data=_form(version="1"))
+    client.post(f"/edit/milestone/{ids['durango_m']}", data=_form(version="1"))
     page = client.get(f"/commitments/{c}").get_data(as_text=True)
     assert "IDAIP Durango" in page and "durango@example.org" not in page.split("</header>")[1]
     assert "acta-2024-03.pdf" in page and "Acta" in page
-    assert "status: not_started → complete" in page
+    # The history in words: the field's label, the status labels, no raw name or code.
+    assert "<dt>Estado de avance</dt><dd>No iniciado → Completo</dd>" in page
+    assert "not_started" not in page and "None" not in page
     anonymous = as_user(None)
     state = anonymous.get(f"/states/{DURANGO}").get_data(as_text=True)
     assert "Hito de prueba" in state or "Modificación" in state
@@ -167,7 +169,7 @@ def test_progress_state_page_and_history_show_the_edit(local_app, as_user, ids):
 
 def test_two_concurrent_edits_give_the_second_a_conflict_page(local_app, as_user, ids):
     first, second = as_user("durango@example.org"), as_user("admin@example.org")
-    url = f"/milestones/{ids['durango_m']}/edit"
+    url = f"/edit/milestone/{ids['durango_m']}"
     assert 'name="version" type="hidden" value="1"' in first.get(url).get_data(as_text=True)
     second.get(url)
     assert first.post(url, data=_form(title="Primera versión", version="1")).status_code == 302

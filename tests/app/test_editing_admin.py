@@ -64,7 +64,7 @@ def test_revert_applies_the_before_values_as_a_new_event(local_app, as_user, edi
     admin = as_user("admin@example.org")
     url = f"/admin/events/{edited['second']}/revert"
     page = admin.get(url).get_data(as_text=True)
-    assert "complete" in page and "csrf_token" in page
+    assert "Completo" in page and "csrf_token" in page
     assert "sin fuente no se guarda" in admin.post(url, data={}).get_data(as_text=True)
     assert admin.post(url, data={"source_url": SOURCE}).status_code == 302
     with local_app.app_context():
@@ -93,6 +93,7 @@ def test_delete_then_restore_from_the_history(local_app, as_user):
     assert editor.post(f"/edit/member/{m_id}/delete",
                        data={"source_url": EDIT, "version": "1"}).status_code == 302
     desk = f"/edit/states/{DURANGO}"  # lists the members (the state page's history names it)
+    assert "eliminado" in editor.get(desk).get_data(as_text=True)  # the message, shown once
     assert name not in editor.get(desk).get_data(as_text=True)
     with local_app.app_context():
         deleted = _last_event()

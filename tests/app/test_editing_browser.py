@@ -36,7 +36,7 @@ def test_durango_editor_completes_a_milestone_with_evidence(
     assert "desconocido" in page.locator("dl.facts").inner_text()
     page.get_by_role("link", name="Agregar un hito").click()
     page.get_by_label("Hito", exact=True).fill("Primera mesa de trabajo con sociedad civil")
-    page.get_by_label("Estado", exact=True).select_option("not_started")
+    page.get_by_label("Estado de avance", exact=True).select_option("not_started")
     page.get_by_label("Fuente del cambio (URL)").fill("https://idaip.example.org/plan.pdf")
     page.screenshot(path=str(screenshot_dir / "edit-new-milestone.png"), full_page=True)
     page.get_by_role("button", name="Guardar").click()
@@ -44,7 +44,7 @@ def test_durango_editor_completes_a_milestone_with_evidence(
     assert page.locator("progress").first.get_attribute("value") == "0"
 
     page.get_by_role("link", name="editar", exact=True).first.click()
-    page.get_by_label("Estado", exact=True).select_option("complete")
+    page.get_by_label("Estado de avance", exact=True).select_option("complete")
     page.get_by_label("Terminado el").fill("2024-05-20")
     page.get_by_label("Evidencia: dirección (URL)").fill(EVIDENCE)
     page.get_by_label("Evidencia: título").fill("Minuta de la primera mesa")
@@ -55,7 +55,8 @@ def test_durango_editor_completes_a_milestone_with_evidence(
     milestones = page.get_by_role("table", name="Hitos con su peso")
     assert "Minuta de la primera mesa" in milestones.inner_text()
     history = page.locator("ol.history").inner_text()
-    assert "por IDAIP Durango" in history and "status: not_started → complete" in history
+    assert "por IDAIP Durango" in history and "Estado de avance" in history
+    assert "No iniciado → Completo" in history
     assert "durango@example.org" not in history
     page.screenshot(path=str(screenshot_dir / "edit-commitment-after.png"), full_page=True)
 
@@ -67,7 +68,7 @@ def test_durango_editor_completes_a_milestone_with_evidence(
     # Veracruz: no edit link, and the form itself is refused.
     page.goto(f"{live_server}/commitments/{veracruz}")
     assert page.get_by_role("link", name="Agregar un hito").count() == 0
-    response = page.goto(f"{live_server}/commitments/{veracruz}/milestones/new")
+    response = page.goto(f"{live_server}/edit/milestone/new/{veracruz}")
     assert response.status == 403
     assert "Acceso denegado" in page.locator("h1").inner_text()
     assert page.blocked_requests == []
@@ -78,7 +79,7 @@ def test_two_concurrent_edits_show_the_conflict_page(local_app, live_server, pag
         durango = commitment_of(DURANGO)
     other = local_app.test_client()
     assert login(other, "admin@example.org").status_code == 302
-    other.post(f"/commitments/{durango}/milestones/new", data={
+    other.post(f"/edit/milestone/new/{durango}", data={
         "title": "Portal publicado", "status": "not_started",
         "source_url": "https://idaip.example.org/plan.pdf",
     })
@@ -86,24 +87,28 @@ def test_two_concurrent_edits_show_the_conflict_page(local_app, live_server, pag
         mid = db.session.query(Milestone.id).filter_by(commitment_id=durango).scalar()
 
     _sign_in(page, live_server, "durango@example.org")
-    page.goto(f"{live_server}/milestones/{mid}/edit")  # the browser reads version 1
-    assert other.post(f"/milestones/{mid}/edit", data={  # someone else saves meanwhile
+    page.goto(f"{live_server}/edit/milestone/{mid}")  # the browser reads version 1
+    assert other.post(f"/edit/milestone/{mid}", data={  # someone else saves meanwhile
         "title": "Portal publicado en línea", "status": "in_progress", "version": "1",
         "source_url": "https://sesna.example.org/avance.pdf",
     }).status_code == 302
-    page.get_by_label("Estado", exact=True).select_option("complete")
+    page.get_by_label("Estado de avance", exact=True).select_option("complete")
     page.get_by_label("Terminado el").fill("2024-06-01")
     page.get_by_label("Fuente del cambio (URL)").fill("https://idaip.example.org/portal.pdf")
     page.get_by_role("button", name="Guardar").click()
-    assert "Otra persona cambió este hito" in page.locator("h1").inner_text()
+    assert "Otra persona cambió este registro" in page.locator("h1").inner_text()
     table = page.locator("table.conflict").inner_text()
+    # Per field: the colleague's title (who), both changed the status (to choose).
     assert "Portal publicado en línea" in table and "En proceso" in table
-    assert "Completo" in table
+    assert "Completo" in table and "SESNA" in table
     page.screenshot(path=str(screenshot_dir / "edit-conflict.png"), full_page=True)
-    page.get_by_role("button", name="Guardar mi versión sobre la actual").click()
+    page.get_by_role("button", name="Guardar mis cambios sobre la versión actual").click()
+    assert page.locator("h1").inner_text().startswith("Otra persona")  # status: not chosen
+    page.get_by_label("el mío").check()
+    page.get_by_role("button", name="Guardar mis cambios sobre la versión actual").click()
     page.wait_for_url(f"**/commitments/{durango}")
     with local_app.app_context():
         m = db.session.get(Milestone, mid)
-        assert (m.status, m.version) == ("complete", 3)
-        assert m.title == "Portal publicado"  # the re-applied form carried the user's title
+        assert (m.status, m.completed_on.isoformat(), m.version) == ("complete", "2024-06-01", 3)
+        assert m.title == "Portal publicado en línea"  # the colleague's title is kept
     assert page.blocked_requests == []

@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 
 from app import records
 from app.accounts.service import find_user
-from app.edit import service
 from app.extensions import db
 from app.models import ActionPlan, AuditEvent, Commitment, DataRevision, Milestone
 from tests.app import editing_fixtures
-from tests.app.editing_fixtures import DURANGO, VERACRUZ, commitment_of
+from tests.app.editing_fixtures import DURANGO, VERACRUZ, add_milestone, commitment_of
 
 local_app = editing_fixtures.local_app
 as_user = editing_fixtures.as_user
@@ -36,7 +35,7 @@ def data(local_app) -> dict:
         for cve, titles in ((DURANGO, ("Mesa instalada", "=Informe publicado")),
                             (VERACRUZ, ("Mesa veracruzana",))):
             c = db.session.get(Commitment, commitment_of(cve))
-            ms = [service.add_milestone(db.session, admin, c, {
+            ms = [add_milestone(db.session, admin, c, {
                 "title": t, "status": "not_started", "due_date": date(2024, 12, 31)},
                 source=SOURCE) for t in titles]
             out[cve] = [m.id for m in ms]
@@ -98,6 +97,12 @@ def _assert_problems(page: str, expected) -> None:  # noqa: ANN001
 
 def _col(sheet, name: str) -> int:  # noqa: ANN001
     return [c.value for c in sheet[1]].index(name) + 1
+
+
+def _append(sheet, **cells: object) -> None:  # noqa: ANN001
+    """Add a row with the named columns filled (by the header, whatever its order)."""
+    header = [c.value for c in sheet[1]]
+    sheet.append([cells.get(name) for name in header])
 
 
 def test_who_may_download_and_upload(local_app, as_user, data):
@@ -163,7 +168,7 @@ def test_edits_are_applied_through_the_audited_path(local_app, as_user, data):
             ("milestone", "IDAIP Durango", SOURCE), ("commitment", "IDAIP Durango", SOURCE)}
     # The same file again: its versions are now stale, so it is refused, row by row.
     response = _upload(client, book, source=SOURCE)
-    assert response.status_code == 422 and "changed since the download" in response.get_data(True)
+    assert response.status_code == 422 and "cambió desde la descarga" in response.get_data(True)
 
 
 def commitment_of_in(app, cve: str) -> int:  # noqa: ANN001
@@ -176,7 +181,7 @@ def test_every_problem_is_reported_by_sheet_row_and_column(local_app, as_user, d
     book = _book(client)
     ms, cs, ps = book["milestones"], book["commitments"], book["plans"]
     first, second = _row(ms, data[DURANGO][0]), _row(ms, data[DURANGO][1])
-    ms.cell(first, _col(ms, "due_date"), "31/12/2024")
+    ms.cell(first, _col(ms, "due_date"), "31.12.2024")
     ms.cell(first, _col(ms, "status"), "done")
     ms.cell(second, _col(ms, "weight"), -1)
     ms.cell(second, _col(ms, "version"), 7)
@@ -188,14 +193,14 @@ def test_every_problem_is_reported_by_sheet_row_and_column(local_app, as_user, d
     page = _upload_refused(local_app, client, book)
     last = ms.max_row
     _assert_problems(page, (
-        ("milestones", first, "due_date", "is not a date"),
-        ("milestones", first, "status", "is not one of"),
-        ("milestones", second, "weight", "must be over 0"),
-        ("milestones", second, "version", "changed since the download"),
-        ("milestones", second, "commitment_id", "cannot be changed here"),
-        ("milestones", last - 1, "id", "state you may not edit"),
-        ("milestones", last, "id", "is not the id of a recorded"),
-        ("commitments", 2, "title", "must not be empty"),
+        ("milestones", first, "due_date", "no es una fecha"),
+        ("milestones", first, "status", "no es uno de"),
+        ("milestones", second, "weight", "debe ser mayor que 0"),
+        ("milestones", second, "version", "cambió desde la descarga"),
+        ("milestones", second, "commitment_id", "no se puede cambiar aquí"),
+        ("milestones", last - 1, "id", "que usted no puede editar"),
+        ("milestones", last, "id", "no es el id de un registro"),
+        ("commitments", 2, "title", "es obligatorio"),
         ("plans", 2, "published_date", "AAAA"),
     ))
 
@@ -204,7 +209,7 @@ def test_unreadable_files_are_refused(local_app, as_user, data):
     client = as_user("durango@example.org")
     before = _state(local_app)
     response = _upload(client, content=b"a,b\n1,2\n", name="x.csv")
-    assert response.status_code == 422 and "header" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "encabezado" in response.get_data(as_text=True)
     response = _upload(client, content=b"PK\x03\x04broken", name="x.xlsx")
     assert response.status_code == 422 and "XLSX" in response.get_data(as_text=True)
     text = client.get(f"/edit/states/{DURANGO}/records.csv?sheet=milestones").data.decode()
@@ -213,7 +218,7 @@ def test_unreadable_files_are_refused(local_app, as_user, data):
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     response = _upload(client, content=buffer.getvalue().encode(), name="m.csv", source=SOURCE)
-    assert response.status_code == 422 and "is not a number" in response.get_data(True)
+    assert response.status_code == 422 and "no es un número" in response.get_data(True)
     assert client.get(f"/edit/states/{DURANGO}/records.csv?sheet=nope").status_code == 400
     assert _state(local_app) == before
     with local_app.app_context():
@@ -242,8 +247,9 @@ def test_rows_without_an_id_add_milestones_and_commitments(local_app, as_user, d
         last_event = db.session.scalar(select(func.max(AuditEvent.id)))
     ms.append([None, None, c_id, None, "Informe trimestral", None, None, datetime(2025, 3, 31),
                "not_started"])
-    ms.append([None, None, c_id, None, "Informe anual", None, None, None, "in_progress", 0.5])
-    cs.append([None, None, plan_id, None, "Compromiso agregado desde la hoja", "Contraloría"])
+    ms.append([None, None, c_id, None, "Informe anual", None, None, None, "in_progress", 50])
+    _append(cs, plan_id=plan_id, title="Compromiso agregado desde la hoja",
+            responsible="Contraloría")
     response = _upload(client, book, source=SOURCE)
     assert response.status_code == 200 and "3 registros cambiaron" in response.get_data(True)
     after = _milestones_of(local_app, c_id)
@@ -275,10 +281,10 @@ def test_new_rows_are_checked_like_the_others(local_app, as_user, data):
     page = _upload_refused(local_app, client, book)
     last = ms.max_row
     _assert_problems(page, (
-        ("milestones", last - 4, "commitment_id", "state you may not edit"),
-        ("milestones", last - 3, "version", "must be empty on a new row"),
-        ("milestones", last - 2, "number", "1 is already used"),
-        ("milestones", last - 1, "commitment_id", "is not the id of a recorded commitment"),
-        ("milestones", last, "status", "must be one of"),
-        ("plans", ps.max_row, "id", "added with the forms"),
+        ("milestones", last - 4, "commitment_id", "que usted no puede editar"),
+        ("milestones", last - 3, "version", "debe quedar vacía en una fila nueva"),
+        ("milestones", last - 2, "number", "el 1 ya está ocupado"),
+        ("milestones", last - 1, "commitment_id", "no es el id de un registro"),
+        ("milestones", last, "status", "es obligatorio"),
+        ("plans", ps.max_row, "id", "se agrega con los formularios"),
     ))

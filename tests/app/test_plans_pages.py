@@ -194,7 +194,7 @@ def test_feeds_per_commitment_and_per_state(seeded_app, client):
     assert client.get("/states/99/feed.atom").status_code == 404
 
 
-def test_an_update_appears_in_history_and_feed(seeded_app, monkeypatch):
+def test_an_update_appears_in_history_and_feed(seeded_app, monkeypatch, tmp_path):
     from app.cli import run_loaders
     from seeds import local as local_module
 
@@ -202,7 +202,7 @@ def test_an_update_appears_in_history_and_feed(seeded_app, monkeypatch):
     old = "Detener la depredación del río San Rodrigo."
     new = "Detener la depredación del río San Rodrigo (título corregido en prueba sintética)."
     assert old in source
-    path = seeded_app.instance_path + "/local_commitments.csv"
+    path = str(tmp_path / "local_commitments.csv")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(source.replace(old, new))
     from pathlib import Path
@@ -213,7 +213,8 @@ def test_an_update_appears_in_history_and_feed(seeded_app, monkeypatch):
         cid = db.session.scalars(select(Commitment.id).where(Commitment.title == new)).one()
     client = seeded_app.test_client()
     html = client.get(f"/commitments/{cid}").get_data(as_text=True)
-    assert "Modificación · Compromiso" in html and "title: " + old in html
+    assert "Modificación · Compromiso" in html
+    assert f"<dt>Compromiso (título)</dt><dd>{old} → {new}</dd>" in html
     feed = ET.fromstring(client.get(f"/commitments/{cid}/feed.atom").data)
     entries = feed.findall(f"{ATOM}entry")
     assert len(entries) == 2
