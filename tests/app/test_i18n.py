@@ -26,10 +26,11 @@ def test_english_catalogue_translates_every_marked_string():
     with (ROOT / "app/translations/en/LC_MESSAGES/messages.po").open("rb") as handle:
         catalogue = read_po(handle)
     translated = {
-        (m.id if isinstance(m.id, str) else m.id[0])
+        form
         for m in catalogue
         if m.id and m.string and (all(m.string) if isinstance(m.string, tuple) else True)
         and not m.fuzzy
+        for form in ([m.id] if isinstance(m.id, str) else m.id)  # singular and plural
     }
     missing = sorted(_source_messages() - translated)
     assert not missing, f"run `make update-messages` and translate: {missing[:20]}"
