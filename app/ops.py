@@ -4,9 +4,10 @@
   back at once): ``200 {"status": "ok"}`` or ``503 {"status": "unavailable", ...}`` when the
   server is down, the database is read-only or full. It is never cached.
 - Every request writes one JSON line to the ``app.requests`` logger (stderr under gunicorn):
-  time, method, path, query, status, duration in milliseconds, bytes sent, the cache outcome
-  (``hit``, ``miss``, ``not-modified``, ``bypass``) and the worker's pid. ``REQUEST_LOG``
-  turns it off.
+  time, method, path, query, status, duration in milliseconds, bytes sent, what a cache may
+  do with the response (``public``: rendered, a shared cache may keep it; ``not-modified``: a
+  304 answered without rendering; ``private``: never kept, e.g. signed in, an error or a
+  cookie) and the worker's pid. ``REQUEST_LOG`` turns it off.
 - A database that cannot answer or cannot write (connection lost, read-only, disk full) gives
   the site's own 503 page (JSON for API clients), never a stack trace; the error is logged.
 """
@@ -104,19 +105,19 @@ def _started(sender: Flask, **extra: Any) -> None:
 
 def _finished(sender: Flask, response: Response, **extra: Any) -> None:
     ctx = g.get("httpcache")
-    if ctx is None:
-        cache = "bypass"
+    if ctx is None or not ctx.public:
+        cache = "private"
     elif response.status_code == 304:
         cache = "not-modified"
     else:
-        cache = "hit" if ctx.hit else "miss"
+        cache = "public"
     log_request(request.method, request.path, request.query_string.decode("latin-1"),
                 response.status_code, g.get("_ops_started"), response.content_length, cache)
 
 
 def log_request(method: str, path: str, query: str, status: int, started: float | None,
                 size: int | None, cache: str) -> None:
-    """Write the request's JSON line (also for answers of the front cache, before Flask)."""
+    """Write the request's JSON line."""
     if not log.isEnabledFor(logging.INFO):
         return
     log.info(json.dumps({

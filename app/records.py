@@ -23,7 +23,7 @@ flush such a batch every few thousand rows to keep memory flat.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -90,14 +90,22 @@ class VersionConflict(Exception):
 # --- Datasets: which DataRevision a change bumps -----------------------------------------
 
 
-def _plan_dataset(session: Session, obj: Any) -> str:
-    plan = _plan_of(session, obj)
-    return "national" if plan is not None and plan.scope == "national" else "local"
+@dataclass(frozen=True)
+class ByPlanScope:
+    """The dataset of a plan or a row under one: "national" or "local" after the plan's scope."""
 
+    datasets: tuple[str, ...] = ("local", "national")
+
+    def __call__(self, session: Session, obj: Any) -> str:
+        plan = _plan_of(session, obj)
+        return "national" if plan is not None and plan.scope == "national" else "local"
+
+
+_plan_dataset = ByPlanScope()
 
 # The one map from model to dataset. Plans and everything under them belong to "national"
 # or "local" according to their plan's scope.
-DATASETS: dict[type, str | Callable[[Session, Any], str]] = {
+DATASETS: dict[type, str | ByPlanScope] = {
     State: "states",
     LocalExercise: "local",
     StlMember: "local",
@@ -118,6 +126,20 @@ DATASETS: dict[type, str | Callable[[Session, Any], str]] = {
     Source: "sources",
     SourceLink: "sources",
 }
+
+
+def public_datasets() -> tuple[str, ...]:
+    """Every dataset whose revision a change can bump (each value of ``DATASETS``, once, in
+    declaration order): what a public page or API response may read, so what the HTTP
+    validators of app.httpcache cover by default. The one list of datasets outside the
+    declarations themselves; every dataset is public data (accounts are not a dataset)."""
+    names: list[str] = []
+    for entry in DATASETS.values():
+        for name in (entry,) if isinstance(entry, str) else entry.datasets:
+            if name not in names:
+                names.append(name)
+    return tuple(names)
+
 
 # The rows that belong to a row (model, foreign key): soft-deleting the row soft-deletes them
 # too, and restoring it restores those deleted with it (not those deleted before on their own),

@@ -58,8 +58,8 @@ def test_one_json_line_per_request(app):
         logging.getLogger("app.requests").removeHandler(handler)
     entries = [json.loads(line) for line in lines]
     assert [(e["path"], e["status"], e["cache"]) for e in entries] == [
-        ("/states/", 200, "miss"), ("/states/", 200, "hit"), ("/states/", 304, "not-modified"),
-        ("/states/99", 404, "miss"),
+        ("/states/", 200, "public"), ("/states/", 200, "public"),
+        ("/states/", 304, "not-modified"), ("/states/99", 404, "private"),
     ]
     assert entries[0]["query"] == "sort=name" and entries[0]["method"] == "GET"
     assert all(e["duration_ms"] >= 0 and e["pid"] == os.getpid() for e in entries)
