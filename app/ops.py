@@ -10,6 +10,9 @@
   cookie) and the worker's pid. ``REQUEST_LOG`` turns it off.
 - A database that cannot answer or cannot write (connection lost, read-only, disk full) gives
   the site's own 503 page (JSON for API clients), never a stack trace; the error is logged.
+- ``flask error-pages DIR`` writes the site's 503 page in each interface language as static
+  files (``503.es.html``, ``503.en.html``): nginx answers them when no app host does
+  (deploy/nginx.conf).
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import click
 from flask import (
     Blueprint,
     Flask,
@@ -155,9 +160,28 @@ def _drop_async_session_teardown(app: Flask) -> None:
     ]
 
 
+@click.command("error-pages")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def error_pages(folder: Path) -> None:
+    """Write the site's 503 page in each language (503.LANG.html) into FOLDER, for the proxy
+    to answer when no app host does."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug proxy
+    folder.mkdir(parents=True, exist_ok=True)
+    for lang in app.config["LANGUAGES"]:
+        # A fresh app context each time: Flask-Babel keeps the language in it.
+        with app.app_context(), app.test_request_context(
+                "/", query_string={"lang": lang}, headers={"Accept": "text/html"}):
+            response = render_error(ServiceUnavailable())
+            path = folder / f"503.{lang}.html"
+            path.write_bytes(response.get_data())
+        path.chmod(0o644)
+        click.echo(str(path))
+
+
 def init_app(app: Flask) -> None:
     _drop_async_session_teardown(app)
     app.register_blueprint(bp)
+    app.cli.add_command(error_pages)
     for error in (OperationalError, InternalError):
         app.register_error_handler(error, database_unavailable)
     if app.config.get("REQUEST_LOG", True):
