@@ -178,8 +178,30 @@ def error_pages(folder: Path) -> None:
         click.echo(str(path))
 
 
+def _quiet_session_teardown(app: Flask) -> None:
+    """Closing a request's session rolls its transaction back; when the database has just gone
+    away (restarted, connection cut) that rollback fails after the response is made, and Flask
+    would turn it into a bare 500 instead of the answer already built. SQLAlchemy drops the
+    broken connection anyway (the pool pings the next one): log the failure and go on."""
+    for index, func in enumerate(app.teardown_appcontext_funcs):
+        if getattr(func, "__name__", "") == "_close_sessions":
+            app.teardown_appcontext_funcs[index] = _closing_quietly(func)
+
+
+def _closing_quietly(close: Any) -> Any:
+    def _close_sessions_quietly(error: BaseException | None) -> None:
+        try:
+            close(error)
+        except DBAPIError as failure:
+            logging.getLogger(__name__).warning(
+                "closing the request's database session failed: %s", failure.orig)
+
+    return _close_sessions_quietly
+
+
 def init_app(app: Flask) -> None:
     _drop_async_session_teardown(app)
+    _quiet_session_teardown(app)
     app.register_blueprint(bp)
     app.cli.add_command(error_pages)
     for error in (OperationalError, InternalError):

@@ -5,7 +5,8 @@ throwaway PostgreSQL of scripts/with-postgres.
 Each test gets its own free ports and its own folder, so the tests run in parallel
 (pytest-xdist). The folder is under ``tmp_path``, except when the tests run as root: nginx then
 runs as ``nobody``, who cannot enter pytest's private temporary folders, so the stack gets a
-folder of its own in the system's temporary directory, removed afterwards.
+folder of its own in the system's temporary directory, removed afterwards (unless
+``KEEP_STACK=1``: then its logs are left to read).
 
 The hosts serve the test's database (``database_url``: SQLite in tmp_path, or the
 PostgreSQL of TEST_DATABASE_URL), with the production settings (CSRF on, secure cookies, no
@@ -65,7 +66,8 @@ def stack_folder(tmp_path: Path) -> Iterator[Path]:
     try:
         yield folder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not os.environ.get("KEEP_STACK"):  # KEEP_STACK=1 keeps the logs to read
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -138,3 +138,23 @@ def test_a_full_database_gives_a_clear_error(make_app, database_url):
     assert response.status_code == 503
     text = response.get_data(as_text=True)
     assert "no tiene espacio libre" in text and "Traceback" not in text
+
+
+def test_a_session_that_fails_to_close_after_the_response_is_built_keeps_the_response(
+    states_app, monkeypatch
+):
+    """PostgreSQL restarted while a request held a connection: the rollback when the request's
+    session closes fails after the page is built; the reader still gets the page (the stack
+    test with a restarted PostgreSQL met this as a bare 500 from gunicorn)."""
+    from sqlalchemy.orm import Session
+
+    real_close = Session.close
+
+    def close_on_a_dead_connection(self: Session) -> None:
+        real_close(self)
+        raise sa.exc.OperationalError("ROLLBACK", {}, Exception(
+            "terminating connection due to administrator command"))
+
+    monkeypatch.setattr(Session, "close", close_on_a_dead_connection)
+    response = states_app.test_client().get("/states/")
+    assert response.status_code == 200 and "Durango" in response.get_data(as_text=True)
