@@ -6,7 +6,8 @@ response; it gives each public response what a cache needs to keep and check it:
 
 - a weak ``ETag``: a hash of the host, path, canonical query (every argument, sorted), the
   interface language, today's date (pages tell what is overdue), the release (a digest of the
-  code, templates and translations, so a deploy is a change) and the revisions of the datasets
+  code, templates and translations, so a deploy is a change), which secret key is in use (the
+  script nonces derive from it, see below) and the revisions of the datasets
   the view reads (``DataRevision``: a write through ``app.records`` bumps its dataset once per
   transaction). The revisions are read on **every** request (one query on the primary key of a
   table of six rows), so a write is seen by the next request that reaches any app host;
@@ -199,7 +200,14 @@ def request_key(*datasets: str) -> tuple[Hashable, ...]:
     """What the current request's public response is made of, over ``datasets``."""
     numbers, _changed = revisions(*datasets)
     return (request.host, request.path, _canonical_query(), str(get_locale()),
-            date.today().isoformat(), _release().digest, datasets, numbers)
+            date.today().isoformat(), _release().digest, _key_id(), datasets, numbers)
+
+
+def _key_id() -> str:
+    """Which secret key signs the pages' script nonces: after a rotation every ETag changes,
+    so no copy (nginx's, a browser's) keeps a nonce the new headers no longer name."""
+    secret = str(current_app.config.get("SECRET_KEY") or "").encode()
+    return hmac.new(secret, b"app.httpcache key id", "sha256").hexdigest()[:12]
 
 
 def _digest(key: tuple[Hashable, ...]) -> str:

@@ -202,6 +202,14 @@ def test_the_release_is_part_of_the_etag(states_app, tmp_path):
     assert client.get("/states/", headers={"If-None-Match": etag}).status_code == 200
 
 
+def test_a_new_secret_key_changes_every_etag(states_app):
+    client = states_app.test_client()
+    etag = client.get("/map").headers["ETag"]
+    states_app.config["SECRET_KEY"] = "a-rotated-key"
+    again = client.get("/map", headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["ETag"] != etag
+
+
 def test_the_release_digest_follows_the_files(tmp_path: Path):
     (tmp_path / "app" / "templates").mkdir(parents=True)
     (tmp_path / "app" / "static").mkdir()
