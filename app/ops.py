@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from flask import (
     request_finished,
     request_started,
 )
+from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import DBAPIError, InternalError, OperationalError
@@ -162,6 +164,7 @@ def _drop_async_session_teardown(app: Flask) -> None:
 
 @click.command("error-pages")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
 def error_pages(folder: Path) -> None:
     """Write the site's 503 page in each language (503.LANG.html) into FOLDER, for the proxy
     to answer when no app host does."""
@@ -188,7 +191,9 @@ def _quiet_session_teardown(app: Flask) -> None:
             app.teardown_appcontext_funcs[index] = _closing_quietly(func)
 
 
-def _closing_quietly(close: Any) -> Any:
+def _closing_quietly(
+    close: Callable[[BaseException | None], None],
+) -> Callable[[BaseException | None], None]:
     def _close_sessions_quietly(error: BaseException | None) -> None:
         try:
             close(error)

@@ -158,3 +158,13 @@ def test_a_session_that_fails_to_close_after_the_response_is_built_keeps_the_res
     monkeypatch.setattr(Session, "close", close_on_a_dead_connection)
     response = states_app.test_client().get("/states/")
     assert response.status_code == 200 and "Durango" in response.get_data(as_text=True)
+
+
+def test_error_pages_writes_the_sites_503_page_in_each_language(app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["error-pages", str(tmp_path / "errors")])
+    assert result.exit_code == 0, result.output
+    spanish = (tmp_path / "errors" / "503.es.html").read_text(encoding="utf-8")
+    english = (tmp_path / "errors" / "503.en.html").read_text(encoding="utf-8")
+    assert '<html lang="es"' in spanish and "Servicio no disponible" in spanish
+    assert '<html lang="en"' in english and "Service unavailable" in english
+    assert "/static/css/site.css" in spanish  # served by nginx itself, also with no host up
