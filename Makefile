@@ -20,14 +20,18 @@ run: install translations instance/secret_key
 	@if [ -f $(MGA_2017) ]; then $(WITH_KEY) $(FLASK) metric import $(MGA_2017) --round 2017 --format inai-2017; fi
 	$(WITH_KEY) $(FLASK) run --host 127.0.0.1 --port 5000
 
-# Production-like: gunicorn with deploy/gunicorn.conf.py (workers = 2 x cores + 1 or
-# WEB_CONCURRENCY, 30 s timeout, JSON request log on stderr; BIND=host:port, default
-# 127.0.0.1:8000). Set DATABASE_URL for PostgreSQL; migrations run first.
+# The production stack on this machine (deploy/stack.py, README "Running in production"):
+# Debian's nginx with deploy/nginx.conf on 127.0.0.1:PORT (default 8000), caching in front of
+# HOSTS (default 2) gunicorn app hosts (deploy/gunicorn.conf.py, WEB_CONCURRENCY workers
+# each) and a redis for the sign-in limits; logs and nginx's cache in STACK_DIR (default
+# instance/stack). Set DATABASE_URL for PostgreSQL; migrations run first. Ctrl-C stops it all.
 serve: install translations instance/secret_key
+	@scripts/ensure-debian-packages nginx redis-server
 	$(WITH_KEY) $(FLASK) db upgrade
-	$(WITH_KEY) $(BIN)/gunicorn -c deploy/gunicorn.conf.py wsgi:app
+	$(WITH_KEY) $(BIN)/python deploy/stack.py serve
 
-# Load test of every public page under gunicorn (prints figures; see bench/load.sh).
+# Load test of every public page through the stack, against nginx's static-file rate
+# (prints figures; see bench/load.sh).
 load: install translations
 	bench/load.sh
 
@@ -48,9 +52,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser tests (Playwright uses /usr/bin/chromium); the shared
-# rate-limiter test starts a throwaway redis-server on loopback.
+# rate-limiter test starts a throwaway redis-server on loopback, the stack tests nginx too.
 system-test-deps:
-	@scripts/ensure-debian-packages chromium redis-server
+	@scripts/ensure-debian-packages chromium redis-server nginx
 
 translations: install $(COMPILED)
 

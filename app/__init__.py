@@ -27,8 +27,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .extensions import alembic, babel, csrf, db, login_manager
 
     db.init_app(app)
-    # Response cache, HTTP caching and compression: first, so its after-request hook runs
-    # after every other one (Flask runs them in reverse) and sees their cookies.
+    # HTTP validators (ETag, Last-Modified, 304) and compression: first, so its after-request
+    # hook runs after every other one (Flask runs them in reverse) and sees their cookies.
     from . import httpcache
 
     httpcache.init_app(app)
@@ -72,7 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     opendata_cli.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
-        # Outermost: the front cache and the rate limiter see the client's address and host.
+        # Outermost: every hook and the rate limiter see the client's address and host.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["TRUSTED_PROXIES"]

@@ -1,134 +1,83 @@
-"""HTTP caching of every public page and API response: one mechanism, two layers.
+"""HTTP validators for every public page and API response: what only the app can know.
 
-1. **Server-side response cache** (per process, an LRU of rendered bodies). The key is the
-   request's host, path and canonical query (every argument, sorted), the interface language
-   (``flask_babel.get_locale()``), today's date (pages tell what is overdue) and the data
-   revisions of the datasets the page reads (``DataRevision``: a write through
-   ``app.records`` bumps its dataset once per transaction). A worker therefore renders a page
-   once per data change; the next request after a change renders afresh.
-2. **HTTP caching a proxy or browser can use**: a weak ``ETag`` that is a hash of that key,
-   ``Last-Modified`` from the datasets' ``changed_at``, ``Cache-Control: public, max-age=N,
-   stale-while-revalidate=M`` and ``Vary: Accept-Language, Cookie, Accept-Encoding``. A
-   request whose ``If-None-Match`` matches gets a ``304`` after one small query (no
-   rendering).
+The copies are kept by nginx in front of the app hosts (``deploy/nginx.conf``: its
+``proxy_cache`` keyed on the URL, the language and the encoding). The app keeps no copy of any
+response; it gives each public response what a cache needs to keep and check it:
 
-What is cached: GET and HEAD requests of any endpoint (except ``static`` and the views marked
+- a weak ``ETag``: a hash of the host, path, canonical query (every argument, sorted), the
+  interface language, today's date (pages tell what is overdue), the release (a digest of the
+  code, templates and translations, so a deploy is a change), which secret key is in use (the
+  script nonces derive from it, see below) and the revisions of the datasets
+  the view reads (``DataRevision``: a write through ``app.records`` bumps its dataset once per
+  transaction). The revisions are read on **every** request (one query on the primary key of a
+  table of six rows), so a write is seen by the next request that reaches any app host;
+- ``Last-Modified``: the latest change among those datasets, today's midnight and the
+  release, rounded up to the next whole second (HTTP dates have no fractions), sent once that
+  change is more than 2 seconds old, so no copy bearing it can miss a later change in the
+  same second (and hosts' clocks may differ by up to a second);
+- ``304 Not Modified`` without rendering: when ``If-None-Match`` names the current ETag, or,
+  without ``If-None-Match`` (RFC 9110 13.1.3), when ``If-Modified-Since`` is later than the
+  latest change;
+- ``Cache-Control: public, max-age=0, s-maxage=N`` (``SHARED_CACHE_SECONDS``): browsers ask
+  again on every view (a 304 when nothing changed) and a shared cache such as nginx may answer
+  for N seconds without asking; ``Vary: Accept-Language, Cookie, Accept-Encoding``.
+
+What is public: GET and HEAD requests of any endpoint (except ``static`` and the views marked
 ``@private``) from an anonymous client (no session or remember cookie and not
 ``current_user.is_authenticated``), answered ``200`` without ``Set-Cookie`` and without
-modifying the session. Everything else is rendered as usual; pages for a signed-in user get
-``Cache-Control: private, no-cache``. Nothing here needs a decorator for a page to be cached:
-the hooks apply to every endpoint. The decorators narrow or refuse it.
+modifying the session. Everything else gets no validators; pages for a signed-in user, and
+responses that set a cookie, get ``Cache-Control: private, no-cache``.
 
 Public API (also for the JSON API):
 
 - ``@cached_public("metric", ...)``: the view reads only these datasets (default: every public
-  dataset, ``PUBLIC_DATASETS``), so writes to other datasets do not invalidate it; optional
-  ``max_age`` in seconds.
-- ``@private``: never cache this view (the view or something it reads is per user).
+  dataset, ``app.records.public_datasets()``), so writes to other datasets do not change its
+  validators.
+- ``@private``: never public (the view or something it reads is per user).
 - ``etag_for(*datasets)``: the weak ETag of the current request over ``datasets``.
 - ``revisions(*datasets)``: ``(numbers, last change)`` of ``datasets``, memoised per request.
-- ``LRUCache``: the thread-safe LRU every in-process cache of the site uses (the maps' parts).
 
-CSP nonce: a cached body must carry the same script nonce as the header sent with it, also
-when a browser or proxy revalidates with a 304, so for a cacheable request ``g.csp_nonce`` is
-derived from the ETag with the secret key (HMAC): it changes whenever the content changes and
-cannot be predicted without the key (``app.accounts.security.csp_nonce`` uses ``g.csp_nonce``).
+CSP nonce: a stored page must carry the same script nonce as the header sent with it, also
+when a browser or proxy revalidates it with a 304 (which updates the stored headers), so for a
+public request ``g.csp_nonce`` is derived from the ETag with the secret key (HMAC): it changes
+whenever the content changes and cannot be predicted without the key
+(``app.accounts.security.csp_nonce`` uses ``g.csp_nonce``).
 
-Settings (Flask config, not in the settings table because they need no tuning):
-``HTTPCACHE_ENABLED`` (default True), ``HTTPCACHE_SIZE`` (entries per process, 512),
-``HTTPCACHE_MAX_AGE`` (10 s), ``HTTPCACHE_STALE`` (stale-while-revalidate, 30 s);
-``HTTPCACHE_REVISION_TTL`` (seconds a worker trusts the revisions it read, 1 s; 0 under
-TESTING: a write is then seen by other workers and hosts within a second, and the cached hot
-path makes no query at all); Flask-Compress's ``COMPRESS_*`` (brotli then gzip;
-``COMPRESS_REGISTER`` off under TESTING).
+Compression: Flask-Compress (brotli, then gzip) compresses each response as it is rendered;
+nginx keeps one copy per encoding. ``COMPRESS_REGISTER`` is off under TESTING.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
-import time as time_module
-from collections import OrderedDict
+import os
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from functools import wraps
-from typing import Any, TypeVar, cast
+from pathlib import Path
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
 from flask_compress import Compress
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
-from werkzeug.http import parse_cookie, parse_etags
 
 from app import records
 from app.extensions import db
-from app.i18n import LANG_COOKIE
 from app.models import DataRevision
 
-# Every dataset a public page may read: those the models declare (app.records).
-PUBLIC_DATASETS = records.public_datasets()
-
-# Endpoints never cached whatever their decorators say.
+# Endpoints never public whatever their decorators say.
 _NEVER = frozenset({"static"})
+# A change this recent gets no Last-Modified (see the module's docstring).
+_SETTLE = timedelta(seconds=2)
+# The code a page is made of: a change to any of these files is a new release.
+_RELEASE_PACKAGES = ("app", "common", "metrics", "geodata")
+_RELEASE_SKIPPED = frozenset({"static", "__pycache__", "migrations"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 compress = Compress()
-
-
-class LRUCache:
-    """A small thread-safe LRU (least recently used entries go first) with hit counts."""
-
-    def __init__(self, size: int = 256):
-        self.size = size
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: Hashable, fresh: Callable[[Any], bool] | None = None) -> Any:
-        """Return the value of ``key`` or None (counting a hit or a miss); a value that
-        ``fresh`` finds stale counts as a miss and is not returned."""
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-        if value is not None and (fresh is None or fresh(value)):
-            with self._lock:
-                self.hits += 1
-            return value
-        with self._lock:
-            self.misses += 1
-        return None
-
-    def set(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
-        """Return the cached value of ``key``, building and storing it on a miss."""
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                self.hits += 1
-                return self._data[key]
-        value = build()  # outside the lock: a slow build must not block warm requests
-        with self._lock:
-            self.misses += 1
-        self.set(key, value)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 # --- Declaring a view's policy -------------------------------------------------------------
@@ -136,66 +85,63 @@ class LRUCache:
 
 @dataclass(frozen=True)
 class Policy:
-    datasets: tuple[str, ...] = PUBLIC_DATASETS
-    max_age: int | None = None
-    cache: bool = True
+    datasets: tuple[str, ...] = ()  # empty: every public dataset
+    public: bool = True
 
 
-def cached_public(*datasets: str, max_age: int | None = None) -> Callable[[F], F]:
+def cached_public(*datasets: str) -> Callable[[F], F]:
     """Declare that a view is public and reads only ``datasets`` (default: all public ones).
 
-    Every view is cached with all public datasets without this decorator; use it to say
-    which datasets a page reads (fewer invalidations) or to set its ``max_age``.
+    Every view is public with all public datasets without this decorator; use it to say
+    which datasets a page reads (fewer invalidations).
     """
 
     def decorate(view: F) -> F:
-        policy = Policy(tuple(datasets) or PUBLIC_DATASETS, max_age)
-        view._httpcache = policy  # type: ignore[attr-defined]  # an attribute set on a function
+        view._httpcache = Policy(tuple(datasets))  # type: ignore[attr-defined]  # a marker
         return view
 
     return decorate
 
 
 def private(view: F) -> F:
-    """Never cache this view, on the server or in any shared cache."""
+    """Never public: no validators, never kept by a shared cache."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return view(*args, **kwargs)
 
-    wrapper._httpcache = Policy(cache=False)  # type: ignore[attr-defined]  # set on a function
-    return cast(F, wrapper)  # the same call signature (mypy's idiom for a decorator's wrapper)
+    wrapper._httpcache = Policy(public=False)  # type: ignore[attr-defined]  # a marker
+    return wrapper  # type: ignore[return-value]  # same signature as ``view``
+
+
+def view_datasets(view: Callable[..., Any]) -> tuple[str, ...]:
+    """The datasets ``view`` declared with ``cached_public`` (empty: every public one)."""
+    policy: Policy | None = getattr(view, "_httpcache", None)
+    return policy.datasets if policy is not None else ()
 
 
 def _policy() -> Policy | None:
-    """The current request's policy, or None when it must not be cached."""
-    if request.method not in ("GET", "HEAD") or not current_app.config["HTTPCACHE_ENABLED"]:
+    """The current request's policy, or None when it is not public."""
+    if request.method not in ("GET", "HEAD"):
         return None
     endpoint = request.endpoint
     if endpoint is None or endpoint in _NEVER:
         return None
     view = current_app.view_functions.get(endpoint)
     policy = getattr(view, "_httpcache", None) or Policy()
-    return policy if policy.cache else None
+    return policy if policy.public else None
 
 
-# --- Revisions, keys and ETags -------------------------------------------------------------
+# --- Revisions, the release, keys and ETags ------------------------------------------------
 
 
 def revisions(*datasets: str) -> tuple[tuple[int, ...], datetime | None]:
     """Return the revisions of ``datasets`` (0 when never changed) and their latest change.
 
-    One query per request and set of datasets (memoised in ``g``), and none at all while the
-    worker's last reading is younger than ``HTTPCACHE_REVISION_TTL`` seconds.
+    One query per request and set of datasets (memoised in ``g``).
     """
     memo: dict[tuple[str, ...], Any] = g.setdefault("_httpcache_revisions", {})
     if datasets in memo:
-        return memo[datasets]
-    ttl = current_app.config["HTTPCACHE_REVISION_TTL"]
-    shared: dict[tuple[str, ...], Any] = current_app.extensions["httpcache_revisions"]
-    now = time_module.monotonic()
-    if ttl and datasets in shared and shared[datasets][0] > now:
-        memo[datasets] = shared[datasets][1]
         return memo[datasets]
     rows = {
         r.dataset: r
@@ -205,22 +151,63 @@ def revisions(*datasets: str) -> tuple[tuple[int, ...], datetime | None]:
         )
     }
     numbers = tuple(rows[d].revision if d in rows else 0 for d in datasets)
-    changed = [r.changed_at for r in rows.values() if r.changed_at is not None]
+    changed = [_utc(r.changed_at) for r in rows.values() if r.changed_at is not None]
     memo[datasets] = (numbers, max(changed) if changed else None)
-    if ttl:
-        shared[datasets] = (now + ttl, memo[datasets])
     return memo[datasets]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Release:
+    """What the running code is: a digest of its files and the newest file's time."""
+
+    digest: str
+    changed: datetime
+
+
+def read_release(root: Path | None = None) -> Release:
+    """Digest the code, templates, translations and bundled data pages are made of (the
+    packages in ``_RELEASE_PACKAGES``, without static files and migrations). Hosts running the
+    same code get the same digest, so their ETags agree; a deploy changes it."""
+    root = root or Path(__file__).resolve().parent.parent
+    digest = hashlib.blake2b(digest_size=12)
+    newest = 0.0
+    for package in _RELEASE_PACKAGES:
+        for folder, subfolders, files in os.walk(root / package):
+            subfolders[:] = sorted(d for d in subfolders if d not in _RELEASE_SKIPPED)
+            for name in sorted(files):
+                path = Path(folder) / name
+                if path.suffix in (".pyc", ".po", ".pot"):
+                    continue
+                digest.update(str(path.relative_to(root)).encode() + b"\0")
+                digest.update(path.read_bytes())
+                newest = max(newest, path.stat().st_mtime)
+    return Release(digest.hexdigest(), datetime.fromtimestamp(newest, UTC))
 
 
 def _canonical_query() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(request.args.items(multi=True)))
 
 
+def _release() -> Release:
+    return current_app.extensions["httpcache"]
+
+
 def request_key(*datasets: str) -> tuple[Hashable, ...]:
-    """The cache key of the current request over ``datasets``."""
+    """What the current request's public response is made of, over ``datasets``."""
     numbers, _changed = revisions(*datasets)
     return (request.host, request.path, _canonical_query(), str(get_locale()),
-            date.today().isoformat(), datasets, numbers)
+            date.today().isoformat(), _release().digest, _key_id(), datasets, numbers)
+
+
+def _key_id() -> str:
+    """Which secret key signs the pages' script nonces: after a rotation every ETag changes,
+    so no copy (nginx's, a browser's) keeps a nonce the new headers no longer name."""
+    secret = str(current_app.config.get("SECRET_KEY") or "").encode()
+    return hmac.new(secret, b"app.httpcache key id", "sha256").hexdigest()[:12]
 
 
 def _digest(key: tuple[Hashable, ...]) -> str:
@@ -229,46 +216,35 @@ def _digest(key: tuple[Hashable, ...]) -> str:
 
 def etag_for(*datasets: str) -> str:
     """The weak ETag (``W/"..."``) of the current request over ``datasets``."""
-    return f'W/"{_digest(request_key(*(datasets or PUBLIC_DATASETS)))}"'
+    return f'W/"{_digest(request_key(*(datasets or records.public_datasets())))}"'
 
 
-def _last_modified(changed: datetime | None) -> datetime:
-    """The latest change, but never before today's midnight (pages depend on the date)."""
-    midnight = datetime.combine(date.today(), time(), tzinfo=UTC)
-    if changed is None:
-        return midnight
-    if changed.tzinfo is None:
-        changed = changed.replace(tzinfo=UTC)
-    return max(changed.replace(microsecond=0), midnight)
+def latest_change(changed: datetime | None) -> datetime:
+    """The latest change a page depends on: its datasets' ``changed``, today's midnight
+    (local time: pages depend on the date) and the release."""
+    midnight = datetime.combine(date.today(), time()).astimezone(UTC)
+    candidates = [midnight, _release().changed]
+    if changed is not None:
+        candidates.append(_utc(changed))
+    return max(candidates)
+
+
+def last_modified_header(changed: datetime, now: datetime | None = None) -> datetime | None:
+    """``Last-Modified`` for content whose latest change is ``changed``: that moment rounded up
+    to the next whole second, or None while it is less than ``_SETTLE`` old."""
+    rounded = changed.replace(microsecond=0) + timedelta(seconds=1)
+    now = now or datetime.now(UTC)
+    return rounded if now >= changed.replace(microsecond=0) + _SETTLE else None
 
 
 # --- The hooks -----------------------------------------------------------------------------
 
 
 @dataclass
-class _Cached:
-    """A stored response: body, status, content type and the headers that describe it."""
-
-    body: bytes
-    status: int
-    mimetype: str | None
-    content_type: str | None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
 class _Context:
-    key: tuple[Hashable, ...]
     digest: str
-    last_modified: datetime
-    max_age: int
-    datasets: tuple[str, ...]
-    numbers: tuple[int, ...]
-    hit: bool = False
+    changed: datetime
     public: bool = False
-
-
-_KEPT_HEADERS = ("Content-Disposition", "Content-Language")
 
 
 def _anonymous() -> bool:
@@ -286,8 +262,12 @@ def _anonymous() -> bool:
     return not (current_user and current_user.is_authenticated)
 
 
-def _cache() -> LRUCache:
-    return current_app.extensions["httpcache"]
+def _not_modified(ctx: _Context) -> bool:
+    """Whether the client's copy is current (If-None-Match wins over If-Modified-Since)."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(ctx.digest)
+    since = request.if_modified_since
+    return since is not None and ctx.changed < since
 
 
 def _before() -> Response | None:
@@ -295,39 +275,27 @@ def _before() -> Response | None:
     policy = _policy()
     if policy is None or not _anonymous():
         return None
-    key = request_key(*policy.datasets)
-    numbers, changed = revisions(*policy.datasets)
-    max_age = policy.max_age if policy.max_age is not None else current_app.config[
-        "HTTPCACHE_MAX_AGE"]
-    ctx = _Context(key, _digest(key), _last_modified(changed), max_age, policy.datasets,
-                   numbers)
+    datasets = policy.datasets or records.public_datasets()
+    _numbers, changed = revisions(*datasets)
+    digest = _digest(request_key(*datasets))
+    ctx = _Context(digest, latest_change(changed))
     g.httpcache = ctx
     secret = str(current_app.config.get("SECRET_KEY") or "").encode()
-    g.csp_nonce = hmac.new(secret, ctx.digest.encode(), "sha256").hexdigest()[:24]
-    if request.if_none_match and request.if_none_match.contains_weak(ctx.digest):
-        ctx.hit = True
+    g.csp_nonce = hmac.new(secret, digest.encode(), "sha256").hexdigest()[:24]
+    if _not_modified(ctx):
         return Response(status=304)
-    stored: _Cached | None = _cache().get(key)
-    if stored is None:
-        return None
-    ctx.hit = True
-    response = Response(stored.body, status=stored.status, content_type=stored.content_type)
-    response.headers.update(stored.headers)
-    return response
+    return None
 
 
 def _public_headers(response: Response, ctx: _Context) -> None:
-    config = current_app.config
     response.set_etag(ctx.digest, weak=True)
-    response.last_modified = ctx.last_modified
-    response.headers["Cache-Control"] = (
-        f"public, max-age={ctx.max_age}, stale-while-revalidate={config['HTTPCACHE_STALE']}"
-    )
+    last_modified = last_modified_header(ctx.changed)
+    if last_modified is not None:
+        response.last_modified = last_modified
+    seconds = current_app.config["SHARED_CACHE_SECONDS"]
+    response.headers["Cache-Control"] = f"public, max-age=0, s-maxage={seconds}"
     response.vary.update(("Accept-Language", "Cookie", "Accept-Encoding"))
     ctx.public = True
-    if response.status_code == 200 and not (response.is_streamed or response.direct_passthrough):
-        # The front cache keeps the finished response (after compression) for the next one.
-        request.environ[_FRONT_MARK] = (ctx.datasets, ctx.numbers, ctx.digest)
 
 
 def _after(response: Response) -> Response:
@@ -342,36 +310,9 @@ def _after(response: Response) -> Response:
         response.headers["Cache-Control"] = "private, no-cache"
         response.vary.add("Cookie")
         return response
-    if response.status_code == 304 or (response.status_code == 200 and ctx.hit):
+    if response.status_code in (200, 304):
         _public_headers(response, ctx)
-        return response
-    if response.status_code != 200:
-        return response
-    _public_headers(response, ctx)
-    if not (response.is_streamed or response.direct_passthrough):
-        headers = {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}
-        _cache().set(ctx.key, _Cached(response.get_data(), response.status_code,
-                                      response.mimetype, response.content_type, headers))
     return response
-
-
-class _CompressedVariants:
-    """Flask-Compress's cache: compressed bodies of public responses, by encoding and ETag."""
-
-    def __init__(self) -> None:
-        self._lru = LRUCache(1024)
-
-    def get(self, key: str) -> bytes | None:
-        return None if key.endswith(";") else self._lru.get(key)
-
-    def set(self, key: str, value: bytes) -> None:
-        if not key.endswith(";"):
-            self._lru.set(key, value)
-
-
-def _compress_key(req: Any) -> str:
-    ctx: _Context | None = g.get("httpcache")
-    return ctx.digest if ctx is not None and ctx.public else ""
 
 
 COMPRESSED_TYPES = [
@@ -381,149 +322,19 @@ COMPRESSED_TYPES = [
 ]
 
 
-# --- The front cache: finished responses answered before Flask ----------------------------
-
-_FRONT_MARK = "estado_abierto.httpcache"
-# Headers a 304 does not repeat (RFC 9110 15.4.5: it describes the stored 200, has no body).
-_NOT_IN_304 = frozenset({"content-length", "content-type", "content-encoding"})
-
-
-@dataclass(frozen=True)
-class _Finished:
-    """A finished public response as the client received it, and what it was built from."""
-
-    status: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    datasets: tuple[str, ...]
-    numbers: tuple[int, ...]
-    digest: str
-
-
-class FrontCache:
-    """WSGI middleware in front of the Flask app: the hot path of a results-day surge.
-
-    The first anonymous GET of a page goes through Flask as usual (hooks above); when Flask
-    marks the answer public, the finished response (headers, compressed body) is kept under
-    the raw request: scheme, host, path, query, language cookie, ``Accept-Language`` and
-    ``Accept-Encoding`` (the headers the response varies on) and today's date. A later request
-    with the same key is answered from here while the revisions of the page's datasets are
-    still those it was built from (read as ``revisions`` reads them: at most once per
-    ``HTTPCACHE_REVISION_TTL`` per worker), with a 304 when ``If-None-Match`` matches; no
-    request context, no routing, no template. Anything else (a cookie of a session or
-    sign-in, another method, a stale entry) goes through Flask, which stays the one place
-    that decides what is public.
-    """
-
-    def __init__(self, app: Flask, wsgi_app: Callable[..., Any]):
-        self.app = app
-        self.wsgi_app = wsgi_app
-        self.lru = LRUCache(app.config["HTTPCACHE_SIZE"])
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        key = self._key(environ)
-        if key is None:
-            return self.wsgi_app(environ, start_response)
-        started = time_module.perf_counter()
-        entry: _Finished | None = self.lru.get(
-            key, lambda found: self._numbers(found.datasets) == found.numbers)
-        if entry is not None:
-            return self._answer(entry, environ, start_response, started)
-        return self._render(key, environ, start_response)
-
-    def _key(self, environ: dict[str, Any]) -> tuple[Hashable, ...] | None:
-        config = self.app.config
-        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or not config[
-                "HTTPCACHE_ENABLED"]:
-            return None
-        cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
-        if cookies.get(config.get("SESSION_COOKIE_NAME", "session")) or cookies.get(
-                config.get("REMEMBER_COOKIE_NAME", "remember_token")):
-            return None
-        return (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"),
-                environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
-                tuple(sorted(environ.get("QUERY_STRING", "").split("&"))),
-                cookies.get(LANG_COOKIE), environ.get("HTTP_ACCEPT_LANGUAGE"),
-                environ.get("HTTP_ACCEPT_ENCODING"), date.today())
-
-    def _numbers(self, datasets: tuple[str, ...]) -> tuple[int, ...] | None:
-        shared = self.app.extensions["httpcache_revisions"]
-        if self.app.config["HTTPCACHE_REVISION_TTL"] and datasets in shared:
-            expires, (numbers, _changed) = shared[datasets]
-            if expires > time_module.monotonic():
-                return numbers
-        try:
-            with self.app.app_context():
-                return revisions(*datasets)[0]
-        except DBAPIError:
-            return None  # not answered here: Flask gives the site's 503 page
-
-    def _answer(self, entry: _Finished, environ: dict[str, Any],
-                start_response: Callable[..., Any], started: float) -> list[bytes]:
-        if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak(entry.digest):
-            status, cache = "304 NOT MODIFIED", "not-modified"
-            headers = [(h, v) for h, v in entry.headers if h.lower() not in _NOT_IN_304]
-            body = b""
-        else:
-            status, headers, cache = entry.status, entry.headers, "hit"
-            body = b"" if environ["REQUEST_METHOD"] == "HEAD" else entry.body
-        start_response(status, list(headers))
-        from app import ops  # here, not at the top: app.ops imports this module
-
-        ops.log_request(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
-                        environ.get("QUERY_STRING", ""), int(status[:3]), started,
-                        len(body) if cache == "hit" else None, cache)
-        return [body]
-
-    def _render(self, key: tuple[Hashable, ...], environ: dict[str, Any],
-                start_response: Callable[..., Any]) -> Any:
-        answered: list[Any] = []
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            answered[:] = [status, headers]
-            return start_response(status, headers, exc_info)
-
-        body_iter = self.wsgi_app(environ, capture)
-        mark = environ.get(_FRONT_MARK)
-        if (mark is None or environ["REQUEST_METHOD"] != "GET" or not answered
-                or not answered[0].startswith("200")
-                or any(h.lower() == "set-cookie" for h, _ in answered[1])):
-            return body_iter
-        try:
-            body = b"".join(body_iter)
-        finally:
-            if hasattr(body_iter, "close"):
-                body_iter.close()
-        datasets, numbers, digest = mark
-        self.lru.set(key, _Finished(answered[0], list(answered[1]), body, datasets, numbers,
-                                    digest))
-        return [body]
-
-
 def init_app(app: Flask) -> None:
     """Register the hooks. Call early in create_app: the after-request hook then runs after
     the others (Flask runs them in reverse order) and sees their cookies; compression runs
     last of all."""
-    app.config.setdefault("HTTPCACHE_ENABLED", True)
-    app.config.setdefault("HTTPCACHE_SIZE", 512)
-    app.config.setdefault("HTTPCACHE_MAX_AGE", 10)
-    app.config.setdefault("HTTPCACHE_STALE", 30)
+    app.config.setdefault("SHARED_CACHE_SECONDS", 1)
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     app.config.setdefault("COMPRESS_BR_LEVEL", 5)
     app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
-    app.config.setdefault("COMPRESS_CACHE_BACKEND", _CompressedVariants)
-    app.config.setdefault("COMPRESS_CACHE_KEY", _compress_key)
     # Off under TESTING: test clients (Flask's, schemathesis's WSGI transport) send
     # Accept-Encoding but do not decode; tests of compression turn it on.
     app.config.setdefault("COMPRESS_REGISTER", not app.testing)
-    # Revisions read at most once per TTL per worker (0: every request; the default under
-    # TESTING, where a write must show at once).
-    app.config.setdefault("HTTPCACHE_REVISION_TTL", 0 if app.testing else 1.0)
-    app.extensions["httpcache"] = LRUCache(app.config["HTTPCACHE_SIZE"])
-    app.extensions["httpcache_revisions"] = {}
-    front = FrontCache(app, app.wsgi_app)
-    app.wsgi_app = front  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
-    app.extensions["httpcache_front"] = front.lru
+    # The release; its presence also tells app.api that the validators are registered.
+    app.extensions["httpcache"] = read_release()
     compress.init_app(app)  # registered first: runs last
     app.before_request(_before)
     app.after_request(_after)

@@ -4,11 +4,15 @@
   back at once): ``200 {"status": "ok"}`` or ``503 {"status": "unavailable", ...}`` when the
   server is down, the database is read-only or full. It is never cached.
 - Every request writes one JSON line to the ``app.requests`` logger (stderr under gunicorn):
-  time, method, path, query, status, duration in milliseconds, bytes sent, the cache outcome
-  (``hit``, ``miss``, ``not-modified``, ``bypass``) and the worker's pid. ``REQUEST_LOG``
-  turns it off.
+  time, method, path, query, status, duration in milliseconds, bytes sent, what a cache may
+  do with the response (``public``: rendered, a shared cache may keep it; ``not-modified``: a
+  304 answered without rendering; ``private``: never kept, e.g. signed in, an error or a
+  cookie) and the worker's pid. ``REQUEST_LOG`` turns it off.
 - A database that cannot answer or cannot write (connection lost, read-only, disk full) gives
   the site's own 503 page (JSON for API clients), never a stack trace; the error is logged.
+- ``flask error-pages DIR`` writes the site's 503 page in each interface language as static
+  files (``503.es.html``, ``503.en.html``): nginx answers them when no app host does
+  (deploy/nginx.conf).
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
+import click
 from flask import (
     Blueprint,
     Flask,
@@ -32,6 +39,7 @@ from flask import (
     request_finished,
     request_started,
 )
+from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import DBAPIError, InternalError, OperationalError
@@ -104,19 +112,19 @@ def _started(sender: Flask, **extra: Any) -> None:
 
 def _finished(sender: Flask, response: Response, **extra: Any) -> None:
     ctx = g.get("httpcache")
-    if ctx is None:
-        cache = "bypass"
+    if ctx is None or not ctx.public:
+        cache = "private"
     elif response.status_code == 304:
         cache = "not-modified"
     else:
-        cache = "hit" if ctx.hit else "miss"
+        cache = "public"
     log_request(request.method, request.path, request.query_string.decode("latin-1"),
                 response.status_code, g.get("_ops_started"), response.content_length, cache)
 
 
 def log_request(method: str, path: str, query: str, status: int, started: float | None,
                 size: int | None, cache: str) -> None:
-    """Write the request's JSON line (also for answers of the front cache, before Flask)."""
+    """Write the request's JSON line."""
     if not log.isEnabledFor(logging.INFO):
         return
     log.info(json.dumps({
@@ -154,9 +162,55 @@ def _drop_async_session_teardown(app: Flask) -> None:
     ]
 
 
+@click.command("error-pages")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def error_pages(folder: Path) -> None:
+    """Write the site's 503 page in each language (503.LANG.html) into FOLDER, for the proxy
+    to answer when no app host does."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug proxy
+    folder.mkdir(parents=True, exist_ok=True)
+    for lang in app.config["LANGUAGES"]:
+        # A fresh app context each time: Flask-Babel keeps the language in it.
+        with app.app_context(), app.test_request_context(
+                "/", query_string={"lang": lang}, headers={"Accept": "text/html"}):
+            response = render_error(ServiceUnavailable())
+            path = folder / f"503.{lang}.html"
+            path.write_bytes(response.get_data())
+        path.chmod(0o644)
+        click.echo(str(path))
+
+
+def _quiet_session_teardown(app: Flask) -> None:
+    """Closing a request's session rolls its transaction back; when the database has just gone
+    away (restarted, connection cut) that rollback fails after the response is made, and Flask
+    would turn it into a bare 500 instead of the answer already built. SQLAlchemy drops the
+    broken connection anyway (the pool pings the next one): log the failure and go on."""
+    for index, func in enumerate(app.teardown_appcontext_funcs):
+        if getattr(func, "__name__", "") == "_close_sessions":
+            # Flask-SQLAlchemy-Lite's is a plain function (its async one is not registered).
+            app.teardown_appcontext_funcs[index] = _closing_quietly(
+                cast(Callable[[BaseException | None], None], func))
+
+
+def _closing_quietly(
+    close: Callable[[BaseException | None], None],
+) -> Callable[[BaseException | None], None]:
+    def _close_sessions_quietly(error: BaseException | None) -> None:
+        try:
+            close(error)
+        except DBAPIError as failure:
+            logging.getLogger(__name__).warning(
+                "closing the request's database session failed: %s", failure.orig)
+
+    return _close_sessions_quietly
+
+
 def init_app(app: Flask) -> None:
     _drop_async_session_teardown(app)
+    _quiet_session_teardown(app)
     app.register_blueprint(bp)
+    app.cli.add_command(error_pages)
     for error in (OperationalError, InternalError):
         app.register_error_handler(error, database_unavailable)
     if app.config.get("REQUEST_LOG", True):

@@ -85,6 +85,7 @@ def _owners(model: type[Base]) -> tuple[tuple[str, type[Base]], ...]:
     return tuple((column, BY_NAME[name]) for column, name in model.__owners__)
 
 
+
 # The rows that belong to a row (model, foreign key): soft-deleting the row soft-deletes them
 # too, and restoring it restores those deleted with it (not those deleted before on their own),
 # each with its own event, so no page or API shows a commitment of a deleted plan.

@@ -88,6 +88,14 @@ SETTINGS: tuple[Setting, ...] = (
         "to standard error.",
     ),
     Setting(
+        "SHARED_CACHE_SECONDS",
+        1,
+        "Seconds a shared cache (nginx in front of the app hosts, deploy/nginx.conf) may answer "
+        "a public page or API response without asking the app again (Cache-Control s-maxage; "
+        "browsers always ask: max-age=0). It bounds how long a write takes to show through "
+        "nginx (README, Caches).",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         0,
         "How many reverse proxies stand in front of the app; with 1 or more, the client's "

@@ -1,19 +1,22 @@
-"""gunicorn settings for `make serve` and production (`gunicorn -c deploy/gunicorn.conf.py`).
+"""gunicorn settings of an app host (`make serve` starts several: deploy/stack.py; in
+production `gunicorn -c deploy/gunicorn.conf.py wsgi:app` on each host, behind nginx).
 
 Every value can be overridden from the environment (GUNICORN_CMD_ARGS also works).
 
 - workers: WEB_CONCURRENCY, default 2 x CPU cores + 1 (sync workers: one request at a time
-  each; pages are cached per worker, so each renders a page once per data change).
-- bind: BIND, default 127.0.0.1:8000 (put the reverse proxy in front; see deploy/nginx.conf).
-- timeout: a worker silent for 30 s is killed and replaced; graceful_timeout: 30 s to finish
-  requests on restart or reload; keepalive: 5 s behind a proxy.
+  each; nginx answers the repeated public pages from its cache, so the workers render only
+  what changed, what nobody asked for yet, and every signed-in page).
+- bind: BIND, default 127.0.0.1:8000 (nginx in front: deploy/nginx.conf); deploy/stack.py
+  passes a listening socket instead (--bind fd://N).
+- timeout: a worker silent for 30 s is killed and replaced (nginx waits 35 s, then tries the
+  next host); graceful_timeout: 30 s to finish requests on restart or reload; keepalive: 5 s
+  behind a proxy.
 - access log: the app writes one JSON line per request itself (app/ops.py, REQUEST_LOG), so
   gunicorn's own access log is off unless ACCESS_LOG names a file ("-" = stdout); the error
   log goes to standard error.
 - max_requests (+ jitter): MAX_REQUESTS, default 1,000,000 per worker: recycles workers now and
-  then, bounding any slow memory growth. Not lower: a recycled worker starts with empty caches
-  and its start (importing the app) takes a core for a second, which a results-day surge of
-  thousands of requests a second would otherwise meet every few seconds.
+  then, bounding any slow memory growth; a recycled worker imports the app again (a core for
+  about a second), so not much lower.
 """
 
 import multiprocessing

@@ -1,9 +1,9 @@
 """Map pages: the metric choropleth (/map), the local exercises (/map/exercises), downloads.
 
-Pages are cached like every public page (app.httpcache), keyed by the revisions of the
-datasets a map draws from (metric, local, geodata, states), the language and the query; a
-bad argument is refused (400) and never cached; a write to any dataset bumps its revision, so
-the next request renders afresh.
+Pages are public like every other (app.httpcache: validators from the revisions of the
+datasets a map draws from, metric, local, geodata and states, the language and the query;
+nginx keeps the copies); a bad argument is refused (400) and never public; a write to any of
+those datasets bumps its revision, so the next request renders afresh.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def _credit(bundled: bool, layer: Layer) -> str:
 
 
 def _cached_page(kind: str, view: ListView, build: Callable[[], dict[str, Any]]) -> str:
-    """Render the page around the map parts (the whole response is cached by app.httpcache)."""
+    """Render the page around the map parts (nginx keeps the whole response)."""
     parts = build()
     return render_template("maps/page.html", **{k: Markup(v) for k, v in parts.items()})
 

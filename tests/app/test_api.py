@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Commitment, State
+from app.models import Commitment, DataRevision, State
 from tests.app.api_fixtures import api_app  # noqa: F401  (the fixture)
 
 
@@ -165,6 +167,10 @@ def test_reads_are_open_to_every_origin(api):
 
 
 def test_etag_last_modified_and_304_follow_the_data_revision(api, api_app):  # noqa: F811
+    with api_app.app_context():  # Last-Modified is sent once the latest change is 2 s old
+        db.session.execute(sa.update(DataRevision).values(
+            changed_at=datetime.now(UTC) - timedelta(hours=1)))
+        db.session.commit()
     first = api.get("/api/v1/states/01")
     etag = first.headers["ETag"]
     assert first.headers["Last-Modified"]
