@@ -154,19 +154,32 @@ def url_with(**changes: Any) -> str:
     return request.path + (f"?{query}" if query else "")
 
 
-def parse_list(spec: ListSpec, **extra: ma_fields.Field) -> ListView:
-    """Read the request against ``spec`` (and ``extra`` arguments); 400 on any bad value."""
-    declared: dict[str, ma_fields.Field] = {
+MAX_PAGE = 10**6
+
+
+def list_arguments(spec: ListSpec, **extra: ma_fields.Field) -> dict[str, ma_fields.Field]:
+    """The declared arguments of a list: its filters, ``extra`` ones, ``sort``, ``order`` and
+    ``page``. Pages parse them (``parse_list``, plus ``format``) and the JSON API parses and
+    describes the same declaration (``app.api.resources``)."""
+    return {
         **spec.filters,
         **extra,
-        "sort": params.sort(spec.sorts),
-        "order": params.choice(("asc", "desc")),
-        "page": params.integer(1, 10**6),
-        "format": params.choice(FORMATS),
+        "sort": params.sort(spec.sorts, metadata={
+            "description": f"Sort key; '-' in front for descending. Default {spec.default_sort}."
+        }),
+        "order": params.choice(("asc", "desc"), metadata={
+            "description": "Direction, overriding the sort key's '-'."}),
+        "page": params.integer(1, MAX_PAGE, metadata={
+            "description": "Page number, from 1. A page past the last one is empty."}),
     }
-    args = params.parse(declared)
-    sort = args.pop("sort") or spec.default_sort
-    order = args.pop("order")
+
+
+def view_of(spec: ListSpec, args: Mapping[str, Any], extra: Iterable[str] = (),
+            fmt: str = "html") -> ListView:
+    """The ListView of arguments parsed against ``list_arguments(spec, **extra)`` (an absent
+    argument may be missing from ``args`` or None)."""
+    sort = args.get("sort") or spec.default_sort
+    order = args.get("order")
     key = sort.removeprefix("-")
     descending = sort.startswith("-") if order is None else order == "desc"
     return ListView(
@@ -174,9 +187,15 @@ def parse_list(spec: ListSpec, **extra: ma_fields.Field) -> ListView:
         filters={k: args.get(k) for k in (*spec.filters, *extra)},
         sort=key,
         descending=descending,
-        page=args.pop("page") or 1,
-        format=args.pop("format") or "html",
+        page=args.get("page") or 1,
+        format=args.get("format") or fmt,
     )
+
+
+def parse_list(spec: ListSpec, **extra: ma_fields.Field) -> ListView:
+    """Read the request against ``spec`` (and ``extra`` arguments); 400 on any bad value."""
+    declared = {**list_arguments(spec, **extra), "format": params.choice(FORMATS)}
+    return view_of(spec, params.parse(declared), extra)
 
 
 def where_equal(stmt: Select, filters: Mapping[str, Any], columns: Mapping[str, Any]) -> Select:
@@ -231,7 +250,8 @@ def order(source: Any, view: ListView, *tie_breakers: Any) -> Any:
 
 @dataclass
 class Page:
-    """One page of a list."""
+    """One page of a list. A page past the last one has no items (and no next page), so a
+    client that follows ``next`` links, or asks for pages until one is empty, stops."""
 
     items: list[Any]
     total: int
@@ -243,18 +263,31 @@ class Page:
         return max(1, math.ceil(self.total / self.per_page))
 
     @property
+    def past_end(self) -> bool:
+        return self.page > self.pages
+
+    @property
     def first(self) -> int:
-        return 0 if not self.total else (self.page - 1) * self.per_page + 1
+        return 0 if not self.items else (self.page - 1) * self.per_page + 1
 
     @property
     def last(self) -> int:
-        return min(self.total, self.page * self.per_page)
+        return 0 if not self.items else min(self.total, self.page * self.per_page)
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+    @property
+    def prev_page(self) -> int | None:
+        """The page before, or the last page when this one is past it."""
+        return min(self.page - 1, self.pages) if self.page > 1 else None
 
 
 def paginate(source: Any, view: ListView, session: Session | None = None) -> Page:
     """One page of an (ordered) Select, run in ``session``, or of a sequence.
 
-    A page past the end shows the last page.
+    A page past the end has no items (``Page.past_end``); it is not an error.
     """
     per_page = view.spec.per_page or int(current_app.config["PAGE_SIZE"])
     if isinstance(source, Select):
@@ -266,13 +299,32 @@ def paginate(source: Any, view: ListView, session: Session | None = None) -> Pag
     else:
         source = list(source)
         total = len(source)
-    page = min(view.page, max(1, math.ceil(total / per_page)))
-    start = (page - 1) * per_page
-    if isinstance(source, Select):
+    start = (view.page - 1) * per_page
+    if start >= total:
+        items: list[Any] = []
+    elif isinstance(source, Select):
         items = list(session.execute(source.limit(per_page).offset(start)).all())  # type: ignore[union-attr]
     else:
         items = source[start:start + per_page]
-    return Page(items, total, page, per_page)
+    return Page(items, total, view.page, per_page)
+
+
+def page_links(view: ListView, page: Page) -> dict[str, str | None]:
+    """The links of a page: itself, the first, the last, the next and the previous (None
+    when there is none: no ``next`` on the last page or past it)."""
+    return {
+        "self": view.url(page=page.page),
+        "first": view.url(page=1),
+        "last": view.url(page=page.pages),
+        "next": view.url(page=page.next_page) if page.next_page else None,
+        "prev": view.url(page=page.prev_page) if page.prev_page else None,
+    }
+
+
+def link_header(links: Mapping[str, str | None]) -> str:
+    """An HTTP ``Link`` header (RFC 8288) of a page's links, leaving out those it lacks."""
+    return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items()
+                     if url is not None and rel != "self")
 
 
 # --- Downloads ---------------------------------------------------------------------------
