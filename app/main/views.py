@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, redirect, render_template, url_for
+from pathlib import Path
+
+from flask import Response, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -70,7 +72,24 @@ def find_state() -> str | Response:
     return render_template("main/find.html", query=query, found=found)
 
 
-# (endpoint, label) of the site's navigation.
+# What crawlers are asked to leave alone: pages for signed-in users and the sign-in form.
+ROBOTS_DISALLOW = ("/edit/", "/admin/", "/account/", "/milestones/", "/login", "/logout")
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW), "Allow: /"]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The site's icon (app/static/favicon.ico, made by scripts/make-favicon), 5 KB."""
+    icon = Path(current_app.static_folder or "", "favicon.ico").read_bytes()
+    return Response(icon, mimetype="image/vnd.microsoft.icon")
+
+
+
 NAV = (
     ("main.home", _l("Inicio")),
     ("maps.state_map", _l("Mapa")),

@@ -94,6 +94,20 @@ def test_docs_page_uses_only_local_assets(api):
     assert asset.status_code == 200
     asset.close()
     assert "/api/openapi.json" in page
+    with api.get(sources[0]) as asset:
+        bundle = asset.get_data(as_text=True)
+    assert "cdn.redoc.ly" not in bundle and 'src:"http' not in bundle  # no remote logo
+
+
+def test_favicon_and_robots_are_served_locally(api):
+    icon = api.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/vnd.microsoft.icon"
+    assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    robots = api.get("/robots.txt")
+    assert robots.status_code == 200 and robots.mimetype == "text/plain"
+    lines = robots.get_data(as_text=True).splitlines()
+    assert lines[0] == "User-agent: *" and "Disallow: /edit/" in lines
+    assert "Disallow: /data/" not in lines and "Disallow: /api/" not in lines
 
 
 def test_list_pages_with_links_and_stable_order(api):

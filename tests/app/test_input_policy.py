@@ -57,6 +57,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "/data": {},
     "/data/datapackage.json": {},
     "/data/state.csv": {},
+    "/favicon.ico": {},
+    "/robots.txt": {},
 }
 SIGNED_IN_ONLY = ("/api/", "/edit/", "/admin/", "/account/", "/milestones/",
                   "/commitments/<int:commitment_id>/milestones")
