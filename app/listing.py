@@ -5,7 +5,9 @@ a default, the columns of its download); ``parse_list`` reads the request agains
 a bad value); ``order``/``paginate`` work on an SQL ``Select`` or on a Python sequence alike;
 ``download`` answers ``?format=csv`` or ``?format=json`` with the whole filtered list. The
 template partial ``_list.html`` draws sortable headers, the "rows x-y of n" line, the links
-and the pagination from the ``ListView``.
+and the pagination from the ``ListView``. A page past the last one is empty and has no next
+page (``Page.past_end``), in the HTML lists as in the API (``page_links``, ``link_header``), so
+a client paging until an empty page, or until there is no next link, stops.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
 """The one input policy: query arguments parsed against their declarations.
 
 Every page and download declares its arguments with the field builders below (webargs and
-marshmallow do the parsing). An empty argument counts as absent; an argument nobody declared
-is ignored; a bad value of a declared argument stops the request with ``BadArguments`` (400),
-which the error handlers render as the site's page (or JSON) naming the argument, the value
-and what is allowed. Unknown ids are 404 (``get_or_404`` and the bounded ``int`` converter).
+marshmallow do the parsing); the JSON API parses and describes (OpenAPI) the same fields. An
+empty argument counts as absent; an argument nobody declared is ignored; a value not of the
+declared form stops the request with ``BadArguments`` (400), which the error handlers render
+as the site's page (or JSON) naming the argument, the value and what is allowed. A value of the
+declared form is valid even when no row has it: a filter then gives an empty list (any of the
+32 state codes, any id, any round year). An id in the path that names no record is a 404
+(``get_or_404`` and the bounded ``int`` converter).
 """
 
 from __future__ import annotations
