@@ -280,6 +280,8 @@ def test_reads_are_open_to_every_origin(api, api_app):  # noqa: F811
         response.close()
     assert "Link" in api.get("/api/v1/states", headers=origin).headers[
         "Access-Control-Expose-Headers"]
+    # The same headers with or without Origin: a cached copy serves every client.
+    assert api.get("/data/datapackage.json").headers["Access-Control-Allow-Origin"] == "*"
     for url in ("/plans", "/data", "/login", "/commitments/1"):
         assert api.get(url, headers=origin).headers.get("Access-Control-Allow-Origin") is None
     preflight = api.options("/api/v1/states", headers={
