@@ -21,12 +21,15 @@ import sys
 from pathlib import Path
 from urllib.request import urlopen
 
+import pytest
+
 from tests.app.api_fixtures import api_app, api_url  # noqa: F401  (the fixtures)
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "6"))
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261203")
 
 
+@pytest.mark.slow  # about 1½ minutes
 def test_schemathesis_with_every_check_finds_nothing(api_url, tmp_path: Path):  # noqa: F811
     command = Path(sys.executable).with_name("schemathesis")
     result = subprocess.run(
