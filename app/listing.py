@@ -5,7 +5,9 @@ a default, the columns of its download); ``parse_list`` reads the request agains
 a bad value); ``order``/``paginate`` work on an SQL ``Select`` or on a Python sequence alike;
 ``download`` answers ``?format=csv`` or ``?format=json`` with the whole filtered list. The
 template partial ``_list.html`` draws sortable headers, the "rows x-y of n" line, the links
-and the pagination from the ``ListView``.
+and the pagination from the ``ListView``. A page past the last one is empty and has no next
+page (``Page.past_end``), in the HTML lists as in the API (``page_links``, ``link_header``), so
+a client paging until an empty page, or until there is no next link, stops.
 """
 
 from __future__ import annotations
@@ -154,19 +156,32 @@ def url_with(**changes: Any) -> str:
     return request.path + (f"?{query}" if query else "")
 
 
-def parse_list(spec: ListSpec, **extra: ma_fields.Field) -> ListView:
-    """Read the request against ``spec`` (and ``extra`` arguments); 400 on any bad value."""
-    declared: dict[str, ma_fields.Field] = {
+MAX_PAGE = 10**6
+
+
+def list_arguments(spec: ListSpec, **extra: ma_fields.Field) -> dict[str, ma_fields.Field]:
+    """The declared arguments of a list: its filters, ``extra`` ones, ``sort``, ``order`` and
+    ``page``. Pages parse them (``parse_list``, plus ``format``) and the JSON API parses and
+    describes the same declaration (``app.api.resources``)."""
+    return {
         **spec.filters,
         **extra,
-        "sort": params.sort(spec.sorts),
-        "order": params.choice(("asc", "desc")),
-        "page": params.integer(1, 10**6),
-        "format": params.choice(FORMATS),
+        "sort": params.sort(spec.sorts, metadata={
+            "description": f"Sort key; '-' in front for descending. Default {spec.default_sort}."
+        }),
+        "order": params.choice(("asc", "desc"), metadata={
+            "description": "Direction, overriding the sort key's '-'."}),
+        "page": params.integer(1, MAX_PAGE, metadata={
+            "description": "Page number, from 1. A page past the last one is empty."}),
     }
-    args = params.parse(declared)
-    sort = args.pop("sort") or spec.default_sort
-    order = args.pop("order")
+
+
+def view_of(spec: ListSpec, args: Mapping[str, Any], extra: Iterable[str] = (),
+            fmt: str = "html") -> ListView:
+    """The ListView of arguments parsed against ``list_arguments(spec, **extra)`` (an absent
+    argument may be missing from ``args`` or None)."""
+    sort = args.get("sort") or spec.default_sort
+    order = args.get("order")
     key = sort.removeprefix("-")
     descending = sort.startswith("-") if order is None else order == "desc"
     return ListView(
@@ -174,9 +189,15 @@ def parse_list(spec: ListSpec, **extra: ma_fields.Field) -> ListView:
         filters={k: args.get(k) for k in (*spec.filters, *extra)},
         sort=key,
         descending=descending,
-        page=args.pop("page") or 1,
-        format=args.pop("format") or "html",
+        page=args.get("page") or 1,
+        format=args.get("format") or fmt,
     )
+
+
+def parse_list(spec: ListSpec, **extra: ma_fields.Field) -> ListView:
+    """Read the request against ``spec`` (and ``extra`` arguments); 400 on any bad value."""
+    declared = {**list_arguments(spec, **extra), "format": params.choice(FORMATS)}
+    return view_of(spec, params.parse(declared), extra)
 
 
 def where_equal(stmt: Select, filters: Mapping[str, Any], columns: Mapping[str, Any]) -> Select:
@@ -232,7 +253,8 @@ def order(source: Any, view: ListView, *tie_breakers: Any) -> Any:
 
 @dataclass
 class Page:
-    """One page of a list."""
+    """One page of a list. A page past the last one has no items (and no next page), so a
+    client that follows ``next`` links, or asks for pages until one is empty, stops."""
 
     items: list[Any]
     total: int
@@ -244,43 +266,66 @@ class Page:
         return max(1, math.ceil(self.total / self.per_page))
 
     @property
+    def past_end(self) -> bool:
+        return self.page > self.pages
+
+    @property
     def first(self) -> int:
-        return 0 if not self.total else (self.page - 1) * self.per_page + 1
+        return 0 if not self.items else (self.page - 1) * self.per_page + 1
 
     @property
     def last(self) -> int:
-        return min(self.total, self.page * self.per_page)
+        return 0 if not self.items else min(self.total, self.page * self.per_page)
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+    @property
+    def prev_page(self) -> int | None:
+        """The page before, or the last page when this one is past it."""
+        return min(self.page - 1, self.pages) if self.page > 1 else None
 
 
 def paginate(source: Any, view: ListView, session: Session | None = None) -> Page:
     """One page of an (ordered) Select, run in ``session``, or of a sequence.
 
-    A page past the end shows the last page.
+    A page past the end has no items (``Page.past_end``); it is not an error.
     """
     per_page = view.spec.per_page or int(current_app.config["PAGE_SIZE"])
+    start = (view.page - 1) * per_page
+    items: list[Any]
     if isinstance(source, Select):
         if session is None:
             raise ValueError("paginating a Select needs a session")
         total = session.scalar(
             select(func.count()).select_from(source.order_by(None).subquery())
         ) or 0
-        page, start = _shown_page(view.page, total, per_page)
-        items = list(session.execute(source.limit(per_page).offset(start)).all())
+        items = [] if start >= total else list(
+            session.execute(source.limit(per_page).offset(start)).all())
     else:
         rows = list(source)
         total = len(rows)
-        page, start = _shown_page(view.page, total, per_page)
         items = rows[start:start + per_page]
-    return Page(items, total, page, per_page)
+    return Page(items, total, view.page, per_page)
 
 
-def _shown_page(wanted: int, total: int, per_page: int) -> tuple[int, int]:
-    """The page shown (one past the end shows the last) and the offset of its first row."""
-    page = min(wanted, max(1, math.ceil(total / per_page)))
-    return page, (page - 1) * per_page
+def page_links(view: ListView, page: Page) -> dict[str, str | None]:
+    """The links of a page: itself, the first, the last, the next and the previous (None
+    when there is none: no ``next`` on the last page or past it)."""
+    return {
+        "self": view.url(page=page.page),
+        "first": view.url(page=1),
+        "last": view.url(page=page.pages),
+        "next": view.url(page=page.next_page) if page.next_page else None,
+        "prev": view.url(page=page.prev_page) if page.prev_page else None,
+    }
 
 
-# --- Downloads ---------------------------------------------------------------------------
+def link_header(links: Mapping[str, str | None]) -> str:
+    """An HTTP ``Link`` header (RFC 8288) of a page's links, leaving out those it lacks."""
+    return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items()
+                     if url is not None and rel != "self")
 
 
 def wants_download(view: ListView) -> bool:

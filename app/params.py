@@ -1,16 +1,20 @@
 """The one input policy: query arguments parsed against their declarations.
 
 Every page and download declares its arguments with the field builders below (webargs and
-marshmallow do the parsing). An empty argument counts as absent; an argument nobody declared
-is ignored; a bad value of a declared argument stops the request with ``BadArguments`` (400),
-which the error handlers render as the site's page (or JSON) naming the argument, the value
-and what is allowed. Unknown ids are 404 (``get_or_404`` and the bounded ``int`` converter).
+marshmallow do the parsing); the JSON API parses and describes (OpenAPI) the same fields. An
+empty argument counts as absent; an argument nobody declared is ignored; a value not of the
+declared form stops the request with ``BadArguments`` (400), which the error handlers render
+as the site's page (or JSON) naming the argument, the value and what is allowed. A value of the
+declared form is valid even when no row has it: a filter then gives an empty list (any of the
+32 state codes, any id, any round year). An id in the path that names no record is a 404
+(``get_or_404`` and the bounded ``int`` converter).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 from flask import Flask, request
 from flask_babel import gettext as _
@@ -19,7 +23,7 @@ from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, NotFound
-from werkzeug.routing import BaseConverter, IntegerConverter, Map
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from app.models.base import Base
 
@@ -28,6 +32,7 @@ MAX_ID = 2**31 - 1
 MAX_TEXT = 200  # characters of a search
 MAX_WORDS = 12  # words of a search (each one is a LIKE on several columns)
 M = TypeVar("M", bound=Base)
+YEARS = (2000, 2100)  # what a metric round's year may be
 
 
 class BadArguments(BadRequest):
@@ -59,6 +64,12 @@ def _problem(name: str, value: object, allowed: str) -> dict[str, str]:
 
 
 # --- Field builders: each carries a description of what it allows ----------------------
+#
+# The constraints are marshmallow validators that apispec also reads, so the JSON API's
+# OpenAPI description (app.api) shows exactly what the parser accepts: a choice is an
+# ``enum``, a whole number has its ``minimum`` and ``maximum``, a text its ``maxLength`` and
+# ``pattern``. A value of the declared form is valid; whether any row has it is not the
+# parser's business (a filter that matches nothing gives an empty list).
 
 
 def _described(field: fields.Field, allowed: Callable[[], str]) -> fields.Field:
@@ -66,9 +77,28 @@ def _described(field: fields.Field, allowed: Callable[[], str]) -> fields.Field:
     return field
 
 
-def _no_controls(value: str) -> None:
-    if any(ord(ch) < 32 and ch not in "\t" for ch in value):
-        raise ValidationError("control character")
+class FullMatch(validate.Regexp):
+    """``validate.Regexp`` over the whole value (``re.fullmatch``: no trailing newline slips
+    past a ``$``). The pattern is also valid ECMA-262, as OpenAPI's ``pattern`` must be."""
+
+    # Regexp also takes bytes; query text is always str.
+    def __call__(self, value: str) -> str:  # type: ignore[override]  # str only, see above
+        pattern = cast("re.Pattern[str]", self.regex)  # compiled from a str pattern
+        if pattern.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+class QueryInteger(fields.Integer):
+    """A whole number written with ASCII digits, ``-`` allowed in front: no spaces, ``+``,
+    ``_`` or other scripts' digits (which Python's ``int()`` would take)."""
+
+    _DIGITS = re.compile(r"-?[0-9]{1,30}")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and self._DIGITS.fullmatch(value) is None:
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def _now(values: Iterable[Any] | Callable[[Session], Iterable[Any]]) -> Iterable[Any]:
@@ -82,8 +112,15 @@ def _now(values: Iterable[Any] | Callable[[Session], Iterable[Any]]) -> Iterable
 
 def choice(values: Iterable[str] | Callable[[Session], Iterable[str]], **kwargs: Any,
            ) -> fields.Field:
-    """One of ``values``, or of what a service returns at parse time (called with the
-    request's session, e.g. ``round_years``: the loaded rounds)."""
+    """One of ``values`` (an ``enum`` in the API's description).
+
+    ``values`` may be a callable of the request's session (values read from the data at parse
+    time), but such a list cannot be described in advance: the API declares fixed lists only.
+    """
+    if not callable(values):
+        fixed = tuple(str(v) for v in values)
+        return _described(fields.String(validate=validate.OneOf(fixed), **kwargs),
+                          lambda: ", ".join(fixed))
 
     def current() -> list[str]:
         return [str(v) for v in _now(values)]
@@ -98,9 +135,19 @@ def choice(values: Iterable[str] | Callable[[Session], Iterable[str]], **kwargs:
 def integer(minimum: int = 1, maximum: int = MAX_ID, **kwargs: Any) -> fields.Field:
     """A whole number in [minimum, maximum]."""
     return _described(
-        fields.Integer(strict=False, validate=validate.Range(minimum, maximum), **kwargs),
+        QueryInteger(validate=validate.Range(minimum, maximum), **kwargs),
         lambda: _("un número entero de %(lo)s a %(hi)s", lo=minimum, hi=maximum),
     )
+
+
+def identifier(**kwargs: Any) -> fields.Field:
+    """A record's id (1 to MAX_ID), whether or not a record has it."""
+    return integer(1, MAX_ID, **kwargs)
+
+
+def year(**kwargs: Any) -> fields.Field:
+    """The year of a metric round (a round that is not loaded is still a well-formed year)."""
+    return integer(*YEARS, **kwargs)
 
 
 def int_choice(values: Callable[[Session], Iterable[int]], **kwargs: Any) -> fields.Field:
@@ -111,35 +158,40 @@ def int_choice(values: Callable[[Session], Iterable[int]], **kwargs: Any) -> fie
             raise ValidationError("not allowed")
 
     return _described(
-        fields.Integer(strict=False, validate=[validate.Range(0, MAX_ID), check], **kwargs),
+        QueryInteger(validate=[validate.Range(0, MAX_ID), check], **kwargs),
         lambda: ", ".join(str(v) for v in _now(values)) or _("ninguno (no hay datos cargados)"),
     )
 
 
+# Whitespace between words (tab, and Unicode's space separators and line/paragraph separators)
+# and what a word is made of (anything but whitespace and control characters), spelled out
+# rather than ``\s``, which Python's re and ECMA-262 (OpenAPI's patterns) read differently.
+_SPACES = r"\t \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NOT_WORD = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def words_pattern(max_words: int) -> str:
+    """A pattern of at most ``max_words`` words, with no control character but tab; the words
+    are those ``str.split()`` finds (a test checks every code point agrees)."""
+    word, space = f"[^{_NOT_WORD}]", f"[{_SPACES}]"
+    return rf"^{space}*(?:{word}+{space}+){{0,{max_words - 1}}}{word}*{space}*$"
+
+
 def text(max_length: int = MAX_TEXT, max_words: int = MAX_WORDS, **kwargs: Any) -> fields.Field:
     """Free text such as a search: bounded in length and words, no control characters."""
-
-    def check(value: str) -> None:
-        _no_controls(value)
-        if len(value) > max_length or len(value.split()) > max_words:
-            raise ValidationError("too long")
-
     return _described(
-        fields.String(validate=check, **kwargs),
+        fields.String(validate=[validate.Length(max=max_length),
+                                FullMatch(words_pattern(max_words))], **kwargs),
         lambda: _("texto de hasta %(n)s caracteres y %(w)s palabras", n=max_length, w=max_words),
     )
 
 
 def sort(keys: Iterable[str], **kwargs: Any) -> fields.Field:
-    """A sort key, ``-`` in front for descending."""
+    """A sort key, ``-`` in front for descending (both forms are in the ``enum``)."""
     allowed = tuple(keys)
-
-    def check(value: str) -> None:
-        if value.removeprefix("-") not in allowed:
-            raise ValidationError("not allowed")
-
+    values = [form for key in allowed for form in (key, f"-{key}")]
     return _described(
-        fields.String(validate=check, **kwargs),
+        fields.String(validate=validate.OneOf(values), **kwargs),
         lambda: ", ".join(allowed) + " " + _("(con «-» delante para orden descendente)"),
     )
 
@@ -185,9 +237,11 @@ def parse(declared: Mapping[str, fields.Field]) -> dict[str, Any]:
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` limited to the ids a table can hold: a larger number does not match (404)."""
+    """``<int:...>`` limited to the ids a table can hold (1 to MAX_ID): another number does not
+    match (404)."""
 
-    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 

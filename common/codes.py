@@ -57,6 +57,12 @@ class CodeList(Mapping[str, str]):
         return f"{column} IN ({', '.join(repr(c) for c in self.codes)})"
 
 
+# --- States -----------------------------------------------------------------------------
+
+# INEGI's codes of Mexico's 32 federal entities (cve_ent), "01" (Aguascalientes) to "32"
+# (Zacatecas); the names are in the state table (seeds/data, from INEGI's catalogue).
+STATE_CODES: tuple[str, ...] = tuple(f"{n:02d}" for n in range(1, 33))
+
 # --- The Open Government Metric -------------------------------------------------------
 
 INDICES = CodeList("index", {

@@ -97,15 +97,20 @@ def _metric_2017(app: Flask) -> None:
 
 
 def _api(app: Flask) -> None:
-    """Two SYNTHETIC rounds (test data, not real results) on top of every seed."""
+    """Two SYNTHETIC rounds and a SYNTHETIC milestone with evidence (test data, not real
+    results) on top of every seed."""
     import tempfile
 
+    from tests.app.api_fixtures import add_synthetic_milestone
     from tests.app.metric_fixtures import import_file, write_synthetic_2019
 
     with tempfile.TemporaryDirectory() as folder:
         synthetic = write_synthetic_2019(Path(folder) / "synthetic.csv")
         import_file(app, synthetic, 2019)
         import_file(app, synthetic, 2021)
+    with app.app_context():
+        add_synthetic_milestone()
+        db.session.commit()
 
 
 @dataclass(frozen=True)

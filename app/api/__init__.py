@@ -2,30 +2,35 @@
 
 flask-smorest generates the OpenAPI 3 description (``/api/openapi.json``) from the
 marshmallow schemas and the declared arguments, and serves ReDoc (vendored, no CDN) at
-``/api/docs``. Arguments are parsed by the site's input policy (``app.params``): a bad value
-is a JSON 400 naming the argument, an unknown id a JSON 404 (``app.errors``). Reads are open
-to every origin (CORS). Responses carry an ETag and Last-Modified from the data revisions, and
-a matching ``If-None-Match`` gets a 304: ``app.httpcache`` does that for every endpoint once it
-is registered; until then ``conditional`` below does it for the API alone.
+``/api/docs``. Arguments are parsed by the site's input policy (``app.params``) against the
+same declarations the description is built from: a bad value is a JSON 400 naming the
+argument, an unknown id a JSON 404 (``app.errors``). ``HttpPlugin`` adds to every operation
+what the site's HTTP layer does for it (``app.httpcache``: ETag, Last-Modified,
+Cache-Control, 304 on If-None-Match or If-Modified-Since) and checks that each has an
+``operationId``.
+
+Cross-origin reads (CORS, read-only, no credentials) are open on the API, the open data
+(``/data/*``), the GeoJSON layers and the Atom feeds (``init_app``).
 """
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from apispec import APISpec, BasePlugin
+from flask import Flask, Response
 from flask_cors import CORS
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
 from app import params
+from common.codes import STATE_CODES
 
 PREFIX = "/api/v1"
 REDOC = "/static/vendor/redoc-2.5.4/redoc.standalone.js"
+NOT_FOUND = "NOT_FOUND"  # flask-smorest's response of that status (the Error schema)
+CORS_MAX_AGE = 86400  # seconds a browser may keep a preflight's answer (browsers cap it)
 
 
 class ProblemSchema(Schema):
@@ -61,47 +66,124 @@ class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = params.parser
 
 
-# --- Conditional requests (until app.httpcache is registered) ----------------------------
+# --- What every operation gets from the HTTP layer ------------------------------------------
+
+_STRING = {"type": "string"}
+HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {"description": "Weak validator of the response; send it back in If-None-Match.",
+             "schema": _STRING},
+    "Last-Modified": {"description": "Last change of the data the response rests on; send it "
+                                     "back in If-Modified-Since.", "schema": _STRING},
+    "Cache-Control": {"description": "How long shared caches may keep the response.",
+                      "schema": _STRING},
+    "Link": {"description": "The page's links (RFC 8288): first, last, and prev and next "
+                            "when there are such pages (no next on the last page).",
+             "schema": _STRING},
+}
+def header_refs(*names: str) -> dict[str, dict[str, str]]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
 
 
-def _revision_state() -> tuple[str, Any]:
-    """A digest of every dataset's revision and the latest change."""
-    from app.extensions import db
-    from app.models import DataRevision
+class HttpPlugin(BasePlugin):
+    """Documents what the HTTP layer adds to every GET (validators, 304, caching headers) and
+    the input policy's empty values, and refuses an operation without an ``operationId``.
 
-    rows = db.session.execute(
-        select(DataRevision.dataset, DataRevision.revision, DataRevision.changed_at)
-        .order_by(DataRevision.dataset)
-    ).all()
-    changed = max((r.changed_at for r in rows if r.changed_at is not None), default=None)
-    key = repr([(r.dataset, r.revision) for r in rows]) + request.full_path
-    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest(), changed
+    The request's validators (If-None-Match, If-Modified-Since) are described in words (the
+    API's description, the 304 response) rather than as parameters of every operation: they
+    are the HTTP layer's, not the operation's.
+    """
+
+    def init_spec(self, spec: APISpec) -> None:
+        for name, header in HEADERS.items():
+            spec.components.header(name, header)
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None,
+                         **kwargs: Any) -> None:
+        for method, operation in (operations or {}).items():
+            if "operationId" not in operation:
+                raise ValueError(f"{method.upper()} {path}: no operationId")
+            if method != "get":
+                continue
+            for parameter in operation.get("parameters", []):
+                # The input policy takes an empty value as no value (app.params._Parser), so an
+                # optional query argument may be sent empty: say so.
+                if isinstance(parameter, dict) and parameter.get("in") == "query" and not (
+                        parameter.get("required")):
+                    parameter["allowEmptyValue"] = True
+            responses = operation.setdefault("responses", {})
+            ok = responses.get(200) or responses.setdefault("200", {"description": "OK"})
+            ok.setdefault("headers", {}).update(header_refs("ETag", "Last-Modified",
+                                                            "Cache-Control"))
+            responses["304"] = {
+                "description": "Not Modified: the representation that If-None-Match or "
+                               "If-Modified-Since names is still current (no body).",
+                "headers": header_refs("ETag", "Last-Modified", "Cache-Control"),
+            }
 
 
-def conditional() -> Response | None:
-    """ETag and Last-Modified from the data revisions; 304 when If-None-Match matches."""
-    if "httpcache" in current_app.extensions or request.method not in ("GET", "HEAD"):
-        return None
-    digest, changed = _revision_state()
-    g.api_etag = (digest, changed)
-    if request.if_none_match and request.if_none_match.contains_weak(digest):
-        return _validators(Response(status=304))
-    return None
+DESCRIPTION = """\
+Read-only open data of Estado Abierto: Mexico's local open-government exercises, action plans
+and the Open Government Metric.
+
+**Arguments.** Every argument is declared here exactly as the server checks it: a choice is an
+`enum`, a number has its bounds, a text its length and pattern. A value of the declared form is
+valid; a valid filter that matches nothing answers an empty list (200), whether or not a record
+with that value exists (a state without plans, a plan id nobody has, a year without a round).
+A value not of the declared form is a 400 whose `problems` name the argument, the value and
+what is allowed. An id in the path that names no record is a 404.
+
+**Pages.** Lists answer `{items, page, per_page, total, pages, links}`; `links.next` is null on
+the last page, and the same links come in an HTTP `Link` header (no `rel="next"` on the last
+page). A page past the last one is empty (200, no next). So a client may follow `next` until
+there is none, or ask for pages until one is empty: both stop.
+
+**Caching.** Responses carry a weak `ETag`, `Last-Modified` and `Cache-Control`; send
+`If-None-Match` (or `If-Modified-Since`) for a `304`.
+
+**Cross-origin reads** are open to every origin (CORS, no credentials), as are the data
+package (`/data/datapackage.json` and `/data/*`), the GeoJSON layers and the Atom feeds.
+"""
 
 
-def _validators(response: Response) -> Response:
-    digest, changed = g.api_etag
-    response.set_etag(digest, weak=True)
-    if changed is not None:
-        response.last_modified = changed.replace(tzinfo=UTC, microsecond=0)
-    response.headers.setdefault("Cache-Control", "public, max-age=0, must-revalidate")
-    return response
+def _docs_page_policy(app: Flask) -> None:
+    """ReDoc's search runs in a Web Worker made from a blob: the docs page alone may start one
+    (``worker-src 'self' blob:``); the rest of the site's policy is unchanged."""
+    endpoint = "api-docs.openapi_redoc"
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return
+
+    def docs_page() -> Response:
+        from app.accounts.security import content_security_policy
+
+        response = app.make_response(view())  # type: ignore[arg-type]  # flask-smorest's view returns a response
+        response.headers["Content-Security-Policy"] = (
+            content_security_policy() + "; worker-src 'self' blob:")
+        return response
+
+    app.view_functions[endpoint] = docs_page
 
 
-def add_validators(response: Response) -> Response:
-    if g.get("api_etag") and response.status_code == 200:
-        _validators(response)
-    return response
+def _cors(app: Flask) -> None:
+    """Read-only cross-origin access, without credentials, to the API and the open data."""
+    read_only = {
+        "origins": "*",
+        "methods": ["GET", "HEAD", "OPTIONS"],
+        "expose_headers": ["ETag", "Last-Modified", "Link", "Content-Disposition"],
+        "max_age": CORS_MAX_AGE,
+        "supports_credentials": False,
+        "send_wildcard": True,
+    }
+    CORS(app, resources={
+        rf"^{path}": read_only for path in (
+            r"/api/",
+            r"/data/",
+            r"/map\.geojson$",
+            r"/map/exercises\.geojson$",
+            r"/states/\d{2}/feed\.atom$",
+            r"/commitments/\d+/feed\.atom$",
+        )
+    })
 
 
 def init_app(app: Flask) -> None:
@@ -115,19 +197,16 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_REDOC_URL", REDOC)
     app.config.setdefault("API_SPEC_OPTIONS", {
         "info": {
-            "description": (
-                "Read-only open data of Estado Abierto: Mexico's local open-government "
-                "exercises, action plans and the Open Government Metric. Every list is "
-                "paginated (page, per_page) with links; a bad argument is a 400 naming it; "
-                "responses carry an ETag (send If-None-Match for a 304)."
-            ),
+            "description": DESCRIPTION,
             "license": {"name": "Code: MIT; data: the licences of its sources (see /data)"},
         },
     })
-    api = Api(app)  # one per app: the description is built from this app's routes
+    api = Api(app, spec_kwargs={"extra_plugins": [HttpPlugin()]})
+    api.register_converter(params.StateCodeConverter,
+                           lambda _converter: {"type": "string", "enum": list(STATE_CODES)})
     from . import views
 
     for blueprint in views.BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=PREFIX)
-    CORS(app, resources={r"/api/*": {"origins": "*", "methods": ["GET", "HEAD", "OPTIONS"]}},
-         expose_headers=["ETag", "Last-Modified"], send_wildcard=True, supports_credentials=False)
+    _docs_page_policy(app)
+    _cors(app)

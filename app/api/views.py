@@ -12,7 +12,6 @@ from typing import Any
 
 from marshmallow import Schema
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
 from app import params
@@ -22,6 +21,7 @@ from app.metric import service as metric
 from app.models import (
     ActionPlan,
     AuditEvent,
+    Base,
     Commitment,
     Evidence,
     Institution,
@@ -39,10 +39,11 @@ from common.codes import (
     MILESTONE_STATUSES,
     SECTORS,
     SOURCE_KINDS,
+    STATE_CODES,
 )
 from common.text import folded
 
-from . import Blueprint, add_validators, conditional
+from . import NOT_FOUND, Blueprint
 from . import schemas as s
 from .resources import listing, objects, record
 
@@ -51,16 +52,17 @@ metric_bp = Blueprint("api_metric", __name__, description="The Open Government M
 history = Blueprint("api_history", __name__, description="Every recorded change")
 sources_bp = Blueprint("api_sources", __name__, description="The sources the data rests on")
 BLUEPRINTS = (tracker, metric_bp, history, sources_bp)
-for _bp in BLUEPRINTS:
-    _bp.before_request(conditional)
-    _bp.after_request(add_validators)
+
+
+def state_filter(what: str) -> Any:
+    return params.choice(STATE_CODES, metadata={"description": f"INEGI state code ({what})."})
+
+
+def id_filter(what: str) -> Any:
+    return params.identifier(metadata={"description": f"The {what}'s id."})
 
 
 # --- Tracker -------------------------------------------------------------------------------
-
-
-def _state_codes(session: Session) -> list[str]:
-    return list(session.scalars(select(State.cve_ent).order_by(State.cve_ent)))
 
 
 STATES = ListSpec(
@@ -70,14 +72,17 @@ STATES = ListSpec(
 )
 
 
-@listing(tracker, "/states", STATES, s.StateSchema, "States", objects)
+@listing(tracker, "/states", STATES, s.StateSchema, "States", objects,
+         link=("getState", "cve_ent", "cve_ent"))
 def states(view: ListView) -> Select:
     """The 32 states (INEGI codes, official names, ISO 3166-2)."""
     return order(select(State), view, State.cve_ent)
 
 
 @tracker.get("/states/<cve:cve_ent>")
+@tracker.doc(operationId="getState")
 @tracker.response(200, s.StateDetailSchema)
+@tracker.alt_response(404, response=NOT_FOUND)
 def state(cve_ent: str) -> Any:
     """One state, with its local co-creation exercise."""
     found = params.get_or_404(db.session, State, cve_ent)
@@ -96,7 +101,8 @@ def exercises(view: ListView) -> Select:
 
 MEMBERS = ListSpec(
     name="secretariat_members",
-    filters={"state": params.choice(_state_codes), "sector": params.choice(SECTORS.codes)},
+    filters={"state": state_filter("members of that state's secretariat"),
+             "sector": params.choice(SECTORS.codes, metadata={"description": "Sector."})},
     sorts={
         "state": Sort((LocalExercise.state_cve,)),
         "sector": Sort((StlMember.sector,)),
@@ -108,7 +114,9 @@ MEMBERS = ListSpec(
 
 MILESTONES = ListSpec(
     name="milestones",
-    filters={"commitment": params.integer(1), "status": params.choice(MILESTONE_STATUSES.codes)},
+    filters={"commitment": id_filter("commitment"),
+             "status": params.choice(MILESTONE_STATUSES.codes, metadata={
+                 "description": "Milestone status."})},
     sorts={"commitment": Sort((Milestone.commitment_id, Milestone.number)),
            "due": Sort((Milestone.due_date,))},
     default_sort="commitment",
@@ -117,7 +125,7 @@ MILESTONES = ListSpec(
 
 EVIDENCE = ListSpec(
     name="evidence",
-    filters={"commitment": params.integer(1), "milestone": params.integer(1)},
+    filters={"commitment": id_filter("commitment"), "milestone": id_filter("milestone")},
     sorts={"added": Sort((Evidence.added_at,), descending=True), "id": Sort((Evidence.id,))},
     default_sort="id",
 )
@@ -134,20 +142,22 @@ def secretariat_members(view: ListView) -> Select:
     return order(stmt, view, StlMember.sector, StlMember.id)
 
 
-@listing(tracker, "/plans", plans.PLANS, s.PlanSchema, "Plans", plans.plan_rows)
+@listing(tracker, "/plans", plans.PLANS, s.PlanSchema, "Plans", plans.plan_rows,
+         link=("getPlan", "plan_id", "id"))
 def plan_list(view: ListView) -> Select:
     """National and local action plans with their derived progress (as on /plans)."""
     return plans.plans_select(view)
 
 
 @listing(tracker, "/commitments", plans.COMMITMENTS, s.CommitmentSchema, "Commitments",
-         plans.commitment_rows)
+         plans.commitment_rows, link=("getCommitment", "commitment_id", "id"))
 def commitment_list(view: ListView) -> Select:
     """Every commitment with its derived progress (filters as on /commitments)."""
     return plans.commitments_select(view)
 
 
-@listing(tracker, "/milestones", MILESTONES, s.MilestoneSchema, "Milestones", objects)
+@listing(tracker, "/milestones", MILESTONES, s.MilestoneSchema, "Milestones", objects,
+         link=("getMilestone", "milestone_id", "id"))
 def milestones(view: ListView) -> Select:
     """Milestones of commitments (weights, dates, status)."""
     stmt = where_equal(select(Milestone), view.filters,
@@ -155,7 +165,8 @@ def milestones(view: ListView) -> Select:
     return order(stmt, view, Milestone.id)
 
 
-@listing(tracker, "/evidence", EVIDENCE, s.EvidenceSchema, "Evidence", objects)
+@listing(tracker, "/evidence", EVIDENCE, s.EvidenceSchema, "Evidence", objects,
+         link=("getEvidence", "evidence_id", "id"))
 def evidence_list(view: ListView) -> Select:
     """Evidence of milestones and commitments (links and file references)."""
     stmt = where_equal(select(Evidence), view.filters,
@@ -164,13 +175,14 @@ def evidence_list(view: ListView) -> Select:
 
 
 # Each record by its id: 404 when unknown (or withdrawn).
-record(tracker, "/plans/<int:plan_id>", ActionPlan, s.PlanDetailSchema, "One action plan.")
+record(tracker, "/plans/<int:plan_id>", ActionPlan, s.PlanDetailSchema, "One action plan.",
+       "getPlan")
 record(tracker, "/commitments/<int:commitment_id>", Commitment, s.CommitmentDetailSchema,
-       "One commitment: themes, goals, milestones, evidence and assessments.")
+       "One commitment: themes, goals, milestones, evidence and assessments.", "getCommitment")
 record(tracker, "/milestones/<int:milestone_id>", Milestone, s.MilestoneSchema,
-       "One milestone.")
+       "One milestone.", "getMilestone")
 record(tracker, "/evidence/<int:evidence_id>", Evidence, s.EvidenceSchema,
-       "One piece of evidence.")
+       "One piece of evidence.", "getEvidence")
 
 
 # --- Metric --------------------------------------------------------------------------------
@@ -192,7 +204,8 @@ INSTITUTIONS = ListSpec(
 )
 
 
-@listing(metric_bp, "/institutions", INSTITUTIONS, s.InstitutionSchema, "Institutions", objects)
+@listing(metric_bp, "/institutions", INSTITUTIONS, s.InstitutionSchema, "Institutions", objects,
+         link=("getInstitution", "institution_id", "id"))
 def institutions(view: ListView) -> Select:
     """Every institution measured by any round (filters as on a round's institutions)."""
     from app.plans.queries import search_clause
@@ -210,7 +223,9 @@ def institutions(view: ListView) -> Select:
 
 
 @metric_bp.get("/institutions/<int:institution_id>")
+@metric_bp.doc(operationId="getInstitution")
 @metric_bp.response(200, s.InstitutionDetailSchema)
+@metric_bp.alt_response(404, response=NOT_FOUND)
 def institution(institution_id: int) -> Any:
     """One institution, its name variants and its indices in every round."""
     inst = params.get_or_404(db.session, Institution, institution_id)
@@ -221,6 +236,14 @@ def institution(institution_id: int) -> Any:
 
 
 @metric_bp.get("/rounds")
+@metric_bp.doc(operationId="listRounds", responses={200: {"links": {
+    "first_round": {"operationId": "getRound", "parameters": {"year": "$response.body#/0/year"},
+                    "description": "The first round on its own."},
+    "first_round_by_state": {
+        "operationId": "getAggregates",
+        "parameters": {"year": "$response.body#/0/year", "by": "state"},
+        "description": "The first round's means by state."},
+}}})
 @metric_bp.response(200, s.RoundSchema(many=True))
 def rounds() -> Any:
     """Every round: scores loaded, computed national means and published national figures."""
@@ -228,7 +251,9 @@ def rounds() -> Any:
 
 
 @metric_bp.get("/rounds/<int:year>")
+@metric_bp.doc(operationId="getRound")
 @metric_bp.response(200, s.RoundSchema)
+@metric_bp.alt_response(404, response=NOT_FOUND)
 def round_(year: int) -> Any:
     """One round."""
     _round_or_404(year)
@@ -236,7 +261,8 @@ def round_(year: int) -> Any:
 
 
 @listing(metric_bp, "/scores", metric.ROUND_INSTITUTIONS, s.ScoreSchema, "Scores",
-         round=params.int_choice(metric.round_years))
+         round=params.year(metadata={"description": "Year of the round (GET /rounds); default "
+                                                    "the latest with scores loaded."}))
 def scores(view: ListView) -> list:
     """Institutions' indices in a round (default the latest loaded), as the engine computes them.
 
@@ -248,35 +274,43 @@ def scores(view: ListView) -> list:
     return order(metric.filter_institutions(rows, view.filters), view)
 
 
-GROUPING = {"by": params.choice(GROUPINGS.codes, required=True)}
+GROUPING = {"by": params.choice(GROUPINGS.codes, required=True, metadata={
+    "description": "How the institutions are grouped."})}
 
 
 @metric_bp.get("/rounds/<int:year>/aggregates")
+@metric_bp.doc(operationId="getAggregates")
 @metric_bp.arguments(Schema.from_dict(GROUPING, name="AggregatesArgs"), location="query")
 @metric_bp.response(200, s.AggregatesSchema)
-def aggregates(_args: dict, year: int) -> dict[str, Any]:
+@metric_bp.alt_response(404, response=NOT_FOUND)
+def aggregates(args: dict, year: int) -> dict[str, Any]:
     """A round's computed means by grouping, beside the published figures and differences."""
-    by = params.parse(GROUPING)["by"]
+    by = args["by"]
     _round_or_404(year)
     return {"year": year, "by": by, "items": metric.summary_rows(db.session, year, by)}
 
 
 COMPARISON = {
-    "from": params.int_choice(metric.round_years, required=True),
-    "to": params.int_choice(metric.round_years, required=True),
-    "by": params.choice(GROUPINGS.codes),
+    "from": params.year(required=True, metadata={"description": "Year of the earlier round.",
+                                                  "example": 2019}),
+    "to": params.year(required=True, metadata={"description": "Year of the later round.",
+                                                "example": 2021}),
+    "by": params.choice(GROUPINGS.codes, metadata={
+        "description": "How the institutions are grouped (default state)."}),
 }
 
 
 @metric_bp.get("/comparisons")
+@metric_bp.doc(operationId="getComparison")
 @metric_bp.arguments(Schema.from_dict(COMPARISON, name="ComparisonArgs"), location="query")
 @metric_bp.response(200, s.ComparisonSchema)
-def comparisons(_args: dict) -> dict[str, Any]:
-    """Two loaded rounds compared over the institutions present in both, grouped ``by``."""
-    args = params.parse(COMPARISON)
+@metric_bp.alt_response(404, response=NOT_FOUND)
+def comparisons(args: dict) -> dict[str, Any]:
+    """Two rounds compared over the institutions present in both, grouped ``by`` (404 when
+    either round does not exist; a round without scores matches no institution)."""
     before, after, by = args["from"], args["to"], args.get("by") or "state"
-    if before == after:
-        raise params.bad_argument("to", after, "a loaded round other than «from»")
+    _round_or_404(before)
+    _round_or_404(after)
     _columns, rows, counts = metric.comparison_table(db.session, before, after, by)
     return {"before": before, "after": after, "by": by, "counts": counts, "items": rows}
 
@@ -284,9 +318,11 @@ def comparisons(_args: dict) -> dict[str, Any]:
 FIGURES = ListSpec(
     name="published_figures",
     filters={
-        "round": params.int_choice(metric.all_round_years),
-        "scope": params.choice(GROUPINGS.codes),
-        "index": params.choice([*s.INDICES, "GAg", "GAc", "N"]),
+        "round": params.year(metadata={"description": "Year of the round."}),
+        "scope": params.choice(GROUPINGS.codes, metadata={"description": "What the figure is "
+                                                                          "about."}),
+        "index": params.choice([*s.INDICES, "GAg", "GAc", "N"], metadata={
+            "description": "The index printed (N: a count)."}),
     },
     sorts={"scope": Sort((PublishedFigure.scope, PublishedFigure.scope_key)),
            "index": Sort((PublishedFigure.index_name,))},
@@ -310,10 +346,11 @@ def published_figures(view: ListView) -> Select:
 CHANGES = ListSpec(
     name="changes",
     filters={
-        "state": params.choice(_state_codes),
-        "commitment": params.integer(1),
-        "entity": params.text(40, 1),
-        "action": params.choice(AUDIT_ACTIONS.codes),
+        "state": state_filter("changes to that state's records"),
+        "commitment": id_filter("commitment"),
+        "entity": params.choice(sorted(Base.metadata.tables), metadata={
+            "description": "The table of the record changed."}),
+        "action": params.choice(AUDIT_ACTIONS.codes, metadata={"description": "What was done."}),
     },
     sorts={"at": Sort((AuditEvent.at,), descending=True)},
     default_sort="-at",
@@ -336,14 +373,16 @@ def changes(view: ListView) -> Select:
 
 SOURCES = ListSpec(
     name="sources",
-    filters={"kind": params.choice(SOURCE_KINDS.codes)},
+    filters={"kind": params.choice(SOURCE_KINDS.codes, metadata={
+        "description": "Kind of document."})},
     sorts={"publisher": Sort(value=lambda u: (u.source.publisher, u.source.title, u.source.id)),
            "date": Sort(value=lambda u: u.source.date), "id": Sort(value=lambda u: u.source.id)},
     default_sort="publisher",
 )
 
 
-@listing(sources_bp, "/sources", SOURCES, s.SourceSchema, "Sources")
+@listing(sources_bp, "/sources", SOURCES, s.SourceSchema, "Sources",
+         link=("getSource", "source_id", "id"))
 def sources(view: ListView) -> list:
     """Every registered source and how many records of each table cite it."""
     from app.sources.service import sources_list
@@ -354,7 +393,9 @@ def sources(view: ListView) -> list:
 
 
 @sources_bp.get("/sources/<int:source_id>")
+@sources_bp.doc(operationId="getSource")
 @sources_bp.response(200, s.SourceSchema)
+@sources_bp.alt_response(404, response=NOT_FOUND)
 def source(source_id: int) -> Any:
     """One source."""
     from app.sources.service import sources_list

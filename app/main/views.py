@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from pathlib import Path
+
+from flask import Response, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from werkzeug import Response
+from werkzeug import Response as WerkzeugResponse
 
 from app import params
 from app.extensions import db
@@ -61,7 +63,7 @@ def _home_map(page: service.HomePage) -> dict[str, object]:
 
 
 @bp.get("/find")
-def find_state() -> str | Response:
+def find_state() -> str | WerkzeugResponse:
     """'Find your state': one match opens its page; otherwise the matches are listed."""
     args = params.parse({"q": params.text()})
     query = args.get("q") or ""
@@ -71,7 +73,24 @@ def find_state() -> str | Response:
     return render_template("main/find.html", query=query, found=found)
 
 
-# (endpoint, label) of the site's navigation.
+# What crawlers are asked to leave alone: pages for signed-in users and the sign-in form.
+ROBOTS_DISALLOW = ("/edit/", "/admin/", "/account/", "/milestones/", "/login", "/logout")
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW), "Allow: /"]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The site's icon (app/static/favicon.ico, made by scripts/make-favicon), 5 KB."""
+    icon = Path(current_app.static_folder or "", "favicon.ico").read_bytes()
+    return Response(icon, mimetype="image/vnd.microsoft.icon")
+
+
+
 NAV = (
     ("main.home", _l("Inicio")),
     ("maps.state_map", _l("Mapa")),

@@ -27,7 +27,7 @@ from app.models import (
 )
 from app.states.service import state_names
 from common.codes import FEDERATION as FEDERATION_LABEL
-from common.codes import INSTITUTION_TYPES, LEVELS, MAIN_INDICES, translate
+from common.codes import INSTITUTION_TYPES, LEVELS, MAIN_INDICES, STATE_CODES, translate
 from common.text import fold
 from metrics import (
     FEDERAL_KEY,
@@ -543,19 +543,20 @@ INSTITUTION_COLUMNS = ("id", "key", "name", "level", "kind", "state", "state_nam
                        "rank")
 
 
-def institution_states(session: Session) -> list[str]:
-    """What an institution's ``state`` filter accepts: "federal" or a state's name."""
-    return ["federal", *state_names(session)]
-
+# What an institution's state filter takes: a state code, or "federal" (no state).
+INSTITUTION_STATES = (FEDERAL_KEY, *STATE_CODES)
 
 # A round's institutions with their scores: the page /metric/<year>/institutions and the API.
 ROUND_INSTITUTIONS = ListSpec(
     name="metrica-instituciones",
     filters={
-        "state": params.choice(institution_states),
-        "type": params.choice(INSTITUTION_TYPES.codes),
-        "level": params.choice(LEVELS.codes),
-        "q": params.text(),
+        "state": params.choice(INSTITUTION_STATES, metadata={
+            "description": "INEGI state code, or 'federal' for federal institutions."}),
+        "type": params.choice(INSTITUTION_TYPES.codes, metadata={
+            "description": "Institution type."}),
+        "level": params.choice(LEVELS.codes, metadata={"description": "Level of government."}),
+        "q": params.text(metadata={"description": "Words of the name (accents and case "
+                                                   "ignored)."}),
     },
     sorts={
         "rank": Sort(), "name": Sort(), "state_name": Sort(), "kind_label": Sort(),

@@ -66,7 +66,7 @@ COMPARE = ListSpec(
         "from": params.int_choice(service.all_round_years),
         "to": params.int_choice(service.all_round_years),
         "by": params.choice(GROUPINGS.codes),
-        "state": params.choice(service.institution_states),
+        "state": params.choice(service.INSTITUTION_STATES),
         "level": params.choice(LEVELS.codes),
         "type": params.choice(INSTITUTION_TYPES.codes),
         "download": params.choice(COMPARE_DOWNLOADS),

@@ -16,23 +16,27 @@ from .dump import PackageError, export_package, import_package
 @click.command("export")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--with-accounts", is_flag=True,
-              help="Include the accounts' password hashes (a full backup); left out otherwise.")
+              help="Include the accounts (with their password hashes) and the account ids in "
+                   "the history and the evidence: a full, private backup. Left out otherwise.")
 @with_appcontext
 def export_command(folder: Path, with_accounts: bool) -> None:
-    """Write the complete database into FOLDER as a Frictionless data package."""
+    """Write the database into FOLDER as a Frictionless data package, with each file's
+    SHA-256 in datapackage.json (checked by `flask import`)."""
     if folder.exists() and any(folder.iterdir()):
         raise click.ClickException(f"{folder} is not empty; export into a new or empty folder")
     files = export_package(db.session, folder, with_accounts=with_accounts)
     db.session.rollback()  # read only
     click.echo(f"Exported {len(files) - 1} tables to {folder}"
-               + (" (with password hashes)" if with_accounts else " (without password hashes)"))
+               + (" (with the accounts: keep it private)" if with_accounts
+                  else " (without account data)"))
 
 
 @click.command("import")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @with_appcontext
 def import_command(folder: Path) -> None:
-    """Load the data package in FOLDER into this (empty) database, all or nothing."""
+    """Load the data package in FOLDER into this (empty) database, all or nothing: every
+    file's hash, row, field, key and reference is checked before anything is written."""
     try:
         counts = import_package(db.session, folder)
         db.session.commit()

@@ -1,16 +1,22 @@
 """Lossless export and import of the whole database as the data package.
 
 ``export_package`` writes ``datapackage.json`` and one ``<table>.json`` per table: a JSON array
-of rows, one row a line, rows ordered by primary key, columns in the models' order, numbers as
-Python prints them, dates and times in ISO 8601, JSON values with sorted keys; nothing about
-the export itself (no date), so the same data always gives the same bytes, on SQLite as on
-PostgreSQL. ``import_package`` loads such a folder into an empty database in one transaction:
-every row is checked against its table before anything is written, and any problem (named by
-file, row and field) leaves the database as it was.
+of objects (one row per line, the columns in the models' order), rows ordered by primary key,
+numbers as Python prints them, dates and times in ISO 8601, JSON values with sorted keys;
+nothing about the export itself (no date), so the same data always gives the same bytes, on
+SQLite as on PostgreSQL. The descriptor carries each file's SHA-256 (``hash``).
+
+``import_package`` loads such a folder into an empty database in one transaction. Before
+anything is written it checks every file against its hash, every row and field against its
+table, every primary key for repeats and every reference for a row it names (on both
+databases: SQLite does not enforce foreign keys); any problem, named by file, row and field,
+leaves the database as it was. The hashes catch a file changed by accident or by hand after
+the export; they are no signature (whoever rewrites a file can rewrite its hash).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -21,7 +27,7 @@ from typing import Any
 from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from .package import descriptor, exported_columns, field_type, tables
+from .package import descriptor, exported_columns, field_type, is_account_column, tables
 
 DESCRIPTOR = "datapackage.json"
 
@@ -105,10 +111,9 @@ def table_rows(session: Session, table: Table, with_accounts: bool = False,
 
 
 def dumps_rows(header: list[str], rows: Iterable[dict[str, Any]]) -> str:
-    """A table's file: a JSON array whose first item is the header, then one row a line."""
-    lines = [json.dumps(header, ensure_ascii=False)]
-    lines += [json.dumps([r[k] for k in header], ensure_ascii=False) for r in rows]
-    return "[\n" + ",\n".join(lines) + "\n]\n"
+    """A table's file: a JSON array of objects, one row a line, keys in ``header``'s order."""
+    lines = [json.dumps({k: r[k] for k in header}, ensure_ascii=False) for r in rows]
+    return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
 
 
 def dumps_descriptor(package: dict[str, Any]) -> str:
@@ -125,16 +130,24 @@ def schema_revision(session: Session) -> str | None:
 
 
 def export_package(session: Session, folder: Path, with_accounts: bool = False) -> list[str]:
-    """Write the whole database into ``folder`` as the data package; return the files."""
+    """Write the whole database into ``folder`` as the data package; return the files.
+
+    Without ``with_accounts``, account data is left out (the accounts table and every column
+    naming an account): what remains is the open data, withdrawn rows included.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, hashes, empty = [], {}, set()
     for table in tables(with_accounts):
         name = f"{table.name}.json"
         header = [c.name for c in exported_columns(table, with_accounts)]
         rows = table_rows(session, table, with_accounts)
-        (folder / name).write_text(dumps_rows(header, rows), encoding="utf-8")
+        data = dumps_rows(header, rows).encode("utf-8")
+        (folder / name).write_bytes(data)
+        hashes[name] = hashlib.sha256(data).hexdigest()
+        if not rows:
+            empty.add(table.name)
         written.append(name)
-    package = descriptor(with_accounts=with_accounts)
+    package = descriptor(with_accounts=with_accounts, empty=empty, hashes=hashes)
     (folder / DESCRIPTOR).write_text(dumps_descriptor(package), encoding="utf-8")
     return [DESCRIPTOR, *written]
 
@@ -142,24 +155,30 @@ def export_package(session: Session, folder: Path, with_accounts: bool = False) 
 # --- Import -------------------------------------------------------------------------------
 
 
-def _read_json(path: Path) -> Any:
+def _read_bytes(folder: Path, name: str) -> bytes:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return (folder / name).read_bytes()
     except FileNotFoundError as exc:
-        raise PackageError(f"{path.name}: file missing") from exc
+        raise PackageError(f"{name}: file missing") from exc
+
+
+def _parse_json(name: str, data: bytes) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageError(f"{path.name}: not valid UTF-8 JSON ({exc})") from exc
+        raise PackageError(f"{name}: not valid UTF-8 JSON ({exc})") from exc
 
 
 def _check_empty(session: Session) -> None:
     existing = set(inspect(session.connection()).get_table_names())
-    missing = [t.name for t in tables() if t.name not in existing]
+    every = tables(with_accounts=True)
+    missing = [t.name for t in every if t.name not in existing]
     if missing:
         raise PackageError(
             "the database has no tables " + ", ".join(missing)
             + "; run `flask db upgrade` on it first"
         )
-    full = [t.name for t in tables()
+    full = [t.name for t in every
             if session.connection().execute(select(func.count()).select_from(t)).scalar()]
     if full:
         raise PackageError(
@@ -168,49 +187,72 @@ def _check_empty(session: Session) -> None:
         )
 
 
+def _checked_file(folder: Path, name: str, spec: dict[str, Any]) -> Any:
+    """The parsed content of a resource's file, once its bytes match the descriptor's hash."""
+    path = spec.get("path")
+    if not isinstance(path, str) or "/" in path or "\\" in path or path.startswith("."):
+        raise PackageError(f"{DESCRIPTOR}: resource {name} has no plain file path")
+    declared = spec.get("hash")
+    if not (isinstance(declared, str) and declared.startswith("sha256:")):
+        raise PackageError(f"{DESCRIPTOR}: resource {name} has no sha256 hash (every file of "
+                           "a package from `flask export` has one)")
+    data = _read_bytes(folder, path)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != declared.removeprefix("sha256:"):
+        raise PackageError(f"{path}: its SHA-256 is {actual}, but {DESCRIPTOR} says "
+                           f"{declared.removeprefix('sha256:')}: the file was changed after "
+                           "the export")
+    return _parse_json(path, data)
+
+
 def read_package(folder: Path) -> dict[str, list[dict[str, Any]]]:
-    """Read and check every resource of the package in ``folder``: table -> rows."""
-    package = _read_json(folder / DESCRIPTOR)
-    resources = {r.get("name"): r for r in package.get("resources", [])
-                 if isinstance(r, dict)}
-    known = {t.name: t for t in tables()}
-    unknown = sorted(set(resources) - set(known), key=str)
+    """Read and check every resource of the package in ``folder``: table -> rows.
+
+    Checks, before anything is written: each file's hash, each row and field against its
+    table, repeated primary keys, and that every reference names a row of the package.
+    """
+    package = _parse_json(DESCRIPTOR, _read_bytes(folder, DESCRIPTOR))
+    if not isinstance(package, dict):
+        raise PackageError(f"{DESCRIPTOR}: not a JSON object")
+    resources: dict[str, dict[str, Any]] = {
+        str(r.get("name")): r for r in package.get("resources", []) if isinstance(r, dict)}
+    every = {t.name: t for t in tables(with_accounts=True)}
+    unknown = sorted(set(resources) - set(every), key=str)
     if unknown:
         raise PackageError(f"{DESCRIPTOR}: unknown tables {', '.join(map(str, unknown))}")
-    absent = [name for name in known if name not in resources]
+    absent = [t.name for t in tables() if t.name not in resources]
     if absent:
         raise PackageError(f"{DESCRIPTOR}: tables missing: {', '.join(absent)}")
     data = {}
-    for name, table in known.items():
-        path = resources[name].get("path")
-        if not isinstance(path, str) or "/" in path or path.startswith("."):
-            raise PackageError(f"{DESCRIPTOR}: resource {name} has no plain file path")
-        data[name] = _check_rows(table, path, _read_json(folder / path))
+    for name, table in every.items():
+        if name in resources:
+            content = _checked_file(folder, name, resources[name])
+            data[name] = _check_rows(table, resources[name]["path"], content)
+        else:  # an account table of a package made without accounts
+            data[name] = []
+    _check_keys(every, data, {n: r["path"] for n, r in resources.items()})
     return data
 
 
 def _check_rows(table: Table, path: str, content: Any) -> list[dict[str, Any]]:
-    if not (isinstance(content, list) and content and isinstance(content[0], list)
-            and all(isinstance(h, str) for h in content[0])):
-        raise PackageError(f"{path}: not a JSON array starting with the header (field names)")
-    header, *rows = content
-    if len(set(header)) != len(header):
-        raise PackageError(f"{path}: a field is named twice in the header")
+    if not isinstance(content, list):
+        raise PackageError(f"{path}: not a JSON array of rows (objects)")
     columns = {c.name: c for c in table.columns}
     out = []
-    for number, items in enumerate(rows, start=1):
+    for number, row in enumerate(content, start=1):
         where = f"{path}, row {number}"
-        if not isinstance(items, list) or len(items) != len(header):
-            raise PackageError(f"{where}: not an array of {len(header)} values")
-        row = dict(zip(header, items, strict=True))
+        if not isinstance(row, dict):
+            raise PackageError(f"{where}: not a JSON object (field: value)")
         extra = sorted(set(row) - set(columns))
         if extra:
             raise PackageError(f"{where}: unknown fields {', '.join(extra)}")
         values = {}
         for name, column in columns.items():
             if name not in row:
-                if (table.name, name) == ("app_user", "password_hash"):
-                    values[name] = ""  # exported without accounts: no one can sign in
+                if is_account_column(column):
+                    # Exported without accounts: no account is named (and, for the password,
+                    # no one can sign in until given one).
+                    values[name] = "" if not column.nullable else None
                     continue
                 raise PackageError(f"{where}: field {name} missing")
             values[name] = from_json(row[name], field_type(column), f"{where}, field {name}")
@@ -218,6 +260,36 @@ def _check_rows(table: Table, path: str, content: Any) -> list[dict[str, Any]]:
                 raise PackageError(f"{where}, field {name}: required, but null")
         out.append(values)
     return out
+
+
+def _check_keys(every: dict[str, Table], data: dict[str, list[dict[str, Any]]],
+                paths: dict[str, str]) -> None:
+    """No primary key twice in a table; every foreign key names a row of the package."""
+    keys: dict[tuple[str, str], set[Any]] = {}
+    for name, table in every.items():
+        primary = [c.name for c in table.primary_key.columns]
+        seen: set[tuple[Any, ...]] = set()
+        for number, row in enumerate(data[name], start=1):
+            key = tuple(row[c] for c in primary)
+            if key in seen:
+                raise PackageError(f"{paths[name]}, row {number}: primary key "
+                                   f"{', '.join(primary)} = {', '.join(map(str, key))} "
+                                   "is already on an earlier row")
+            seen.add(key)
+    for name, table in every.items():
+        for fk in sorted(table.foreign_keys, key=lambda f: f.parent.name):
+            target, column = fk.column.table.name, fk.column.name
+            if (target, column) not in keys:
+                keys[(target, column)] = {row[column] for row in data[target]}
+            existing = keys[(target, column)]
+            for number, row in enumerate(data[name], start=1):
+                value = row[fk.parent.name]
+                if value is not None and value not in existing:
+                    raise PackageError(
+                        f"{paths[name]}, row {number}, field {fk.parent.name}: {value!r} names "
+                        f"no row of {target} ({target}.{column})"
+                        + ("; import a backup made with --with-accounts"
+                           if target not in paths else ""))
 
 
 def import_package(session: Session, folder: Path) -> dict[str, int]:
@@ -229,7 +301,7 @@ def import_package(session: Session, folder: Path) -> dict[str, int]:
     _check_empty(session)
     connection = session.connection()
     counts = {}
-    for table in tables():
+    for table in tables(with_accounts=True):
         rows = data[table.name]
         if rows:
             connection.execute(table.insert(), rows)
@@ -241,7 +313,7 @@ def import_package(session: Session, folder: Path) -> dict[str, int]:
 
 def _advance_sequences(session: Session) -> None:
     """Move PostgreSQL's id sequences past the imported ids (new rows get new ids)."""
-    for table in tables():
+    for table in tables(with_accounts=True):
         for column in table.primary_key.columns:
             if column.autoincrement is True or (
                 column.autoincrement == "auto" and field_type(column) == "integer"

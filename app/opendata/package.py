@@ -1,10 +1,19 @@
-"""The data package: every table as a Frictionless tabular resource, documented once.
+"""The data package: every table as a Frictionless resource, documented once, in two languages.
 
 ``descriptor`` builds ``datapackage.json`` from the models (field names, types, required,
-primary and foreign keys) and the descriptions in ``package.toml`` beside this file (what each
-table and column means, its licence and sources). The /data page shows the same descriptions;
-a test fails when a column has none. ``flask export`` writes the package with every table;
-/data serves the public ones.
+primary and foreign keys) and the texts in ``package.toml`` beside this file (what each table
+and column is, in Spanish and English, its licence and sources). Column names are English;
+each table and column has a Spanish ``title``, an English ``description`` and a Spanish
+``description_es``. The /data page shows the same texts in the reader's language; a test
+fails when a column has none.
+
+Account data (the tables marked ``public = false`` and every column that refers to them,
+such as ``audit_event.user_id``) is in a package only with ``with_accounts`` (``flask export
+--with-accounts``, a private backup): never on /data, and not in a plain export.
+
+Each table is a JSON array of objects, one per row. frictionless-py (5.x) cannot read an
+empty JSON array as a table, so a table without rows is listed as a plain data resource
+(its schema kept) and the package's profile is ``data-package``.
 """
 
 from __future__ import annotations
@@ -14,37 +23,64 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, Numeric, Table
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, Numeric, Table
 
 from app.models import Base
 
 PACKAGE_NAME = "estado-abierto"
-PROFILE = "tabular-data-package"
+PROFILE = "data-package"
+TABLE_PROFILE = "tabular-data-resource"
+EMPTY_PROFILE = "data-resource"
 
 DOCS = tomllib.loads(Path(__file__).with_name("package.toml").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
-class TableDoc:
-    """What a table holds, under which licence, from which sources, and what each column is."""
+class ColumnDoc:
+    """A column's Spanish title and its description in English and in Spanish."""
 
     title: str
-    description: str
+    en: str
+    es: str
+
+
+@dataclass(frozen=True)
+class TableDoc:
+    """What a table holds (in both languages), its licence and sources, and its columns."""
+
+    title_es: str
+    title_en: str
+    description_en: str
+    description_es: str
     licence: str  # a key of LICENCES
     sources: str  # a key of SOURCES
-    columns: dict[str, str] = field(default_factory=dict)
-    public: bool = True  # listed on /data (accounts are not)
+    columns: dict[str, ColumnDoc] = field(default_factory=dict)
+    public: bool = True  # False: account data (only with --with-accounts, never on /data)
+
+    def title(self, language: str) -> str:
+        return self.title_en if language == "en" else self.title_es
+
+    def description(self, language: str) -> str:
+        return self.description_en if language == "en" else self.description_es
+
+
+def _column_docs(raw: dict[str, list[str]]) -> dict[str, ColumnDoc]:
+    return {name: ColumnDoc(*texts) for name, texts in raw.items()}
 
 
 LICENCES: dict[str, dict[str, str]] = DOCS["licences"]
-SOURCES: dict[str, list[dict[str, str]]] = {
-    key: [{"title": title} for title in titles] for key, titles in DOCS["sources"].items()
+# Each source: its English and Spanish titles.
+SOURCES: dict[str, list[tuple[str, str]]] = {
+    key: [(en, es) for en, es in titles] for key, titles in DOCS["sources"].items()
 }
-COMMON: dict[str, str] = DOCS["common"]  # columns shared by many tables, described once
-TABLES: dict[str, TableDoc] = {name: TableDoc(**doc) for name, doc in DOCS["tables"].items()}
+COMMON: dict[str, ColumnDoc] = _column_docs(DOCS["common"])  # shared columns, described once
+TABLES: dict[str, TableDoc] = {
+    name: TableDoc(**{**doc, "columns": _column_docs(doc.get("columns", {}))})
+    for name, doc in DOCS["tables"].items()
+}
 
 
-def column_description(table: str, column: str) -> str | None:
+def column_doc(table: str, column: str) -> ColumnDoc | None:
     doc = TABLES.get(table)
     if doc is None:
         return None
@@ -52,14 +88,16 @@ def column_description(table: str, column: str) -> str | None:
 
 
 def undocumented() -> list[str]:
-    """Every table.column of the models without a description (a test keeps this empty)."""
+    """Every table.column of the models without its three texts (a test keeps this empty)."""
     missing = []
     for table in Base.metadata.sorted_tables:
         if table.name not in TABLES:
             missing.append(table.name)
             continue
-        missing += [f"{table.name}.{c.name}" for c in table.columns
-                    if not column_description(table.name, c.name)]
+        for column in table.columns:
+            doc = column_doc(table.name, column.name)
+            if doc is None or not (doc.title and doc.en and doc.es):
+                missing.append(f"{table.name}.{column.name}")
     return missing
 
 
@@ -72,26 +110,38 @@ def field_type(column: Any) -> str:
     return next((name for kind, name in FIELD_TYPES if isinstance(column.type, kind)), "string")
 
 
-def tables(with_accounts: bool = True, public_only: bool = False) -> list[Table]:
-    """The tables of the package, parents before children."""
-    return [t for t in Base.metadata.sorted_tables
-            if not (public_only and not TABLES[t.name].public)]
+def is_account_table(table: Table) -> bool:
+    return not TABLES[table.name].public
 
 
-def exported_columns(table: Table, with_accounts: bool) -> list[Any]:
-    """A table's columns as exported: password hashes only with accounts."""
-    return [c for c in table.columns
-            if with_accounts or (table.name, c.name) != ("app_user", "password_hash")]
+def is_account_column(column: Column) -> bool:
+    """A column that names an account: a foreign key to an account table, or a password."""
+    if (column.table.name, column.name) == ("app_user", "password_hash"):
+        return True
+    return any(not TABLES[fk.column.table.name].public for fk in column.foreign_keys)
 
 
-def resource(table: Table, with_accounts: bool, path: str,
-             included: set[str] | None = None) -> dict[str, Any]:
+def tables(with_accounts: bool = False) -> list[Table]:
+    """The tables of a package, parents before children; account tables only with accounts."""
+    return [t for t in Base.metadata.sorted_tables if with_accounts or not is_account_table(t)]
+
+
+def exported_columns(table: Table, with_accounts: bool) -> list[Column]:
+    """A table's columns in a package: those naming accounts only with accounts."""
+    return [c for c in table.columns if with_accounts or not is_account_column(c)]
+
+
+def resource(table: Table, with_accounts: bool, path: str, included: set[str],
+             empty: bool = False, hash_: str | None = None) -> dict[str, Any]:
     doc = TABLES[table.name]
-    names = {c.name for c in exported_columns(table, with_accounts)}
+    columns = exported_columns(table, with_accounts)
     fields = []
-    for column in exported_columns(table, with_accounts):
+    for column in columns:
+        texts = column_doc(table.name, column.name)
+        assert texts is not None, f"{table.name}.{column.name} is not documented"
         spec: dict[str, Any] = {"name": column.name, "type": field_type(column),
-                                "description": column_description(table.name, column.name)}
+                                "title": texts.title, "description": texts.en,
+                                "description_es": texts.es}
         if not column.nullable:
             spec["constraints"] = {"required": True}
         fields.append(spec)
@@ -101,43 +151,63 @@ def resource(table: Table, with_accounts: bool, path: str,
         # JSON keeps null apart from "": nothing is read as missing but null.
         "missingValues": [],
     }
+    names = {c.name for c in columns}
     foreign = []
     for fk in sorted(table.foreign_keys, key=lambda f: f.parent.name):
         target = fk.column.table.name
-        if fk.parent.name in names and (included is None or target in included):
+        if fk.parent.name in names and target in included:
             foreign.append({"fields": [fk.parent.name], "reference": {
                 "resource": target, "fields": [fk.column.name]}})
     if foreign:
         schema["foreignKeys"] = foreign
-    return {
+    out: dict[str, Any] = {
         "name": table.name,
-        "title": doc.title,
-        "description": doc.description,
+        "title": doc.title_es,
+        "description": doc.description_en,
+        "description_es": doc.description_es,
         "path": path,
         "format": "json",
         "mediatype": "application/json",
         "encoding": "utf-8",
-        "profile": "tabular-data-resource",
-        "licenses": [LICENCES[doc.licence]],
-        "sources": SOURCES[doc.sources],
+        "profile": EMPTY_PROFILE if empty else TABLE_PROFILE,
+        "licenses": [{"name": LICENCES[doc.licence]["name"],
+                      "title": LICENCES[doc.licence]["title"]}],
+        "sources": [{"title": en} for en, _es in SOURCES[doc.sources]],
         "schema": schema,
     }
+    if hash_ is not None:
+        out["hash"] = f"sha256:{hash_}"
+    return out
 
 
-def descriptor(with_accounts: bool = False, public_only: bool = False,
+def descriptor(with_accounts: bool = False, empty: set[str] | frozenset[str] = frozenset(),
+               hashes: dict[str, str] | None = None,
                schema_revision: str | None = None) -> dict[str, Any]:
-    """The package descriptor (no date of its own, so equal data gives equal bytes)."""
-    chosen = tables(with_accounts, public_only)
+    """The package descriptor (no date of its own, so equal data gives equal bytes).
+
+    ``empty`` names the tables without rows (listed as plain data resources); ``hashes``
+    gives each file's SHA-256 (``flask export`` writes them, ``flask import`` checks them).
+    """
+    chosen = tables(with_accounts)
     included = {t.name for t in chosen}
     package: dict[str, Any] = {
         "profile": PROFILE,
         "name": PACKAGE_NAME,
-        "title": "Estado Abierto: open government in Mexico's states",
+        "title": "Estado Abierto: el gobierno abierto en los estados de México",
         "description": "Local co-creation exercises, national and local action plans, the Open "
                        "Government Metric, boundary layers and the history of every change. "
-                       "Each table is a JSON array of rows; null means unknown.",
-        "licenses": [LICENCES["project"]],
-        "resources": [resource(t, with_accounts, f"{t.name}.json", included) for t in chosen],
+                       "Each table is a JSON array of objects, one per row; null means unknown.",
+        "description_es": "Ejercicios locales de cocreación, planes de acción nacionales y "
+                          "locales, la Métrica de Gobierno Abierto, capas de límites y el "
+                          "historial de cada cambio. Cada tabla es un arreglo JSON de objetos, "
+                          "uno por fila; null significa desconocido.",
+        "licenses": [{"name": LICENCES["project"]["name"],
+                      "title": LICENCES["project"]["title"]}],
+        "resources": [
+            resource(t, with_accounts, f"{t.name}.json", included, t.name in empty,
+                     (hashes or {}).get(f"{t.name}.json"))
+            for t in chosen
+        ],
     }
     if schema_revision is not None:
         package["estado_abierto_schema"] = schema_revision

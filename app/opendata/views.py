@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, render_template
+from flask_babel import get_locale
 from werkzeug.exceptions import NotFound
 
 from app.downloads import csv_response, xlsx_response
@@ -15,13 +16,15 @@ from .dump import dumps_descriptor
 
 @bp.get("/data")
 def index() -> str:
-    return render_template("opendata/index.html", datasets=service.datasets(db.session),
-                           years=round_years(db.session))
+    language = str(get_locale())
+    return render_template("opendata/index.html", years=round_years(db.session),
+                           datasets=service.datasets(db.session, language))
 
 
 @bp.get("/data/datapackage.json")
 def datapackage() -> Response:
-    return Response(dumps_descriptor(service.public_descriptor()), mimetype="application/json")
+    return Response(dumps_descriptor(service.public_descriptor(db.session)),
+                    mimetype="application/json")
 
 
 @bp.get("/data/<name>.<any(json, csv, xlsx):fmt>")

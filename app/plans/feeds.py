@@ -8,6 +8,7 @@ from typing import Any
 
 from feedgen.feed import FeedGenerator
 from flask import Response, current_app, url_for
+from flask_babel import get_locale
 
 from app.models import AuditEvent
 from app.schema.history import describe
@@ -25,6 +26,42 @@ def site_url(endpoint: str, **values: Any) -> str:
     return base + url_for(endpoint, **values)
 
 
+# The page of a changed record, by its table: (endpoint, its argument, where the value comes
+# from). Parts of a commitment (milestones, evidence, assessments, themes, goals) show on the
+# commitment's page; a state's exercise and its secretariat on the state's page.
+_RECORD_PAGES: dict[str, tuple[str, str, str]] = {
+    "commitment": ("plans.commitment", "commitment_id", "entity_id"),
+    "milestone": ("plans.commitment", "commitment_id", "commitment_id"),
+    "evidence": ("plans.commitment", "commitment_id", "commitment_id"),
+    "assessment": ("plans.commitment", "commitment_id", "commitment_id"),
+    "commitment_theme": ("plans.commitment", "commitment_id", "commitment_id"),
+    "commitment_sdg": ("plans.commitment", "commitment_id", "commitment_id"),
+    "action_plan": ("plans.plan", "plan_id", "entity_id"),
+    "state": ("states.detail", "cve_ent", "entity_id"),
+    "local_exercise": ("states.detail", "cve_ent", "state_cve"),
+    "stl_member": ("states.detail", "cve_ent", "state_cve"),
+    "institution": ("metric.institution", "id", "entity_id"),
+}
+# Tables whose records have no page of their own: the page that lists them.
+_LIST_PAGES = {"programme_count": "plans.exercises", "source": "sources.index",
+               "source_link": "sources.index", "metric_round": "metric.index",
+               "metric_score": "metric.index", "published_figure": "metric.index"}
+
+
+def record_url(event: AuditEvent) -> str | None:
+    """The absolute address of the page showing the record ``event`` changed, or None."""
+    if event.entity in _LIST_PAGES:
+        return site_url(_LIST_PAGES[event.entity])
+    page = _RECORD_PAGES.get(event.entity)
+    if page is None:
+        return None
+    endpoint, argument, attribute = page
+    value = getattr(event, attribute)
+    if value is None or not str(value).isdigit():
+        return None
+    return site_url(endpoint, **{argument: str(value) if argument == "cve_ent" else int(value)})
+
+
 def event_title(event: AuditEvent) -> str:
     """Return a one-line title: what happened to which record, in words."""
     return describe(event).what
@@ -38,13 +75,14 @@ def event_text(event: AuditEvent) -> str:
 def atom_response(
     *, feed_id: str, title: str, self_url: str, page_url: str, events: Sequence[AuditEvent]
 ) -> Response:
-    """Render ``events`` (newest first) as an Atom feed."""
+    """Render ``events`` (newest first) as an Atom feed in the reader's language; each entry
+    links to the page of the record it changed (``page_url`` when that has none)."""
     fg = FeedGenerator()
     fg.id(feed_id)
     fg.title(title)
     fg.link(href=self_url, rel="self")
     fg.link(href=page_url, rel="alternate")
-    fg.language("es")
+    fg.language(str(get_locale()))  # xml:lang: the reader's language, as the text is
     newest = events[0].at if events else datetime(2000, 1, 1)
     fg.updated(newest.replace(tzinfo=UTC))
     for event in reversed(events):  # feedgen prepends: add oldest first
@@ -53,6 +91,6 @@ def atom_response(
         entry.title(event_title(event))
         entry.updated(event.at.replace(tzinfo=UTC))
         entry.author({"name": event.actor})
-        entry.link(href=page_url)
+        entry.link(href=record_url(event) or page_url)
         entry.content(event_text(event), type="text")
     return Response(fg.atom_str(pretty=True), mimetype="application/atom+xml")

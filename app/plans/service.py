@@ -30,7 +30,7 @@ from app.models import (
     StlMember,
 )
 from app.schema.history import Change, describe_all
-from common.codes import PROGRAMMES, PROGRESS_STATES, SCOPES, STAGE_ORDER, STAGES
+from common.codes import PROGRAMMES, PROGRESS_STATES, SCOPES, STAGE_ORDER, STAGES, STATE_CODES
 from common.text import folded
 
 from .progress import PlanProgress, Progress, commitment_progress, plan_progress
@@ -85,10 +85,6 @@ def _state_codes_with_plans(session: Session) -> list[tuple[str, str]]:
     )]
 
 
-def _state_codes(session: Session) -> list[str]:
-    return [cve for cve, _ in _state_codes_with_plans(session)]
-
-
 # --- Exercises ---------------------------------------------------------------------------
 
 _plans_per_state = (
@@ -108,7 +104,12 @@ _stage_rank = case(
 
 EXERCISES = ListSpec(
     name="ejercicios_locales",
-    filters={"stage": params.choice((*STAGES.codes, "unknown")), "q": params.text()},
+    filters={
+        "stage": params.choice((*STAGES.codes, "unknown"), metadata={
+            "description": "Furthest stage the sources show; 'unknown' when they say nothing."}),
+        "q": params.text(metadata={"description": "Words of the state's name (accents and "
+                                                   "case ignored)."}),
+    },
     sorts={
         "state": Sort((folded(State.name),)),
         "stage": Sort((_stage_rank,)),
@@ -117,21 +118,22 @@ EXERCISES = ListSpec(
         "plan": Sort((_plans_per_state.c.first_plan,)),
     },
     default_sort="state",
+    # The download's columns are named as the API's fields (English, as every download).
     columns=columns(
-        "cve_ent", "estado", "etapa", "declaratoria", "secretariado_instalado", "primer_plan",
-        "planes", "estatus", "estatus_fecha", "facilitador", "fuente",
+        "cve_ent", "state", "stage", "declaration_date", "stl_installed_date", "first_plan",
+        "plans", "status", "status_as_of", "facilitator", "source",
         # Rows are (State, LocalExercise or None, plans, first_plan).
         cve_ent="State.cve_ent",
-        estado="State.name",
-        etapa="LocalExercise.stage",
-        declaratoria="LocalExercise.declaration_date",
-        secretariado_instalado="LocalExercise.stl_installed_date",
-        primer_plan="first_plan",
-        planes=lambda r: r.plans or 0,
-        estatus="LocalExercise.status_text",
-        estatus_fecha="LocalExercise.status_as_of",
-        facilitador="LocalExercise.facilitator",
-        fuente="LocalExercise.source",
+        state="State.name",
+        stage="LocalExercise.stage",
+        declaration_date="LocalExercise.declaration_date",
+        stl_installed_date="LocalExercise.stl_installed_date",
+        first_plan="first_plan",
+        plans=lambda r: r.plans or 0,
+        status="LocalExercise.status_text",
+        status_as_of="LocalExercise.status_as_of",
+        facilitator="LocalExercise.facilitator",
+        source="LocalExercise.source",
     ),
 )
 
@@ -210,10 +212,12 @@ _recorded_n = func.coalesce(_recorded.c.recorded, 0)
 PLANS = ListSpec(
     name="planes_de_accion",
     filters={
-        "scope": params.choice(SCOPES.codes),
-        "programme": params.choice(PROGRAMMES.codes),
-        "state": params.choice(_state_codes),
-        "q": params.text(),
+        "scope": params.choice(SCOPES.codes, metadata={"description": "National or local."}),
+        "programme": params.choice(PROGRAMMES.codes, metadata={
+            "description": "The programme the plan belongs to."}),
+        "state": params.choice(STATE_CODES, metadata={
+            "description": "INEGI state code (local plans of that state)."}),
+        "q": params.text(metadata={"description": "Words of the title or the state's name."}),
     },
     sorts={
         "published": Sort((ActionPlan.published_date,)),
@@ -223,26 +227,25 @@ PLANS = ListSpec(
     },
     default_sort="state",
     columns=columns(
-        "id", "clave", "ambito", "programa", "cve_ent", "estado", "titulo", "periodo_inicio",
-        "periodo_fin",
-        "publicado", "compromisos_publicados", "proactivos_publicados",
-        "compromisos_registrados", "avance", "compromisos_con_hitos", "fuente",
+        "id", "key", "scope", "programme", "cve_ent", "state", "title", "period_start",
+        "period_end", "published_date", "commitments_published", "proactive_published",
+        "commitments_recorded", "progress", "commitments_with_milestones", "source",
         id="plan.id",
-        clave="plan.key",
-        ambito="plan.scope",
-        programa="plan.programme",
+        key="plan.key",
+        scope="plan.scope",
+        programme="plan.programme",
         cve_ent="plan.state_cve",
-        estado="state_name",
-        titulo="plan.title",
-        periodo_inicio="plan.period_start",
-        periodo_fin="plan.period_end",
-        publicado="plan.published_date",
-        compromisos_publicados="plan.commitments_published",
-        proactivos_publicados="plan.proactive_published",
-        compromisos_registrados="recorded",
-        avance="progress.value",
-        compromisos_con_hitos="progress.known",
-        fuente="plan.source",
+        state="state_name",
+        title="plan.title",
+        period_start="plan.period_start",
+        period_end="plan.period_end",
+        published_date="plan.published_date",
+        commitments_published="plan.commitments_published",
+        proactive_published="plan.proactive_published",
+        commitments_recorded="recorded",
+        progress="progress.value",
+        commitments_with_milestones="progress.known",
+        source="plan.source",
     ),
 )
 
@@ -327,49 +330,46 @@ def osc_rows(commitments: Sequence[Commitment]) -> list[tuple[Commitment, str | 
 # --- Commitments -------------------------------------------------------------------------
 
 
-def _plan_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(ActionPlan.id)))
-
-
-def _themes(session: Session) -> list[str]:
-    return list(session.scalars(select(CommitmentTheme.theme).distinct()))
-
-
 COMMITMENTS = ListSpec(
     name="compromisos",
     filters={
-        "state": params.choice(_state_codes),
-        "plan": params.int_choice(_plan_ids),
-        "scope": params.choice(SCOPES.codes),
-        "status": params.choice(PROGRESS_STATES.codes),
-        "theme": params.choice(_themes),
-        "sdg": params.integer(1, 17),
-        "q": params.text(),
+        "state": params.choice(STATE_CODES, metadata={
+            "description": "INEGI state code (commitments of that state's local plans)."}),
+        "plan": params.identifier(metadata={"description": "The plan's id (GET /plans)."}),
+        "scope": params.choice(SCOPES.codes, metadata={
+            "description": "Commitments of national or of local plans."}),
+        "status": params.choice(PROGRESS_STATES.codes, metadata={
+            "description": "Progress state derived from the milestones ('unknown' without "
+                           "milestones; 'off_track' when one is overdue)."}),
+        "theme": params.text(120, 30, metadata={
+            "description": "A theme exactly as in a commitment's themes."}),
+        "sdg": params.integer(1, 17, metadata={"description": "Sustainable Development Goal."}),
+        "q": params.text(metadata={"description": "Words of the title or the OGP id."}),
     },
     # The SQL of each sort lives in queries.commitments_query (it needs the progress columns).
     sorts={k: Sort() for k in ("plan", "title", "state", "progress", "updated")},
     default_sort="plan",
     columns=columns(
-        "id", "plan_id", "plan", "ambito", "cve_ent", "estado", "numero", "etiqueta", "ogp_id",
-        "titulo", "responsable", "contraparte", "temas", "avance", "estado_avance",
-        "hitos_vencidos", "fuente",
+        "id", "plan_id", "plan", "scope", "cve_ent", "state", "number", "label", "ogp_id",
+        "title", "responsible", "counterpart", "themes", "progress", "progress_state",
+        "late_milestones", "source",
         id="c.id",
         plan_id="p.id",
         plan="p.title",
-        ambito="p.scope",
+        scope="p.scope",
         cve_ent="p.state_cve",
-        estado="state_name",
-        numero="c.number",
-        etiqueta="c.label",
+        state="state_name",
+        number="c.number",
+        label="c.label",
         ogp_id="c.ogp_id",
-        titulo="c.title",
-        responsable="c.responsible",
-        contraparte="c.counterpart",
-        temas=lambda r: "; ".join(r.themes),
-        avance="progress",
-        estado_avance="progress_state",
-        hitos_vencidos="late",
-        fuente="c.source",
+        title="c.title",
+        responsible="c.responsible",
+        counterpart="c.counterpart",
+        themes=lambda r: "; ".join(r.themes),
+        progress="progress",
+        progress_state="progress_state",
+        late_milestones="late",
+        source="c.source",
     ),
 )
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Commitment, DataRevision, State
@@ -18,6 +19,15 @@ def api(api_app):  # noqa: F811
     return api_app.test_client()
 
 
+def _operations(spec: dict) -> list[tuple[str, dict]]:
+    return [(path, op) for path, ops in spec["paths"].items()
+            for method, op in ops.items() if method == "get"]
+
+
+def _query_parameters(op: dict) -> list[dict]:
+    return [p for p in op.get("parameters", []) if p.get("in") == "query"]
+
+
 def test_description_is_generated_openapi_3_with_every_resource(api):
     spec = api.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
@@ -26,9 +36,56 @@ def test_description_is_generated_openapi_3_with_every_resource(api):
                  "/rounds/{year}/aggregates", "/comparisons", "/published-figures", "/changes",
                  "/sources", "/sources/{source_id}"):
         assert "/api/v1" + path in spec["paths"], path
-    params = {p["name"] for p in spec["paths"]["/api/v1/commitments"]["get"]["parameters"]}
-    assert {"state", "plan", "scope", "status", "theme", "sdg", "q", "sort", "page",
+    params = {p["name"] for p in _query_parameters(spec["paths"]["/api/v1/commitments"]["get"])}
+    assert {"state", "plan", "scope", "status", "theme", "sdg", "q", "sort", "order", "page",
             "per_page"} <= params
+
+
+def test_every_argument_is_declared_as_the_server_checks_it(api):
+    """Every choice is an enum (sort keys with and without "-"), every number bounded, every
+    text bounded with its pattern; every operation has an id, a documented 304 and the
+    validators' headers; lists document their Link header."""
+    spec = api.get("/api/openapi.json").get_json()
+    ids = [op.get("operationId") for _path, op in _operations(spec)]
+    assert None not in ids and len(ids) == len(set(ids)) == len(_operations(spec))
+    for path, op in _operations(spec):
+        assert {"200", "304"} <= set(op["responses"]), path
+        assert {"ETag", "Last-Modified"} <= set(op["responses"]["200"]["headers"]), path
+        for p in _query_parameters(op):
+            schema = p["schema"]
+            if schema["type"] == "string":
+                assert "enum" in schema or ("pattern" in schema and "maxLength" in schema), (
+                    path, p["name"])
+            else:
+                assert schema["type"] == "integer" and {"minimum", "maximum"} <= set(schema)
+            assert p.get("required") or p["allowEmptyValue"] is True  # empty is absent
+        if "page" in {p["name"] for p in _query_parameters(op)}:
+            assert "Link" in op["responses"]["200"]["headers"], path
+    commitments = {p["name"]: p["schema"] for p in
+                   _query_parameters(spec["paths"]["/api/v1/commitments"]["get"])}
+    assert commitments["state"]["enum"] == [f"{n:02d}" for n in range(1, 33)]
+    assert {"plan", "-plan", "progress", "-progress"} <= set(commitments["sort"]["enum"])
+    assert commitments["status"]["enum"] == ["unknown", "not_started", "in_progress",
+                                             "complete", "verified", "off_track"]
+    assert commitments["plan"]["minimum"] == 1  # an id: any id, existing or not
+    aggregates = spec["paths"]["/api/v1/rounds/{year}/aggregates"]["get"]
+    assert _query_parameters(aggregates)[0]["schema"]["enum"] == [
+        "national", "state", "level", "type"]
+
+
+def test_examples_in_the_description_are_valid(api):
+    """Every example a parameter carries is accepted by the server (200)."""
+    spec = api.get("/api/openapi.json").get_json()
+    checked = 0
+    for path, op in _operations(spec):
+        examples = {p["name"]: p["schema"]["example"] for p in _query_parameters(op)
+                    if "example" in p["schema"]}
+        if examples and "{" not in path:
+            required = {p["name"]: p["schema"].get("example") for p in _query_parameters(op)
+                        if p.get("required")}
+            assert api.get(path, query_string={**required, **examples}).status_code == 200
+            checked += 1
+    assert checked >= 1
 
 
 def test_docs_page_uses_only_local_assets(api):
@@ -39,6 +96,20 @@ def test_docs_page_uses_only_local_assets(api):
     assert asset.status_code == 200
     asset.close()
     assert "/api/openapi.json" in page
+    with api.get(sources[0]) as asset:
+        bundle = asset.get_data(as_text=True)
+    assert "cdn.redoc.ly" not in bundle and 'src:"http' not in bundle  # no remote logo
+
+
+def test_favicon_and_robots_are_served_locally(api):
+    icon = api.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/vnd.microsoft.icon"
+    assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    robots = api.get("/robots.txt")
+    assert robots.status_code == 200 and robots.mimetype == "text/plain"
+    lines = robots.get_data(as_text=True).splitlines()
+    assert lines[0] == "User-agent: *" and "Disallow: /edit/" in lines
+    assert "Disallow: /data/" not in lines and "Disallow: /api/" not in lines
 
 
 def test_list_pages_with_links_and_stable_order(api):
@@ -102,7 +173,10 @@ def test_scores_aggregates_and_comparisons_of_synthetic_rounds(api):
     ("/api/v1/rounds/2019/aggregates?by=planet", "by"),
     ("/api/v1/rounds/2019/aggregates", "by"),
     ("/api/v1/comparisons?from=2019", "to"),
-    ("/api/v1/comparisons?from=2019&to=2019", "to"),
+    ("/api/v1/states?sort=o", "sort"),
+    ("/api/v1/commitments?plan=0", "plan"),
+    ("/api/v1/commitments?plan=1.5", "plan"),
+    ("/api/v1/commitments?plan=%201", "plan"),
     ("/api/v1/changes?action=explode", "action"),
     ("/api/v1/sources?kind=rumour", "kind"),
 ])
@@ -117,7 +191,8 @@ def test_bad_arguments_are_json_400_naming_the_argument(api, query, name):
 @pytest.mark.parametrize("path", [
     "/api/v1/plans/999999", "/api/v1/commitments/2147483648", "/api/v1/states/99",
     "/api/v1/rounds/1999", "/api/v1/rounds/1999/aggregates?by=state", "/api/v1/nothing",
-    "/api/v1/institutions/999999", "/api/v1/milestones/1", "/api/v1/evidence/1",
+    "/api/v1/institutions/999999", "/api/v1/milestones/999999", "/api/v1/evidence/999999",
+    "/api/v1/comparisons?from=2019&to=2003", "/api/v1/plans/0",
 ])
 def test_unknown_ids_are_json_404(api, path):
     response = api.get(path)
@@ -159,11 +234,64 @@ def test_sources_with_their_citations(api):
             .get_json()["items"]} == {kind}
 
 
-def test_reads_are_open_to_every_origin(api):
-    response = api.get("/api/v1/states", headers={"Origin": "https://example.org"})
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert api.get("/plans", headers={"Origin": "https://example.org"}).headers.get(
-        "Access-Control-Allow-Origin") is None
+def test_a_valid_filter_without_rows_is_an_empty_list(api):
+    """Any of the 32 states, an id nobody has, a year without a round: 200 and no items."""
+    plans = api.get("/api/v1/plans?per_page=500").get_json()["items"]
+    without_plans = sorted({f"{n:02d}" for n in range(1, 33)} - {p["cve_ent"] for p in plans})
+    assert without_plans
+    for query in (f"/api/v1/plans?state={without_plans[0]}",
+                  f"/api/v1/commitments?state={without_plans[0]}",
+                  "/api/v1/commitments?plan=2147483647", "/api/v1/scores?round=2003",
+                  "/api/v1/published-figures?round=2099", "/api/v1/changes?commitment=999999",
+                  "/api/v1/institutions?state=32&level=federal"):
+        response = api.get(query)
+        assert response.status_code == 200, query
+        body = response.get_json()
+        assert (body["items"], body["total"], body["pages"]) == ([], 0, 1), query
+        assert body["links"]["next"] is None
+
+
+def test_a_page_past_the_end_is_empty_without_next(api):
+    last = api.get("/api/v1/states?per_page=10&page=4")
+    assert len(last.get_json()["items"]) == 2 and last.get_json()["links"]["next"] is None
+    assert 'rel="next"' not in last.headers["Link"]
+    assert '<<' not in last.headers["Link"]
+    assert '</api/v1/states?per_page=10&page=3>; rel="prev"' in last.headers["Link"]
+    first = api.get("/api/v1/states?per_page=10")
+    assert '</api/v1/states?per_page=10&page=2>; rel="next"' in first.headers["Link"]
+    past = api.get("/api/v1/states?per_page=10&page=999")
+    body = past.get_json()
+    assert past.status_code == 200 and body["items"] == [] and body["page"] == 999
+    assert body["total"] == 32 and body["links"]["next"] is None
+    assert body["links"]["prev"] == "/api/v1/states?per_page=10&page=4"  # the last page
+    assert 'rel="next"' not in past.headers["Link"]
+
+
+def test_reads_are_open_to_every_origin(api, api_app):  # noqa: F811
+    origin = {"Origin": "https://example.org"}
+    with api_app.app_context():
+        commitment = db.session.scalars(select(Commitment.id)).first()
+    for url in ("/api/v1/states", "/api/openapi.json", "/data/datapackage.json",
+                "/data/state.csv", "/data/commitment.json", "/map.geojson",
+                "/map/exercises.geojson", "/states/10/feed.atom",
+                f"/commitments/{commitment}/feed.atom"):
+        response = api.get(url, headers=origin)
+        assert response.status_code == 200, url
+        assert response.headers["Access-Control-Allow-Origin"] == "*", url
+        assert "Access-Control-Allow-Credentials" not in response.headers
+        response.close()
+    assert "Link" in api.get("/api/v1/states", headers=origin).headers[
+        "Access-Control-Expose-Headers"]
+    # The same headers with or without Origin: a cached copy serves every client.
+    assert api.get("/data/datapackage.json").headers["Access-Control-Allow-Origin"] == "*"
+    for url in ("/plans", "/data", "/login", "/commitments/1"):
+        assert api.get(url, headers=origin).headers.get("Access-Control-Allow-Origin") is None
+    preflight = api.options("/api/v1/states", headers={
+        **origin, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "If-None-Match"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert int(preflight.headers["Access-Control-Max-Age"]) >= 600
+    assert "POST" not in preflight.headers["Access-Control-Allow-Methods"]
 
 
 def test_etag_last_modified_and_304_follow_the_data_revision(api, api_app):  # noqa: F811

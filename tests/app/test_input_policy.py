@@ -57,6 +57,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "/data": {},
     "/data/datapackage.json": {},
     "/data/state.csv": {},
+    "/favicon.ico": {},
+    "/robots.txt": {},
 }
 SIGNED_IN_ONLY = ("/api/", "/edit/", "/admin/", "/account/", "/milestones/",
                   "/commitments/<int:commitment_id>/milestones")
@@ -82,7 +84,7 @@ def policy_app(seeded_app: Flask, tmp_path: Path) -> Flask:
 
 
 def _is_text_argument(name: str) -> bool:
-    return name == "q"
+    return name in ("q", "theme")  # free text: any words, bounded in length and words
 
 
 def test_every_get_route_is_in_the_table(policy_app):
@@ -197,3 +199,35 @@ def test_a_server_error_is_the_site_page_without_a_trace(app):
     html = response.get_data(as_text=True)
     assert response.status_code == 500 and "Error interno" in html
     assert "secret detail" not in html and "Traceback" not in html
+
+
+def test_the_search_pattern_splits_words_as_python_does():
+    """The declared pattern (also the API description's) spells whitespace out; every code
+    point it calls a space is one for ``str.split()``, and none it allows in a word is."""
+    import re
+    import sys
+
+    from app.params import _NOT_WORD, _SPACES
+
+    space, word = re.compile(f"[{_SPACES}]"), re.compile(f"[^{_NOT_WORD}]")
+    disagree = [hex(cp) for cp in range(sys.maxunicode + 1)
+                if (space.fullmatch(chr(cp)) and not chr(cp).isspace())
+                or (word.fullmatch(chr(cp)) and chr(cp).isspace())]
+    assert disagree == []
+
+
+def test_a_valid_filter_without_rows_and_a_page_past_the_end_on_the_pages(policy_app):
+    """Any of the 32 states is a valid filter (an empty list, 200); a page past the last one
+    is empty, says so, links to the last page and has no next link."""
+    client = policy_app.test_client()
+    for code in [f"{n:02d}" for n in range(1, 33)]:
+        for page in ("/plans", "/commitments"):
+            assert client.get(page, query_string={"state": code}).status_code == 200
+    assert client.get("/commitments?plan=2147483647").status_code == 200
+    listed = client.get("/commitments").get_data(as_text=True)
+    assert 'rel="next"' in listed
+    past = client.get("/commitments?page=999")
+    html = past.get_data(as_text=True)
+    assert past.status_code == 200
+    assert 'rel="next"' not in html and "Ir a la última página" in html
+    assert 'rel="prev"' in html and "<table" not in html

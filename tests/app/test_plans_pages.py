@@ -54,12 +54,12 @@ def test_exercises_filter_sort_and_csv(client):
     # The ten states of plans.csv and the State of Mexico (its first plan, installed 2019).
     assert {r["cve_ent"] for r in rows} == {"04", "05", "10", "14", "15", "17", "20", "24",
                                             "29", "30", "32"}
-    assert all(r["fuente"] for r in rows)
+    assert all(r["source"] for r in rows)
     ordered = csv_rows(client.get("/exercises?sort=declaration&format=csv"))
-    dates = [r["declaratoria"] for r in ordered if r["declaratoria"]]
-    assert dates == sorted(dates) and ordered[-1]["declaratoria"] == ""
+    dates = [r["declaration_date"] for r in ordered if r["declaration_date"]]
+    assert dates == sorted(dates) and ordered[-1]["declaration_date"] == ""
     searched = csv_rows(client.get("/exercises?q=michoacan&format=csv"))
-    assert [r["estado"] for r in searched] == ["Michoacán de Ocampo"]
+    assert [r["state"] for r in searched] == ["Michoacán de Ocampo"]
 
 
 def test_exercises_link_to_the_stage_map_only_when_it_exists(seeded_app, client):
@@ -73,15 +73,15 @@ def test_plans_list_shows_published_and_recorded_counts(seeded_app, client):
     assert "Cuarto Plan de Acción 2019-2021" in html
     assert "Plan de Acción Ampliado 2011-2012" in html
     rows = csv_rows(client.get("/plans?format=csv"))
-    by_key = {r["clave"]: r for r in rows}
-    assert by_key["mx-4"]["compromisos_registrados"] == "13"
+    by_key = {r["key"]: r for r in rows}
+    assert by_key["mx-4"]["commitments_recorded"] == "13"
     jalisco = by_key["local-14-2016-2018"]
-    assert (jalisco["compromisos_publicados"], jalisco["compromisos_registrados"]) == ("7", "1")
-    assert jalisco["avance"] == ""  # unknown, not 0
+    assert (jalisco["commitments_published"], jalisco["commitments_recorded"]) == ("7", "1")
+    assert jalisco["progress"] == ""  # unknown, not 0
     local = csv_rows(client.get("/plans?scope=local&format=csv"))
     # INAI's programme: 10 of plans.csv and 3 later ones; OGP Local: 8.
-    assert len(local) == 21 and {r["ambito"] for r in local} == {"local"}
-    programmes = [r["programa"] for r in local]
+    assert len(local) == 21 and {r["scope"] for r in local} == {"local"}
+    programmes = [r["programme"] for r in local]
     assert (programmes.count("inai_cocreacion"), programmes.count("ogp_local")) == (13, 8)
 
 
@@ -109,17 +109,17 @@ def test_search_is_case_and_accent_insensitive(client):
     plain = csv_rows(client.get("/commitments?q=publica+obra&format=csv"))
     accented = csv_rows(client.get("/commitments?q=PÚBLICA+Obra&format=csv"))
     assert plain == accented and plain
-    assert all("obra" in r["titulo"].lower() for r in plain)
+    assert all("obra" in r["title"].lower() for r in plain)
     assert "Seguimiento ciudadano a la obra pública en el Estado de Campeche." in {
-        r["titulo"] for r in plain}
+        r["title"] for r in plain}
     assert csv_rows(client.get("/commitments?q=MX0084&format=csv"))[0]["ogp_id"] == "MX0084"
     assert csv_rows(client.get("/commitments?q=100%25&format=csv")) == []
 
 
 def test_commitment_filters(seeded_app, client):
     rows = csv_rows(client.get("/commitments?state=17&format=csv"))
-    assert len(rows) == 8 and {r["estado"] for r in rows} == {"Morelos"}
-    assert {r["etiqueta"] for r in rows} >= {"P1", "P2"}
+    assert len(rows) == 8 and {r["state"] for r in rows} == {"Morelos"}
+    assert {r["label"] for r in rows} >= {"P1", "P2"}
     plan4 = _ids(seeded_app, "mx-4")
     rows = csv_rows(client.get(f"/commitments?plan={plan4}&theme=Gender&format=csv"))
     assert {r["ogp_id"] for r in rows} == {"MX0076", "MX0079", "MX0080", "MX0087"}
@@ -144,14 +144,16 @@ def test_pagination_sorting_and_permalinks(seeded_app):
     last = client.get("/commitments?scope=local&sort=title&page=9").get_data(as_text=True)
     assert "Filas 81–90 de 90" in last and 'rel="next"' not in last
     beyond = client.get("/commitments?scope=local&sort=title&page=99").get_data(as_text=True)
-    assert "Página 9 de 9" in beyond
-    titles = [r["titulo"] for r in csv_rows(client.get("/commitments?scope=local&sort=title"
+    # Past the last page: no rows, no next link, a link back to the last page.
+    assert "Filas" not in beyond and 'rel="next"' not in beyond
+    assert 'href="/commitments?scope=local&amp;sort=title&amp;page=9" rel="prev"' in beyond
+    titles = [r["title"] for r in csv_rows(client.get("/commitments?scope=local&sort=title"
                                                     "&format=csv"))]
     assert len(titles) == 90  # the CSV is the whole filtered list, not one page
     from common.text import fold as fold_text
 
     assert [fold_text(t) for t in titles] == sorted(fold_text(t) for t in titles)
-    reverse = [r["titulo"] for r in csv_rows(client.get("/commitments?scope=local&sort=-title"
+    reverse = [r["title"] for r in csv_rows(client.get("/commitments?scope=local&sort=-title"
                                                      "&format=csv"))]
     assert reverse == titles[::-1]
     # The CSV link keeps the filters.

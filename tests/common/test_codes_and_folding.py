@@ -39,7 +39,7 @@ def test_search_and_sort_use_the_same_folding(seeded_app: Flask):
     client = seeded_app.test_client()
     accented = client.get("/exercises?q=QUERÉTARO&format=json").get_json()
     plain = client.get("/exercises?q=queretaro&format=json").get_json()
-    assert accented == plain and [r["estado"] for r in plain] == ["Querétaro"]
+    assert accented == plain and [r["state"] for r in plain] == ["Querétaro"]
 
 
 @pytest.mark.parametrize("code_list", [
