@@ -51,6 +51,8 @@ from app.models import (
     MetricScore,
     Milestone,
     ProgrammeCount,
+    ProgrammeCountPlan,
+    ProgrammeFact,
     PublishedFigure,
     Source,
     SourceLink,
@@ -102,6 +104,8 @@ DATASETS: dict[type, str | Callable[[Session, Any], str]] = {
     LocalExercise: "local",
     StlMember: "local",
     ProgrammeCount: "local",
+    ProgrammeCountPlan: "local",
+    ProgrammeFact: "local",
     ActionPlan: _plan_dataset,
     Commitment: _plan_dataset,
     CommitmentTheme: _plan_dataset,
@@ -256,7 +260,7 @@ def derive_context(session: Session, obj: Any) -> tuple[str | None, int | None]:
     """
     if isinstance(obj, State):
         return obj.cve_ent, None
-    if isinstance(obj, LocalExercise | ActionPlan):
+    if isinstance(obj, LocalExercise | ActionPlan | ProgrammeFact):
         return obj.state_cve, None
     if isinstance(obj, StlMember):
         exercise = obj.exercise or session.get(

@@ -13,6 +13,8 @@ from .local import (
     LocalExercise,
     Milestone,
     ProgrammeCount,
+    ProgrammeCountPlan,
+    ProgrammeFact,
     StlMember,
 )
 from .metric import Institution, InstitutionAlias, MetricRound, MetricScore, PublishedFigure
@@ -36,6 +38,8 @@ __all__ = [
     "MetricScore",
     "Milestone",
     "ProgrammeCount",
+    "ProgrammeCountPlan",
+    "ProgrammeFact",
     "PublishedFigure",
     "Source",
     "SourceLink",
