@@ -39,6 +39,7 @@ from .queries import (
     recorded_counts,
     search_clause,
 )
+from .reconcile import Reconciliation, programme_reconciliation
 
 FEED_LIMIT = 100
 RECENT_CHANGES = 5
@@ -182,9 +183,12 @@ class ProgrammeSummary:
     stage_totals: dict[str | None, int]
     # (scope, programme, plans, commitments) recorded here, local before national.
     by_programme: list[tuple[str, str, int, int]] = field(default_factory=list)
+    # Each published count reconciled with the recorded plans (None: not asked for).
+    reconciliation: Reconciliation | None = None
 
 
-def programme_summary(session: Session) -> ProgrammeSummary:
+def programme_summary(session: Session, reconcile: bool = False) -> ProgrammeSummary:
+    """The published counts beside what is recorded; ``reconcile`` adds the reconciliation."""
     counts = session.scalars(
         select(ProgrammeCount).order_by(ProgrammeCount.as_of.is_(None), ProgrammeCount.as_of)
     ).all()
@@ -194,7 +198,8 @@ def programme_summary(session: Session) -> ProgrammeSummary:
         ).all()
     )
     return ProgrammeSummary(counts, recorded_counts(session), stage_totals,
-                            programme_counts(session))
+                            programme_counts(session),
+                            programme_reconciliation(session) if reconcile else None)
 
 
 # --- Plans -------------------------------------------------------------------------------
