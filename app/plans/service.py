@@ -26,6 +26,7 @@ from app.models import (
     LocalExercise,
     Milestone,
     ProgrammeCount,
+    ProgrammeFact,
     State,
     StlMember,
 )
@@ -39,7 +40,7 @@ from .queries import (
     recorded_counts,
     search_clause,
 )
-from .reconcile import Reconciliation, programme_reconciliation
+from .reconcile import Reconciliation, plan_total, programme_reconciliation
 
 FEED_LIMIT = 100
 RECENT_CHANGES = 5
@@ -293,6 +294,23 @@ class PlanDetail:
     overall: PlanProgress
     osc: list[tuple[Commitment, str | None, dict]]
     proactive: int
+    # Commitments the plan's source counts that have no title here ("título desconocido").
+    untitled: int = 0
+    facts: Sequence[ProgrammeFact] = ()
+
+
+def untitled(plan: ActionPlan, recorded: int) -> int:
+    """How many of the commitments the plan's source counts are not recorded (no title)."""
+    total = plan_total(plan)
+    return max(total - recorded, 0) if total is not None else 0
+
+
+def programme_facts(session: Session, *where: ColumnElement[bool]) -> Sequence[ProgrammeFact]:
+    """Dated programme facts matching ``where``, dated first, oldest first."""
+    return session.scalars(
+        select(ProgrammeFact).where(*where)
+        .order_by(ProgrammeFact.as_of.is_(None), ProgrammeFact.as_of, ProgrammeFact.id)
+    ).all()
 
 
 def plan_detail(session: Session, plan: ActionPlan) -> PlanDetail:
@@ -310,6 +328,8 @@ def plan_detail(session: Session, plan: ActionPlan) -> PlanDetail:
         overall=plan_progress(progress.values()),
         osc=osc_rows(commitments),
         proactive=sum(1 for c in commitments if (c.label or "").startswith("P")),
+        untitled=untitled(plan, len(commitments)),
+        facts=programme_facts(session, ProgrammeFact.plan_id == plan.id),
     )
 
 
@@ -475,6 +495,8 @@ class StateTracker:
     progress: dict[int, Progress]
     plan_progress: dict[int, PlanProgress]
     recent_changes: Sequence[AuditEvent]
+    untitled: dict[int, int] = field(default_factory=dict)  # plan id -> untitled commitments
+    facts: Sequence[ProgrammeFact] = ()  # dated facts of the state's programmes
 
 
 def state_tracker(session: Session, cve_ent: str) -> StateTracker:
@@ -503,4 +525,6 @@ def state_tracker(session: Session, cve_ent: str) -> StateTracker:
         recent_changes=latest_events(
             session, AuditEvent.state_cve == cve_ent, limit=RECENT_CHANGES
         ),
+        untitled={p.id: untitled(p, len(p.commitments)) for p in plans},
+        facts=programme_facts(session, ProgrammeFact.state_cve == cve_ent),
     )
