@@ -142,6 +142,12 @@ def load_metric_published(session: Session) -> LoadReport:
             raise SeedError(PUBLISHED_CSV, number, "basis", f"'{basis}' is not a known basis")
         if basis in ("computed", "inferred") and not row.get("reasoning"):
             raise SeedError(PUBLISHED_CSV, number, "reasoning", f"a {basis} figure needs it")
+        for name, text in (("scope_key", key), ("publication", publication),
+                           ("rank_printed", rank)):
+            limit = PublishedFigure.__table__.c[name].type.length
+            if text and limit and len(text) > limit:
+                raise SeedError(PUBLISHED_CSV, number, name,
+                                f"is {len(text)} characters long, at most {limit} fit")
         identity = (year, scope, key, index, publication)
         if identity in seen:
             raise SeedError(PUBLISHED_CSV, number, None, f"{identity} appears twice")

@@ -11,7 +11,8 @@ Create Date: 2026-12-03 12:00:00.000000
   published headline count (counted, outside, undetermined), with basis and reasoning.
 - programme_fact: dated facts of a programme no other table holds, quoted, with their basis.
 - published_figure: a place as printed (rank_printed), the words of a figure that is none of
-  the indices (measure, index CMP); value may be empty when only a place is printed.
+  the indices (measure, index CMP); value may be empty when only a place is printed; scope_key
+  widens to 200 characters (an institution's full name as printed).
 """
 from typing import Sequence, Union
 
@@ -112,9 +113,12 @@ def upgrade() -> None:
     op.create_index(op.f('ix_programme_fact_state_cve'), 'programme_fact', ['state_cve'])
 
     with op.batch_alter_table('published_figure') as batch_op:
-        batch_op.add_column(sa.Column('rank_printed', sa.String(length=60), nullable=True))
+        batch_op.add_column(sa.Column('rank_printed', sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column('measure', sa.Text(), nullable=True))
         batch_op.alter_column('value', existing_type=sa.Float(), nullable=True)
+        # An institution's key holds its full name as printed.
+        batch_op.alter_column('scope_key', existing_type=sa.String(length=60),
+                              type_=sa.String(length=200), existing_nullable=False)
         batch_op.create_check_constraint(
             op.f('ck_published_figure_value_or_rank'),
             'value IS NOT NULL OR rank_printed IS NOT NULL')
@@ -122,10 +126,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Downgrade schema: figures that print only a place cannot be kept without a value."""
-    op.execute('DELETE FROM published_figure WHERE value IS NULL')
+    op.execute('DELETE FROM published_figure WHERE value IS NULL OR length(scope_key) > 60')
     with op.batch_alter_table('published_figure') as batch_op:
         batch_op.drop_constraint(op.f('ck_published_figure_value_or_rank'), type_='check')
         batch_op.alter_column('value', existing_type=sa.Float(), nullable=False)
+        batch_op.alter_column('scope_key', existing_type=sa.String(length=200),
+                              type_=sa.String(length=60), existing_nullable=False)
         batch_op.drop_column('measure')
         batch_op.drop_column('rank_printed')
 

@@ -137,7 +137,7 @@ class PublishedFigure(Versioned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("metric_round.id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(String(16))
-    scope_key: Mapped[str] = mapped_column(String(60), default="")
+    scope_key: Mapped[str] = mapped_column(String(200), default="")
     index_name: Mapped[str] = mapped_column(String(4))
     value: Mapped[float | None]
     decimals: Mapped[int | None]  # precision as printed, e.g. 2 for "0.39"
@@ -148,7 +148,7 @@ class PublishedFigure(Versioned, Base):
     basis: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
     reasoning: Mapped[str | None] = mapped_column(Text)
     # The place as the publication prints it ("15", "último sitio", "1 of 33"), if it does.
-    rank_printed: Mapped[str | None] = mapped_column(String(60))
+    rank_printed: Mapped[str | None] = mapped_column(String(120))
     # What the publication calls a figure of index CMP, as printed.
     measure: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
