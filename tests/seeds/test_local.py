@@ -205,6 +205,13 @@ def test_a_corrected_fact_is_an_update_with_before_and_after(app, tmp_path, monk
         ("PLANS_CSV", 0, "commitments_count", "seis", "local_plans.csv, row 2, "
          "field 'commitments_count'"),
         ("COUNTS_CSV", 0, "source", "", "local_counts.csv, row 2, field 'source'"),
+        ("COUNTS_CSV", 1, "key", "2016-agentes", "local_counts.csv, row 3, field 'key'"),
+        ("COUNT_PLANS_CSV", 0, "role", "inside", "local_count_plans.csv, row 2, field 'role'"),
+        ("COUNT_PLANS_CSV", 3, "plan_key", "local-99", "local_count_plans.csv, row 5, "
+         "field 'plan_key'"),
+        ("COUNT_PLANS_CSV", 4, "reasoning", "", "local_count_plans.csv, row 6, "
+         "field 'reasoning'"),
+        ("COMMITMENTS_CSV", 0, "title_es", "", "local_commitments.csv, row 2, field 'title_es'"),
     ],
 )
 def test_bad_input_names_file_row_and_field_and_stores_nothing(
