@@ -196,6 +196,19 @@ BASES = CodeList("basis", {
     "inferred": N_("Inferido"),
     "press": N_("Según la prensa"),
 })
+# How a registered source's title was written (Source.title_basis). A title made from the
+# page's address is kept only with the reason the page's own title could not be read.
+TITLE_BASES = CodeList("title basis", {
+    "printed": N_("Título tal como lo imprime la fuente"),
+    "described": N_("Descripción hecha aquí (la fuente no tiene título propio)"),
+    "address": N_("Título hecho con la dirección de la página"),
+})
+# How a recorded plan stands to a published headline count (ProgrammeCountPlan.role).
+COUNT_ROLES = CodeList("count role", {
+    "counted": N_("Dentro de la cifra"),
+    "outside": N_("Fuera de la cifra"),
+    "undetermined": N_("No se sabe si está dentro"),
+})
 # The programme an action plan belongs to (ActionPlan.programme).
 PROGRAMMES = CodeList("programme", {
     "inai_cocreacion": N_("Cocreación desde lo Local (INAI)"),

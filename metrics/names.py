@@ -10,6 +10,12 @@ import ftfy
 from common.text import fold_words as fold
 
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
+# A vowel followed by stray bytes: what is left of an accented vowel written as the letter and a
+# combining mark whose lead byte was lost ("Mari\x8ca" for "María", "Parai\x8cso" for
+# "Paraíso"). Spanish marks a vowel only with the acute accent (ü apart, which such a file
+# cannot tell from it), so the vowel gets its acute accent; any other stray byte is removed.
+_ACUTE = dict(zip("aeiouAEIOU", "áéíóúÁÉÍÓÚ", strict=True))
+_ACCENTED_VOWEL = re.compile("([aeiouAEIOU])[\x80-\x9f]+")
 _SPACES = re.compile(r"\s+")
 
 
@@ -20,8 +26,10 @@ def decode_line(raw: bytes, encoding: str = "latin-1") -> tuple[str, list[str]]:
     Latin-1, where every byte is a character (never fails). UTF-8 sequences read that way become
     mojibake ("SÃ¡nchez"), which ``repair_text`` fixes with ftfy. A line that is not valid
     UTF-8 but holds bytes 0x80-0x9F has stray control codes (remains of broken multi-byte
-    characters; no real name contains them): they are removed, because reading them as
-    Windows-1252 letters, as a generic repair would, invents characters such as "Œ".
+    characters; no real name contains them). Reading them as Windows-1252 letters, as a generic
+    repair would, invents characters such as "Œ". Right after a vowel they are what is left of
+    its accent, so the vowel gets its acute accent ("Mari\x8ca" -> "María"); anywhere else they
+    are removed. The notes say which was done, and the reader keeps the raw text beside them.
     """
     notes: list[str] = []
     if encoding == "utf-8":
@@ -34,9 +42,19 @@ def decode_line(raw: bytes, encoding: str = "latin-1") -> tuple[str, list[str]]:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
-            text = _C1_CONTROLS.sub("", text)
-            notes.append("stray control bytes removed")
+            text, accents = _ACCENTED_VOWEL.subn(_accent, text)
+            if accents:
+                notes.append(
+                    f"accent restored on {accents} vowel(s): a stray byte after a vowel read "
+                    "as its acute accent")
+            if _C1_CONTROLS.search(text):
+                text = _C1_CONTROLS.sub("", text)
+                notes.append("stray control bytes removed (no accent could be read from them)")
     return text, notes
+
+
+def _accent(match: re.Match[str]) -> str:
+    return _ACUTE[match.group(1)]
 
 
 def repair_text(text: str) -> tuple[str, list[str]]:

@@ -11,6 +11,7 @@ from functools import wraps
 from sqlalchemy.orm import Session
 
 from .base import LoadReport, SeedError
+from .facts import load_facts
 from .local import load_local
 from .metric_published import load_metric_published
 from .national import load_national
@@ -53,6 +54,10 @@ LOADERS: dict[str, tuple[Loader, str]] = {
     "ogp_local": (
         _cited(load_ogp_local),
         "OGP Local members' action plans, commitments (OGP ids) and End of Commitment levels.",
+    ),
+    "facts": (
+        _cited(load_facts),
+        "Dated programme facts no other table holds (joining, leaving, plans presented), quoted.",
     ),
     "metric": (
         _cited(load_metric_published),

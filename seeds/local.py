@@ -1,5 +1,11 @@
 """The local co-creation exercises: stages, secretariat members, headline counts, plans and
-commitments, from the sourced facts in ``seeds/data/local_*.csv``.
+commitments, from the sourced facts in ``seeds/data/local_*.csv``; and the reconciliation of
+the published counts (``local_count_plans.csv``: how each recorded plan stands to each dated
+count, counted / outside / undetermined, with basis and reasoning).
+
+A commitment's title is in Spanish (``title_es``) or, where no source gives it in Spanish, in
+English as printed (``title_en``, e.g. Jalisco's OGP titles): never translated. A plan may keep
+an explicit ``key`` when a later source gives its period.
 
 Stage rule (``derive_stage``), the furthest stage the sources show:
 
@@ -26,10 +32,12 @@ from app.models import (
     Commitment,
     LocalExercise,
     ProgrammeCount,
+    ProgrammeCountPlan,
     State,
     StlMember,
 )
 from app.models.local import SECTORS
+from common.codes import BASES, COUNT_ROLES
 from common.text import fold
 
 from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
@@ -39,6 +47,8 @@ MEMBERS_CSV = DATA_DIR / "local_stl_members.csv"
 COUNTS_CSV = DATA_DIR / "local_counts.csv"
 PLANS_CSV = DATA_DIR / "local_plans.csv"
 COMMITMENTS_CSV = DATA_DIR / "local_commitments.csv"
+COUNT_PLANS_CSV = DATA_DIR / "local_count_plans.csv"
+_OGP_ID = re.compile(r"^JAL\d{4}$")
 
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -154,7 +164,8 @@ def load_local(session: Session) -> LoadReport:
         end = check_count(PLANS_CSV, number, "period_end", row["period_end"])
         published = check_partial_date(PLANS_CSV, number, "published_date", row["published_date"])
         period = plan_period_label(start, end, published)
-        key = plan_key(cve, period)
+        # A plan keeps its key when a later source gives its period (e.g. Durango's first).
+        key = row.get("key") or plan_key(cve, period)
         if key in plans:
             raise SeedError(PLANS_CSV, number, "cve_ent", f"a second plan of {cve} for '{period}'")
         plans[key] = {
@@ -184,15 +195,26 @@ def load_local(session: Session) -> LoadReport:
         }
     by_period = {(p["cve"], p["period"]): key for key, p in plans.items()}
 
-    for number, row in read_csv(COMMITMENTS_CSV, ("cve_ent", "number", "title_es", "source")):
+    ogp_ids: set[str] = set()
+    for number, row in read_csv(COMMITMENTS_CSV, ("cve_ent", "number", "source")):
         cve = _state_of(states, COMMITMENTS_CSV, number, row["cve_ent"]).cve_ent
-        in_plan = by_period.get((cve, row["plan_period"] or ""))
-        if in_plan is None:
+        if not row.get("title_es") and not row.get("title_en"):
+            raise SeedError(COMMITMENTS_CSV, number, "title_es",
+                            "a commitment needs its title in Spanish or in English")
+        ogp_id = row.get("ogp_id")
+        if ogp_id and (not _OGP_ID.match(ogp_id) or ogp_id in ogp_ids):
+            raise SeedError(
+                COMMITMENTS_CSV, number, "ogp_id", f"'{ogp_id}' is not a unique JAL0000"
+            )
+        if ogp_id:
+            ogp_ids.add(ogp_id)
+        key = by_period.get((cve, row["plan_period"] or ""))
+        if key is None:
             raise SeedError(
                 COMMITMENTS_CSV, number, "plan_period",
                 f"no plan of {cve} for '{row['plan_period'] or ''}' in {PLANS_CSV.name}",
             )
-        plans[in_plan]["commitments"].append((number, row))
+        plans[key]["commitments"].append((number, row))
 
     exercises: dict[str, dict] = {}
     for number, row in read_csv(EXERCISES_CSV, ("cve_ent", "state_name", "source")):
@@ -247,15 +269,46 @@ def load_local(session: Session) -> LoadReport:
         seen_members.add(ident)
         members.append((cve, row["sector"], row["member_name"], row["source"]))
 
-    counts: list[tuple[dict[str, str | None], dict[str, int | str | None]]] = []
-    for number, row in read_csv(COUNTS_CSV, ("source",)):
-        count_values: dict[str, int | str | None] = {
+    counts = []
+    count_keys: set[str] = set()
+    for number, row in read_csv(COUNTS_CSV, ("key", "source")):
+        if row["key"] in count_keys:
+            raise SeedError(COUNTS_CSV, number, "key", f"'{row['key']}' appears twice")
+        count_keys.add(row["key"])
+        values = {
             name: check_count(COUNTS_CSV, number, name, row[name])
             for name in ("states_joined", "stl_installed", "plans_published", "commitments")
         }
         as_of = check_partial_date(COUNTS_CSV, number, "date", row["date"])
-        count_values["note"] = row.get("note")  # what the wording adds ("más de 140"), quoted
-        counts.append(({"as_of": as_of, "source": row["source"]}, count_values))
+        values["note"] = row.get("note")  # what the wording adds ("más de 140") and its quote
+        values["key"] = row["key"]
+        counts.append(({"as_of": as_of, "source": row["source"]}, values))
+
+    # How each recorded plan stands to each published count (the reconciliation).
+    memberships: list[tuple[str, str, dict]] = []
+    seen_members_of: set[tuple[str, str]] = set()
+    required = ("count_key", "plan_key", "role", "basis", "source")
+    for number, row in read_csv(COUNT_PLANS_CSV, required):
+        if row["count_key"] not in count_keys:
+            raise SeedError(COUNT_PLANS_CSV, number, "count_key",
+                            f"'{row['count_key']}' is not a key of {COUNTS_CSV.name}")
+        if row["plan_key"] not in plans:
+            raise SeedError(COUNT_PLANS_CSV, number, "plan_key",
+                            f"'{row['plan_key']}' is not a plan of {PLANS_CSV.name}")
+        if row["role"] not in COUNT_ROLES:
+            raise SeedError(COUNT_PLANS_CSV, number, "role", f"'{row['role']}' is not a role")
+        if row["basis"] not in BASES:
+            raise SeedError(COUNT_PLANS_CSV, number, "basis", f"'{row['basis']}' is not a basis")
+        if row["basis"] == "inferred" and not row.get("reasoning"):
+            raise SeedError(COUNT_PLANS_CSV, number, "reasoning", "an inference needs it")
+        link = (row["count_key"], row["plan_key"])
+        if link in seen_members_of:
+            raise SeedError(COUNT_PLANS_CSV, number, "plan_key", f"{link} appears twice")
+        seen_members_of.add(link)
+        memberships.append((row["count_key"], row["plan_key"], {
+            "role": row["role"], "basis": row["basis"], "reasoning": row.get("reasoning"),
+            "source": row["source"],
+        }))
 
     # Write, recording every change (state and commitment of each event derived from the row).
     for cve, values in exercises.items():
@@ -278,13 +331,15 @@ def load_local(session: Session) -> LoadReport:
             summary=f"Secretariado Técnico Local de {states[cve].name}: {name}",
         )
         report.count(outcome)
-    for count_key, count_values in counts:
-        _, outcome = records.upsert(
-            session, ProgrammeCount, count_key, count_values, actor=SEED_ACTOR,
-            source=count_key["source"],
-            summary=f"Cifras del programa ({count_key['as_of'] or 'sin fecha'})",
+    count_ids: dict[str, int] = {}
+    for key, values in counts:
+        count, outcome = records.upsert(
+            session, ProgrammeCount, key, values, actor=SEED_ACTOR, source=key["source"],
+            summary=f"Cifras del programa ({key['as_of'] or 'sin fecha'})",
         )
+        count_ids[values["key"]] = count.id
         report.count(outcome)
+    plan_ids: dict[str, int] = {}
     for key, p in plans.items():
         cve = p["cve"]
         plan, outcome = records.upsert(
@@ -292,6 +347,7 @@ def load_local(session: Session) -> LoadReport:
             actor=SEED_ACTOR, source=p["values"]["source"],
             summary=f"{p['values']['title']} de {states[cve].name}",
         )
+        plan_ids[key] = plan.id
         report.count(outcome)
         rows = p["commitments"]
         labels = [row["number"] for _, row in rows]
@@ -299,17 +355,30 @@ def load_local(session: Session) -> LoadReport:
         if len(set(numbers)) != len(numbers):
             raise SeedError(COMMITMENTS_CSV, rows[0][0], "number", f"a number repeats in {key}")
         for (_, row), label, seq in zip(rows, labels, numbers, strict=True):
+            # The title shown first is the Spanish one; a title only in English is kept as
+            # printed (its language recorded by title_en alone), never translated.
+            title = row.get("title_es") or row["title_en"]
             _, outcome = records.upsert(
                 session, Commitment, {"plan_id": plan.id, "number": seq},
                 {
                     "label": label if not label.isdigit() else None,
-                    "title": row["title_es"],
+                    "ogp_id": row.get("ogp_id"),
+                    "title": title,
+                    "title_es": row.get("title_es"),
+                    "title_en": row.get("title_en"),
                     "responsible": row["responsible"],
                     "source": row["source"],
                 },
-                actor=SEED_ACTOR, source=row["source"], summary=row["title_es"],
+                actor=SEED_ACTOR, source=row["source"], summary=title,
             )
             report.count(outcome)
+    for count_key, key, values in memberships:
+        _, outcome = records.upsert(
+            session, ProgrammeCountPlan,
+            {"count_id": count_ids[count_key], "plan_id": plan_ids[key]}, values,
+            actor=SEED_ACTOR, source=values["source"], summary=f"{count_key} · {key}",
+        )
+        report.count(outcome)
     staged = sum(1 for v in exercises.values() if v["stage"])
     report.notes.append(
         f"{len(exercises)} states with an exercise row, {staged} with a known stage; "

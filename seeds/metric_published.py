@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import records
@@ -18,7 +19,8 @@ from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
 ROUNDS_CSV = DATA_DIR / "metric_rounds.csv"
 WEIGHTS_CSV = DATA_DIR / "metric_weights.csv"
 PUBLISHED_CSV = DATA_DIR / "metric_published.csv"
-FIGURE_INDICES = ("GA", "T", "P", "TG", "TC", "PG", "PC", "GAg", "GAc", "N")
+# CMP: a figure the publication does not name as one of the indices (its words in ``measure``).
+FIGURE_INDICES = ("GA", "T", "P", "TG", "TC", "PG", "PC", "GAg", "GAc", "N", "CMP")
 LEVEL_KEYS = ("federal", "state", "municipal")
 
 
@@ -101,7 +103,8 @@ def load_metric_published(session: Session) -> LoadReport:
     session.flush()
 
     seen: set[tuple] = set()
-    required = ("year", "scope", "index", "value", "source")
+    figures: list[tuple[dict, dict, str]] = []
+    required = ("year", "scope", "index", "source")
     for number, row in read_csv(PUBLISHED_CSV, required):
         year = _year(PUBLISHED_CSV, number, row["year"])
         if year not in rounds:
@@ -124,33 +127,60 @@ def load_metric_published(session: Session) -> LoadReport:
                 PUBLISHED_CSV, number, "scope_key",
                 f"'{key}' is not <cve_ent or federal>:<institution type>:<name>",
             )
-        value = _number(PUBLISHED_CSV, number, "value", row["value"])
-        if index != "N" and not 0 <= value <= 1:
+        rank = row.get("rank_printed")
+        if row["value"] is None and not rank:
+            raise SeedError(PUBLISHED_CSV, number, "value", "is empty and no rank_printed is given")
+        value = None if row["value"] is None else _number(
+            PUBLISHED_CSV, number, "value", row["value"])
+        if value is not None and index != "N" and not 0 <= value <= 1:
             raise SeedError(PUBLISHED_CSV, number, "value", f"{value} is outside [0, 1]")
+        if (index == "CMP") != bool(row.get("measure")):
+            raise SeedError(PUBLISHED_CSV, number, "measure",
+                            "is what a CMP figure measures, and only a CMP figure has one")
         publication = row.get("publication") or ""
         basis = row.get("basis") or "published"
         if basis not in BASES:
             raise SeedError(PUBLISHED_CSV, number, "basis", f"'{basis}' is not a known basis")
         if basis in ("computed", "inferred") and not row.get("reasoning"):
             raise SeedError(PUBLISHED_CSV, number, "reasoning", f"a {basis} figure needs it")
+        for name, text in (("scope_key", key), ("publication", publication),
+                           ("rank_printed", rank)):
+            limit = getattr(PublishedFigure.__table__.c[name].type, "length", None)
+            if text and limit and len(text) > limit:
+                raise SeedError(PUBLISHED_CSV, number, name,
+                                f"is {len(text)} characters long, at most {limit} fit")
         identity = (year, scope, key, index, publication)
         if identity in seen:
             raise SeedError(PUBLISHED_CSV, number, None, f"{identity} appears twice")
         seen.add(identity)
         decimals = int(row["decimals"]) if row["decimals"] else None
-        _, outcome = records.upsert(
-            session,
-            PublishedFigure,
+        figures.append((
             {
                 "round_id": rounds[year].id, "scope": scope, "scope_key": key,
                 "index_name": index, "publication": publication,
             },
             {
                 "value": value, "decimals": decimals, "note": row["note"], "basis": basis,
-                "reasoning": row.get("reasoning"), "source": row["source"],
+                "reasoning": row.get("reasoning"), "rank_printed": rank,
+                "measure": row.get("measure"), "source": row["source"],
             },
-            actor=SEED_ACTOR, source=row["source"],
-            summary=f"{year} · {scope} {key} · {index}: {row['value']}".replace("  ", " "),
+            f"{year} · {scope} {key} · {index}: {row['value'] or rank}".replace("  ", " "),
+        ))
+    for ident, values, summary in figures:
+        _, outcome = records.upsert(
+            session, PublishedFigure, ident, values,
+            actor=SEED_ACTOR, source=values["source"], summary=summary,
         )
         report.count(outcome)
+    # A seeded figure the file no longer holds (e.g. one that only the press prints, once
+    # listed as the report's) is withdrawn: soft-deleted, its history kept.
+    wanted = {tuple(ident.values()) for ident, _, _ in figures}
+    for stale in session.scalars(select(PublishedFigure)):
+        stale_ident = (stale.round_id, stale.scope, stale.scope_key, stale.index_name,
+                       stale.publication)
+        if stale_ident not in wanted and records.soft_delete(
+            session, stale, actor=SEED_ACTOR, source=stale.source,
+            summary="Cifra retirada del archivo de cifras publicadas",
+        ):
+            report.count("updated")
     return report

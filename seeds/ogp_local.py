@@ -11,11 +11,16 @@ explanation quoted; a report that names no commitment id is matched to one only 
 
 Left out on purpose (see ``../shared/facts/local/ogp_local_*.csv``):
 - Jalisco's 2016-2018 plan: it is the local plan already loaded from ``local_plans.csv`` (INAI
-  programme); it is not loaded twice. JAL0001-JAL0005 ("2017 (as listed)") would belong to it
-  only by inference, so they are not loaded.
+  programme); it is not loaded twice. Its commitments JAL0001-JAL0005 (and the sixth, whose id
+  is cut) are loaded there, with English titles and the inference of their numbers in the plan's
+  notes.
 - End of Commitment Reports with neither an id nor a printed level (filed under another member
   with a title like a commitment's): linking them would rest on a title match alone.
-- Mexico City: joined in 2020 and withdrew; no plan was published, so there is no plan row.
+- Mexico City: joined in 2020 and withdrew; no plan was published, so there is no plan row (its
+  joining and leaving are dated facts in ``programme_facts.csv``).
+- Chihuahua's second plan (signed 29 Jan 2026): the press does not say whether it went to OGP
+  Local, so it is a dated fact, not a plan row; the press date of the first plan (February 2025)
+  conflicts with OGP's and both are shown (``programme_facts.csv``).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.engine import ScalarResult
@@ -27,23 +28,32 @@ from sqlalchemy.orm import Session
 
 from app import models, records
 from app.models import Base, Source, SourceLink
-from common.codes import SOURCE_KINDS
+from common.codes import SOURCE_KINDS, TITLE_BASES
 
 from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError
 
 SOURCES_CSV = DATA_DIR / "sources.csv"
 SEPARATOR = " | "
+# Hosts that carry copies of documents other publishers made (document-sharing sites, a mirror
+# of a newspaper, a digital newsstand). A source at one of them is recorded as a copy: its
+# ``copy_host`` names the host, publisher/title/date are the original's, and ``original_url``
+# (or, when the original's address is not known, ``note``) names the original.
+COPY_HOSTS = (
+    "fdocuments.mx", "fdocuments.net", "fdocuments.es", "fdocuments.ec", "fdocumento.com",
+    "pdfslide.net", "docslib.org", "yumpu.com", "scribd.com", "studylib.es", "documentop.com",
+    "gfjx.asia", "pressreader.com",
+)
 # Every table whose rows carry a ``source`` cell from the seed files.
 Citing = (
     models.State | models.LocalExercise | models.StlMember | models.ProgrammeCount
-    | models.ActionPlan | models.Commitment | models.Assessment | models.MetricRound
-    | models.PublishedFigure
+    | models.ProgrammeCountPlan | models.ActionPlan | models.Commitment | models.Assessment
+    | models.ProgrammeFact | models.MetricRound | models.PublishedFigure
 )
 C = TypeVar("C", bound=Citing)
 CITING_MODELS: tuple[type[Citing], ...] = (
     models.State, models.LocalExercise, models.StlMember, models.ProgrammeCount,
-    models.ActionPlan, models.Commitment, models.Assessment, models.MetricRound,
-    models.PublishedFigure,
+    models.ProgrammeCountPlan, models.ActionPlan, models.Commitment, models.Assessment,
+    models.ProgrammeFact, models.MetricRound, models.PublishedFigure,
 )
 
 
@@ -101,6 +111,43 @@ def check_source_cell(path: Path, row: int, text: str | None) -> None:
             )
 
 
+def url_host(url: str | None) -> str:
+    """The host of ``url`` ("" when there is none)."""
+    return (urlsplit(url).hostname or "") if url else ""
+
+
+def is_copy_host(host: str) -> bool:
+    """Whether ``host`` is (a subdomain of) one of COPY_HOSTS."""
+    return any(host == h or host.endswith("." + h) for h in COPY_HOSTS)
+
+
+def _check_title_and_copy(path: Path, number: int, row: dict[str, str | None]) -> None:
+    """How the title was written (and why, unless printed); a copy names host and original."""
+    basis = row.get("title_basis") or "printed"
+    if basis not in TITLE_BASES:
+        raise SeedError(path, number, "title_basis", f"'{basis}' is not one of {TITLE_BASES.codes}")
+    if basis != "printed" and not row.get("title_note"):
+        raise SeedError(path, number, "title_note",
+                        f"a title '{basis}' needs the reason the source's own title is not used")
+    host, copy_host = url_host(row.get("url")), row.get("copy_host")
+    if is_copy_host(host) and copy_host != host:
+        raise SeedError(path, number, "copy_host",
+                        f"'{host}' carries copies: the row must name it as copy_host")
+    if copy_host:
+        if copy_host != host:
+            raise SeedError(path, number, "copy_host", f"'{copy_host}' is not the host of url")
+        if "copia" in (row.get("publisher") or "").lower():
+            raise SeedError(path, number, "publisher",
+                            "a copy is listed under its original's publisher, not the copy's")
+        if not row.get("original_url") and not row.get("note"):
+            raise SeedError(path, number, "original_url",
+                            "a copy needs its original's address, or a note saying it is unknown")
+    original = row.get("original_url")
+    web = bool(original) and str(original).startswith(("http://", "https://"))
+    if original and (not web or original == row.get("url")):
+        raise SeedError(path, number, "original_url", f"'{original}' is not another web address")
+
+
 def load_sources(session: Session) -> LoadReport:
     """Load the registry: one Source per row of sources.csv, validated."""
     report = LoadReport("sources")
@@ -118,10 +165,14 @@ def load_sources(session: Session) -> LoadReport:
             raise SeedError(SOURCES_CSV, number, "url", f"'{url}' is not a unique web address")
         if date and len(date) not in (4, 7, 10):
             raise SeedError(SOURCES_CSV, number, "date", f"'{date}' is not YYYY[-MM[-DD]]")
+        _check_title_and_copy(SOURCES_CSV, number, row)
         keys.add(key)
         if url:
             urls.add(url)
-        values = {k: row.get(k) for k in ("publisher", "title", "date", "url", "kind", "note")}
+        values = {k: row.get(k) for k in (
+            "publisher", "title", "date", "url", "kind", "note", "title_note", "copy_host",
+            "original_url")}
+        values["title_basis"] = row.get("title_basis") or "printed"
         _, outcome = records.upsert(
             session, Source, {"key": key}, values,
             actor=SEED_ACTOR, source=url or key, summary=title,

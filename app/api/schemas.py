@@ -134,6 +134,50 @@ MemberSchema = Schema.from_dict({
 }, name="Member")
 
 
+# --- The reconciliation of the programme's published counts ------------------------------
+
+PlanInCountSchema = Schema.from_dict({
+    "plan_id": fields.Integer(required=True),
+    **columns(m.ActionPlan, "key title published_date"),
+    "cve_ent": Str(attribute="state_cve"),
+    "state": Str(attribute="state_name"),
+    "commitments": Int(required=True, metadata={
+        "description": "Commitments its source counts (core and proactive); null: unknown"}),
+    "titled": fields.Integer(required=True, metadata={
+        "description": "Its commitments recorded here with a title"}),
+    **columns(m.ProgrammeCountPlan, "role basis reasoning"),
+    **cited(),
+}, name="PlanInCount")
+
+CountReconciliationSchema = Schema.from_dict({
+    **columns(m.ProgrammeCount, "id key as_of states_joined stl_installed plans_published "
+              "commitments note", "count."),
+    **cited("count."),
+    "states_recorded": fields.Integer(required=True, metadata={
+        "description": "States recorded here with a declaration or more, at any date"}),
+    "states_recorded_by_date": Int(required=True, metadata={
+        "description": "Of those, with a declaration dated on or before the count"}),
+    "plans_identified": fields.Integer(required=True),
+    "plans_unidentified": Int(required=True),
+    "commitments_identified": Int(required=True),
+    "commitments_unidentified": Int(required=True),
+    "titles_recorded": fields.Integer(required=True),
+    "counted": fields.List(fields.Nested(PlanInCountSchema), required=True),
+    "outside": fields.List(fields.Nested(PlanInCountSchema), required=True),
+    "undetermined": fields.List(fields.Nested(PlanInCountSchema), required=True),
+    "explanation": fields.List(fields.String(), required=True),
+}, name="CountReconciliation")
+
+ReconciliationSchema = Schema.from_dict({
+    "plans_recorded": fields.Integer(required=True),
+    "commitments_published": fields.Integer(required=True, metadata={
+        "description": "Commitments the recorded plans' sources count (where they do)"}),
+    "plans_without_count": fields.Integer(required=True),
+    "titles_recorded": fields.Integer(required=True),
+    "counts": fields.List(fields.Nested(CountReconciliationSchema), required=True),
+}, name="Reconciliation")
+
+
 class PlanProgressSchema(Schema):
     value = Num(required=True)
     known = fields.Integer(required=True)

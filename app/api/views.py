@@ -174,6 +174,18 @@ def evidence_list(view: ListView) -> Select:
     return order(stmt, view, Evidence.id)
 
 
+@tracker.get("/reconciliation")
+@tracker.doc(operationId="getReconciliation")
+@tracker.response(200, s.ReconciliationSchema)
+def reconciliation() -> Any:
+    """Each published count of the programme beside the recorded plans: counted, outside or
+    undetermined (with basis and reasoning), identified and unidentified plans and commitments,
+    the difference in words (as on /exercises#reconciliation)."""
+    from app.plans.reconcile import programme_reconciliation
+
+    return programme_reconciliation(db.session)
+
+
 # Each record by its id: 404 when unknown (or withdrawn).
 record(tracker, "/plans/<int:plan_id>", ActionPlan, s.PlanDetailSchema, "One action plan.",
        "getPlan")

@@ -29,7 +29,8 @@ def _fmt(digits: int, sign: bool = False) -> charts.Format:
 def trend_chart(trend: Trend, indices: Sequence[str], *, scope: str) -> Markup | None:
     """Published values of ``indices`` over every round (computed where nothing is published).
 
-    Caveated published figures are hollow with an asterisk; None when nothing to draw.
+    Caveated published figures are hollow with an asterisk; the press's figures are series of
+    their own (never mixed with the report's or with computed values); None when nothing to draw.
     """
     series = []
     for index in indices:
@@ -43,6 +44,7 @@ def trend_chart(trend: Trend, indices: Sequence[str], *, scope: str) -> Markup |
                     marked.add(year)
         if any(v is not None for v in values.values()):
             series.append(charts.Series(index, values, frozenset(marked)))
+    series += press_series(trend, indices)
     if not series:
         return None
     shown = ", ".join(s.name for s in series)
@@ -52,8 +54,29 @@ def trend_chart(trend: Trend, indices: Sequence[str], *, scope: str) -> Markup |
         desc=_("Gráfica de líneas de los valores publicados de %(indices)s en cada ronda, con "
                "cada valor escrito junto a su punto. La tabla de abajo da los mismos valores "
                "y los calculados.", indices=shown),
-        mark_note=_("cifra con salvedad (véase la nota)"),
+        mark_note=_("cifra con salvedad, o publicaciones que no coinciden (véase la tabla)"),
     )
+
+
+def press_series(trend: Trend, indices: Sequence[str]) -> list[charts.Series]:
+    """The press's figures of ``indices`` as their own series, apart from the report's.
+
+    Where two publications print different values for one round, both are drawn: the second
+    as another series, and both points marked (hollow with an asterisk): a conflict shown,
+    not settled.
+    """
+    series = []
+    for index in indices:
+        per_year = {y: trend.press.get(y, {}).get(index, []) for y in trend.years}
+        depth = max((len(v) for v in per_year.values()), default=0)
+        conflicts = frozenset(y for y, v in per_year.items() if len(v) > 1)
+        for k in range(depth):
+            values: dict[float | int, float | int | None] = {
+                y: v[k] for y, v in per_year.items() if len(v) > k}
+            name = (_("%(index)s según la prensa", index=index) if k == 0 else
+                    _("%(index)s según otra nota de prensa", index=index))
+            series.append(charts.Series(name, values, conflicts & frozenset(values)))
+    return series
 
 
 def rank_chart(trend: Trend, *, state: str) -> Markup | None:

@@ -6,6 +6,7 @@ Functions take a session and never commit. Other areas use ``round_years``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, SupportsFloat, cast
@@ -28,6 +29,7 @@ from app.models import (
 from app.states.service import state_names
 from common.codes import FEDERATION as FEDERATION_LABEL
 from common.codes import INSTITUTION_TYPES, LEVELS, MAIN_INDICES, STATE_CODES, translate
+from common.codes import NATIONAL as NATIONAL_LABEL
 from common.text import fold
 from metrics import (
     FEDERAL_KEY,
@@ -172,13 +174,15 @@ def published_figures(
                PublishedFigure.value)
         .join(MetricRound, MetricRound.id == PublishedFigure.round_id)
         # The round's official report; other publications (the press) are listed apart.
-        .where(PublishedFigure.scope == scope, PublishedFigure.publication == "")
+        .where(PublishedFigure.scope == scope, PublishedFigure.publication == "",
+               PublishedFigure.value.is_not(None))
     )
     if scope_key is not None:
         stmt = stmt.where(PublishedFigure.scope_key == scope_key)
     result: dict[int, dict[str, dict[str, float]]] = {}
     for year, key, index, value in session.execute(stmt):
-        result.setdefault(year, {}).setdefault(key, {})[index] = value
+        if value is not None:  # (filtered above)
+            result.setdefault(year, {}).setdefault(key, {})[index] = value
     return result
 
 
@@ -236,7 +240,7 @@ class PublishedRow:
     scope_key: str
     name: str
     index: str
-    value: float
+    value: float | None  # None: the publication prints only a place
     decimals: int | None
     publication: str
     basis: str
@@ -244,6 +248,15 @@ class PublishedRow:
     source: str
     published_only: bool
     others: tuple[float, ...] = ()
+    rank_printed: str | None = None
+    measure: str | None = None  # the publication's words for a CMP figure
+    other_ranks: tuple[str, ...] = ()  # places other publications print for the same figure
+
+
+def _rank_key(text: str) -> str:
+    """A printed place reduced to what it says: its leading number, else its folded words."""
+    number = re.match(r"\d+", text.strip())
+    return number.group() if number else fold(text)
 
 
 def published_rows(
@@ -267,22 +280,35 @@ def published_rows(
         stmt = stmt.where(MetricRound.year == year)
     found = session.execute(stmt).all()
     values: dict[tuple[int, str, str], set[float]] = {}
+    ranks: dict[tuple[int, str, str], set[str]] = {}
     for y, f in found:
-        values.setdefault((y, f.scope_key, f.index_name), set()).add(f.value)
+        # A CMP figure is only compared with figures of the same words.
+        ident = (y, f.scope_key, f.index_name if f.index_name != "CMP" else f"CMP:{f.measure}")
+        if f.value is not None:
+            values.setdefault(ident, set()).add(f.value)
+        if f.rank_printed:
+            ranks.setdefault(ident, set()).add(f.rank_printed)
+    place = {ident: {_rank_key(r): r for r in found_ranks} for ident, found_ranks in ranks.items()}
     loaded = set(round_years(session))
     names = state_names(session) if scope == "state" else {}
     order = {index: n for n, index in enumerate(("N", *INDICES))}
     rows = []
     for y, f in found:
-        others = tuple(sorted(values[(y, f.scope_key, f.index_name)] - {f.value}))
+        ident = (y, f.scope_key, f.index_name if f.index_name != "CMP" else f"CMP:{f.measure}")
+        others = tuple(sorted(values.get(ident, set()) - {f.value}))
+        # Places printed differently ("3 (tercer lugar)", "3 (tercer puesto)") are one place.
+        mine = _rank_key(f.rank_printed) if f.rank_printed else None
+        other_ranks = tuple(sorted(r for k, r in place.get(ident, {}).items() if k != mine))
         unloaded = y not in loaded
         keep = (only == "all" or (only == "unloaded" and unloaded)
                 or (only == "extra" and not unloaded
                     and (f.publication != "" or bool(f.note) or bool(others))))
         if keep:
+            name = names.get(f.scope_key, f.scope_key) or translate(NATIONAL_LABEL)
             rows.append(PublishedRow(
-                y, f.scope_key, names.get(f.scope_key, f.scope_key), f.index_name, f.value,
-                f.decimals, f.publication, f.basis, f.note, f.source, unloaded, others))
+                y, f.scope_key, name, f.index_name, f.value,
+                f.decimals, f.publication, f.basis, f.note, f.source, unloaded, others,
+                f.rank_printed, f.measure, other_ranks))
     rows.sort(key=lambda r: (r.year, fold(r.name), order.get(r.index, 99), r.publication))
     return rows
 
@@ -501,6 +527,8 @@ class RoundDetail:
     # State figures as published: all of them for a round without institution data,
     # otherwise those the state table does not show (press, caveats, disagreements).
     state_figures: list[PublishedRow] = field(default_factory=list)
+    # National figures of other publications (the press) or another basis than the report's.
+    national_figures: list[PublishedRow] = field(default_factory=list)
 
 
 def round_detail(session: Session, metric_round: MetricRound) -> RoundDetail:
@@ -532,6 +560,8 @@ def round_detail(session: Session, metric_round: MetricRound) -> RoundDetail:
         loaded_years=round_years(session),
         state_figures=published_rows(
             session, "state", year=year, only="extra" if not frame.empty else "all"),
+        national_figures=[r for r in published_rows(session, "national", year=year)
+                          if r.publication or r.basis != "published"],
     )
 
 
@@ -699,12 +729,31 @@ def published_details(
                PublishedFigure.decimals, PublishedFigure.note, PublishedFigure.source)
         .join(MetricRound, MetricRound.id == PublishedFigure.round_id)
         .where(PublishedFigure.scope == scope, PublishedFigure.scope_key == scope_key,
-               PublishedFigure.publication == "")
+               PublishedFigure.publication == "", PublishedFigure.value.is_not(None))
     )
     result: dict[int, dict[str, PublishedValue]] = {}
     for year, index, value, decimals, note, source in session.execute(stmt):
-        result.setdefault(year, {})[index] = PublishedValue(value, decimals, note, source)
+        if value is not None:  # (filtered above; the column may hold a place without a value)
+            result.setdefault(year, {})[index] = PublishedValue(value, decimals, note, source)
     return result
+
+
+def press_values(
+    session: Session, scope: str, scope_key: str = ""
+) -> dict[int, dict[str, list[float]]]:
+    """Return year -> index -> the distinct values other publications print (GA, T, P...)."""
+    stmt = (
+        select(MetricRound.year, PublishedFigure.index_name, PublishedFigure.value)
+        .join(MetricRound, MetricRound.id == PublishedFigure.round_id)
+        .where(PublishedFigure.scope == scope, PublishedFigure.scope_key == scope_key,
+               PublishedFigure.publication != "", PublishedFigure.value.is_not(None),
+               PublishedFigure.index_name.in_(INDICES))
+    )
+    found: dict[int, dict[str, set[float]]] = {}
+    for year, index, value in session.execute(stmt):
+        if value is not None:  # (filtered above)
+            found.setdefault(year, {}).setdefault(index, set()).add(value)
+    return {y: {i: sorted(v) for i, v in per.items()} for y, per in found.items()}
 
 
 @dataclass
@@ -718,6 +767,8 @@ class Trend:
     indices: list[str]  # the indices with a published or computed value, in INDICES order
     ranks: dict[int, tuple[int | None, int]] = field(default_factory=dict)  # (rank, ranked)
     national: dict[int, dict[str, float | None]] = field(default_factory=dict)
+    # Values other publications (the press) print: year -> index -> distinct values, sorted.
+    press: dict[int, dict[str, list[float]]] = field(default_factory=dict)
 
     def notes(self) -> list[tuple[int, str, str]]:
         """(year, indices, note) of every caveated published figure, one line per note."""
@@ -749,7 +800,8 @@ def national_trend(session: Session) -> Trend:
         for year, row in means.iterrows():
             computed[_whole(year)] = {i: _clean(row[i]) for i in INDICES}
     return Trend(years=[y for y, _ in rounds], labels=dict(rounds), published=published,
-                 computed=computed, indices=_trend_indices(published, computed))
+                 computed=computed, indices=_trend_indices(published, computed),
+                 press=press_values(session, "national"))
 
 
 def state_trend(session: Session, cve_ent: str) -> Trend:
@@ -765,7 +817,7 @@ def state_trend(session: Session, cve_ent: str) -> Trend:
         national[result.year] = result.national
     return Trend(years=[y for y, _ in rounds], labels=dict(rounds), published=published,
                  computed=computed, indices=_trend_indices(published, computed), ranks=ranks,
-                 national=national)
+                 national=national, press=press_values(session, "state", cve_ent))
 
 
 @dataclass
@@ -883,6 +935,8 @@ class BestInstitution:
     source: str
     institution_id: int | None = None
     computed: dict[str, float | None] = field(default_factory=dict)
+    basis: str = "published"
+    rank_printed: str | None = None
 
 
 def _matched_institution(session: Session, entity: str, kind: str, name: str) -> int | None:
@@ -923,9 +977,10 @@ def best_institutions(
             item = found[(y, f.scope_key)] = BestInstitution(
                 y, entity, names.get(entity, entity) if entity != "federal"
                 else translate(FEDERATION_LABEL), kind, INSTITUTION_TYPES.label(kind), name, {},
-                f.decimals, f.note, f.source)
+                f.decimals, f.note, f.source, basis=f.basis, rank_printed=f.rank_printed)
             rounds[(y, f.scope_key)] = round_id
-        item.published[f.index_name] = f.value
+        if f.value is not None:  # a place printed without a value has none to show
+            item.published[f.index_name] = f.value
     for ident, item in found.items():
         item.institution_id = _matched_institution(session, item.entity, item.kind, item.name)
         if item.institution_id is not None:

@@ -1,7 +1,7 @@
 """fieldwork rounds of the metric
 
 Revision ID: 1796500000
-Revises: 1796110000
+Revises: 1796200000
 Create Date: 2026-12-03 09:39:38.424982
 
 A round run with the application: its settings, instruments and weight scheme (data), roles,
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '1796500000'
-down_revision: Union[str, Sequence[str], None] = '1796110000'
+down_revision: Union[str, Sequence[str], None] = '1796200000'
 branch_labels: Union[str, Sequence[str], None] = ()
 depends_on: Union[str, Sequence[str], None] = None
 

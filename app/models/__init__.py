@@ -21,6 +21,8 @@ from .local import (
     LocalExercise,
     Milestone,
     ProgrammeCount,
+    ProgrammeCountPlan,
+    ProgrammeFact,
     StlMember,
 )
 from .metric import Institution, InstitutionAlias, MetricRound, MetricScore, PublishedFigure
@@ -50,6 +52,8 @@ __all__ = [
     "MetricScore",
     "Milestone",
     "ProgrammeCount",
+    "ProgrammeCountPlan",
+    "ProgrammeFact",
     "PublishedFigure",
     "Source",
     "SourceLink",

@@ -7,7 +7,15 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.codes import BASES, MILESTONE_STATUSES, PROGRAMMES, SCOPES, SECTORS, STAGES
+from common.codes import (
+    BASES,
+    COUNT_ROLES,
+    MILESTONE_STATUSES,
+    PROGRAMMES,
+    SCOPES,
+    SECTORS,
+    STAGES,
+)
 
 from .base import OWNER, PARTIAL_DATE_CHECK, Base, ByValue, Versioned, unit_interval, utcnow
 from .geo import State
@@ -71,6 +79,8 @@ class ProgrammeCount(Versioned, Base):
     __table_args__ = (CheckConstraint(PARTIAL_DATE_CHECK.format(col="as_of"), name="as_of"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Stable short name the reconciliation file cites, e.g. "2019-inai-ocde".
+    key: Mapped[str | None] = mapped_column(String(40), unique=True)
     as_of: Mapped[str | None] = mapped_column(String(10))
     states_joined: Mapped[int | None]
     stl_installed: Mapped[int | None]
@@ -79,6 +89,67 @@ class ProgrammeCount(Versioned, Base):
     # What the figure's wording adds ("más de 140"), and the other counts it gives.
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
+
+    plans: Mapped[list[ProgrammeCountPlan]] = relationship(
+        back_populates="count", cascade="all, delete-orphan"
+    )
+
+
+class ProgrammeCountPlan(Versioned, Base):
+    """How one recorded plan stands to one published headline count: counted in it, outside
+    it or not known, with the basis and the reasoning (the reconciliation of the counts)."""
+
+    __tablename__ = "programme_count_plan"
+    __dataset__ = "local"
+    __owners__ = (("count_id", "ProgrammeCount"),)
+    __table_args__ = (
+        UniqueConstraint("count_id", "plan_id"),
+        CheckConstraint(COUNT_ROLES.sql_in("role"), name="role_known"),
+        CheckConstraint(BASES.sql_in("basis"), name="basis_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count_id: Mapped[int] = mapped_column(ForeignKey("programme_count.id", ondelete="CASCADE"))
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("action_plan.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(12))
+    basis: Mapped[str] = mapped_column(String(16))
+    reasoning: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+
+    count: Mapped[ProgrammeCount] = relationship(back_populates="plans")
+    plan: Mapped[ActionPlan] = relationship()
+
+
+class ProgrammeFact(Versioned, Base):
+    """A dated fact of a programme that no other table holds (a state joining or leaving OGP
+    Local, a plan presented, a draft's proposals), as a source states it, quoted."""
+
+    __tablename__ = "programme_fact"
+    __dataset__ = "local"
+    __state_column__ = "state_cve"
+    __table_args__ = (
+        CheckConstraint(PARTIAL_DATE_CHECK.format(col="as_of"), name="as_of"),
+        CheckConstraint(PROGRAMMES.sql_in("programme"), name="programme_known"),
+        CheckConstraint(BASES.sql_in("basis"), name="basis_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    state_cve: Mapped[str | None] = mapped_column(ForeignKey("state.cve_ent"), index=True)
+    programme: Mapped[str] = mapped_column(String(20))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("action_plan.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. "joined", "plan_presented"
+    as_of: Mapped[str | None] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)  # the fact, in the site's words
+    quote: Mapped[str | None] = mapped_column(Text)  # the sentence it rests on, as printed
+    basis: Mapped[str] = mapped_column(String(16))
+    reasoning: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+
+    state: Mapped[State | None] = relationship()
+    plan: Mapped[ActionPlan | None] = relationship()
 
 
 def _default_programme(context) -> str:  # noqa: ANN001 (SQLAlchemy's execution context)

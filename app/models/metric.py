@@ -121,7 +121,9 @@ class PublishedFigure(Versioned, Base):
     scope is national / state / level / type; scope_key is "" for national, the INEGI cve_ent
     (or "federal" for the Federation) for state, the level or the type name for those, and
     "<cve_ent or federal>:<type>:<name as printed>" for one institution (scope institution).
-    index is one of GA, T, P, TG, TC, PG, PC, GAg, GAc, or N for a count of institutions.
+    index is one of GA, T, P, TG, TC, PG, PC, GAg, GAc, N for a count of institutions, or CMP
+    for a figure the publication does not name as one of them (``measure`` gives its words).
+    A publication may print a place without a value (``rank_printed``; value NULL).
     """
 
     __tablename__ = "published_figure"
@@ -135,14 +137,15 @@ class PublishedFigure(Versioned, Base):
         CheckConstraint(
             "index_name = 'N' OR (value >= 0 AND value <= 1)", name="value_in_unit"
         ),
+        CheckConstraint("value IS NOT NULL OR rank_printed IS NOT NULL", name="value_or_rank"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("metric_round.id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(String(16))
-    scope_key: Mapped[str] = mapped_column(String(60), default="")
+    scope_key: Mapped[str] = mapped_column(String(200), default="")
     index_name: Mapped[str] = mapped_column(String(4))
-    value: Mapped[float]
+    value: Mapped[float | None]
     decimals: Mapped[int | None]  # precision as printed, e.g. 2 for "0.39"
     note: Mapped[str | None] = mapped_column(Text)
     # "" for the round's official report; another key when a second publication (the press)
@@ -150,6 +153,10 @@ class PublishedFigure(Versioned, Base):
     publication: Mapped[str] = mapped_column(String(40), default="", server_default="")
     basis: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
     reasoning: Mapped[str | None] = mapped_column(Text)
+    # The place as the publication prints it ("15", "último sitio", "1 of 33"), if it does.
+    rank_printed: Mapped[str | None] = mapped_column(String(120))
+    # What the publication calls a figure of index CMP, as printed.
+    measure: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
 
     round: Mapped[MetricRound] = relationship()

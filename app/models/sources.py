@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.codes import SOURCE_KINDS
+from common.codes import SOURCE_KINDS, TITLE_BASES
 
 from .base import PARTIAL_DATE_CHECK, Base, Versioned
 
@@ -18,6 +18,10 @@ class Source(Versioned, Base):
     __table_args__ = (
         CheckConstraint(SOURCE_KINDS.sql_in("kind"), name="kind_known"),
         CheckConstraint(PARTIAL_DATE_CHECK.format(col="date"), name="date_partial"),
+        CheckConstraint(TITLE_BASES.sql_in("title_basis"), name="title_basis_known"),
+        CheckConstraint(
+            "title_basis = 'printed' OR title_note IS NOT NULL", name="title_note_given"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,6 +33,17 @@ class Source(Versioned, Base):
     url: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(24))
     note: Mapped[str | None] = mapped_column(Text)
+    # How the title was written: as the source prints it, described here, or made from the
+    # address (then title_note says why the source's own title could not be read).
+    title_basis: Mapped[str] = mapped_column(
+        String(12), default="printed", server_default="printed"
+    )
+    title_note: Mapped[str | None] = mapped_column(Text)
+    # When ``url`` is a copy on a third-party host (fdocuments, scribd, a mirror...): that host.
+    # publisher, title and date are then the original's; original_url is its own address
+    # where one is known (``note`` says so when it is not).
+    copy_host: Mapped[str | None] = mapped_column(String(120))
+    original_url: Mapped[str | None] = mapped_column(Text)
 
     links: Mapped[list[SourceLink]] = relationship(
         back_populates="source", cascade="all, delete-orphan"

@@ -87,6 +87,8 @@ ENTITY_LABELS = {
     "local_exercise": _l("Ejercicio local"),
     "stl_member": _l("Integrante del Secretariado Técnico Local"),
     "programme_count": _l("Cifra del programa"),
+    "programme_count_plan": _l("Plan ante una cifra del programa"),
+    "programme_fact": _l("Hecho fechado del programa"),
     "action_plan": _l("Plan de acción"),
     "commitment": _l("Compromiso"),
     "assessment": _l("Evaluación"),

@@ -26,6 +26,7 @@ from app.models import (
     LocalExercise,
     Milestone,
     ProgrammeCount,
+    ProgrammeFact,
     State,
     StlMember,
 )
@@ -40,6 +41,7 @@ from .queries import (
     recorded_counts,
     search_clause,
 )
+from .reconcile import Reconciliation, plan_total, programme_reconciliation
 
 FEED_LIMIT = 100
 RECENT_CHANGES = 5
@@ -185,9 +187,12 @@ class ProgrammeSummary:
     stage_totals: dict[str | None, int]
     # (scope, programme, plans, commitments) recorded here, local before national.
     by_programme: list[tuple[str, str, int, int]] = field(default_factory=list)
+    # Each published count reconciled with the recorded plans (None: not asked for).
+    reconciliation: Reconciliation | None = None
 
 
-def programme_summary(session: Session) -> ProgrammeSummary:
+def programme_summary(session: Session, reconcile: bool = False) -> ProgrammeSummary:
+    """The published counts beside what is recorded; ``reconcile`` adds the reconciliation."""
     counts = session.scalars(
         select(ProgrammeCount).order_by(ProgrammeCount.as_of.is_(None), ProgrammeCount.as_of)
     ).all()
@@ -197,7 +202,8 @@ def programme_summary(session: Session) -> ProgrammeSummary:
         ).all()
     )
     return ProgrammeSummary(counts, recorded_counts(session), stage_totals,
-                            programme_counts(session))
+                            programme_counts(session),
+                            programme_reconciliation(session) if reconcile else None)
 
 
 # --- Plans -------------------------------------------------------------------------------
@@ -292,6 +298,23 @@ class PlanDetail:
     overall: PlanProgress
     osc: list[tuple[Commitment, str | None, dict]]
     proactive: int
+    # Commitments the plan's source counts that have no title here ("título desconocido").
+    untitled: int = 0
+    facts: Sequence[ProgrammeFact] = ()
+
+
+def untitled(plan: ActionPlan, recorded: int) -> int:
+    """How many of the commitments the plan's source counts are not recorded (no title)."""
+    total = plan_total(plan)
+    return max(total - recorded, 0) if total is not None else 0
+
+
+def programme_facts(session: Session, *where: ColumnElement[bool]) -> Sequence[ProgrammeFact]:
+    """Dated programme facts matching ``where``, dated first, oldest first."""
+    return session.scalars(
+        select(ProgrammeFact).where(*where)
+        .order_by(ProgrammeFact.as_of.is_(None), ProgrammeFact.as_of, ProgrammeFact.id)
+    ).all()
 
 
 def plan_detail(session: Session, plan: ActionPlan) -> PlanDetail:
@@ -309,6 +332,8 @@ def plan_detail(session: Session, plan: ActionPlan) -> PlanDetail:
         overall=plan_progress(progress.values()),
         osc=osc_rows(commitments),
         proactive=sum(1 for c in commitments if (c.label or "").startswith("P")),
+        untitled=untitled(plan, len(commitments)),
+        facts=programme_facts(session, ProgrammeFact.plan_id == plan.id),
     )
 
 
@@ -475,6 +500,8 @@ class StateTracker:
     progress: dict[int, Progress]
     plan_progress: dict[int, PlanProgress]
     recent_changes: list[Change]
+    untitled: dict[int, int] = field(default_factory=dict)  # plan id -> untitled commitments
+    facts: Sequence[ProgrammeFact] = ()  # dated facts of the state's programmes
 
 
 def state_tracker(session: Session, cve_ent: str) -> StateTracker:
@@ -503,4 +530,6 @@ def state_tracker(session: Session, cve_ent: str) -> StateTracker:
         recent_changes=describe_all(latest_events(
             session, AuditEvent.state_cve == cve_ent, limit=RECENT_CHANGES
         )),
+        untitled={p.id: untitled(p, len(p.commitments)) for p in plans},
+        facts=programme_facts(session, ProgrammeFact.state_cve == cve_ent),
     )

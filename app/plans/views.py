@@ -18,7 +18,7 @@ from app.extensions import db
 from app.listing import ListView, Page, paginate, parse_list, respond
 from app.models import ActionPlan, AuditEvent, Commitment, State
 from app.params import get_or_404
-from common.codes import BASES, PROGRAMMES, PROGRESS_STATES, SCOPES, STAGES
+from common.codes import BASES, COUNT_ROLES, PROGRAMMES, PROGRESS_STATES, SCOPES, STAGES
 
 from . import bp, figures, service
 from .feeds import atom_response, site_url
@@ -54,6 +54,7 @@ def tracker_helpers() -> dict[str, object]:
         "stage_labels": STAGES,
         "programme_labels": PROGRAMMES,
         "basis_labels": BASES,
+        "count_roles": COUNT_ROLES,
     }
 
 
@@ -82,7 +83,7 @@ def _as_read(_session: Session, rows: Sequence[Any]) -> list:
 def exercises() -> str | Response:
     view = parse_list(service.EXERCISES)
     return _sql_list(view, service.exercises_select(view), _as_read, "plans/exercises.html",
-                     summary=service.programme_summary(db.session),
+                     summary=service.programme_summary(db.session, reconcile=True),
                      timeline=lambda: figures.exercise_timeline(
                          service.exercise_timeline(db.session, view)))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, render_template
 
 from app.extensions import db
-from common.codes import SOURCE_KINDS
+from common.codes import SOURCE_KINDS, TITLE_BASES
 
 from . import bp, service
 
@@ -19,7 +19,7 @@ def citations(text: str | None) -> list[service.Cited]:
 
 @bp.app_context_processor
 def citation_helpers() -> dict[str, object]:
-    return {"citations": citations, "source_kinds": SOURCE_KINDS}
+    return {"citations": citations, "source_kinds": SOURCE_KINDS, "title_bases": TITLE_BASES}
 
 
 @bp.get("/sources")

@@ -43,17 +43,20 @@ def test_exercises_lists_every_state_with_stage_dates_and_source(seeded_app, cli
     assert "2015-04-10" in html  # Durango's STL installation
     assert "https://www.lja.mx/2019/01/aguascalientes" in html
     # Honest counts: the published headline beside what is recorded here.
-    # 56 of the plans INAI counted, plus Durango's second plan (8) and the State of Mexico's (3).
-    assert "Publicados: 71 compromisos (2019); registrados aquí con título: 67." in html
+    # 61 of the plans INAI counted (Jalisco's 2-6 in English), Durango's second (8) and third
+    # plans (7 of 9), the State of Mexico's (3) and Sinaloa's first commitment (1).
+    assert "Publicados: 71 compromisos (2019); registrados aquí con título: 80." in html
 
 
 def test_exercises_filter_sort_and_csv(client):
     html = client.get("/exercises?stage=none").get_data(as_text=True)
-    assert "Baja California Sur" in html and "Durango" not in html
+    listed = html[html.index('id="list-h"'):]  # the list, not the counts above it
+    assert "Baja California Sur" in listed and "Durango" not in listed
     rows = csv_rows(client.get("/exercises?stage=plan&format=csv"))
-    # The ten states of plans.csv and the State of Mexico (its first plan, installed 2019).
-    assert {r["cve_ent"] for r in rows} == {"04", "05", "10", "14", "15", "17", "20", "24",
-                                            "29", "30", "32"}
+    # The ten states of plans.csv, the State of Mexico (its first plan, installed 2019),
+    # Guanajuato (plan presented July 2019) and Sinaloa (plan signed after February 2019).
+    assert {r["cve_ent"] for r in rows} == {"04", "05", "10", "11", "14", "15", "17", "20",
+                                            "24", "25", "29", "30", "32"}
     assert all(r["source"] for r in rows)
     ordered = csv_rows(client.get("/exercises?sort=declaration&format=csv"))
     dates = [r["declaration_date"] for r in ordered if r["declaration_date"]]
@@ -76,13 +79,14 @@ def test_plans_list_shows_published_and_recorded_counts(seeded_app, client):
     by_key = {r["key"]: r for r in rows}
     assert by_key["mx-4"]["commitments_recorded"] == "13"
     jalisco = by_key["local-14-2016-2018"]
-    assert (jalisco["commitments_published"], jalisco["commitments_recorded"]) == ("7", "1")
+    # Jalisco: commitment 1 in Spanish and English, 2-6 in English as OGP prints them.
+    assert (jalisco["commitments_published"], jalisco["commitments_recorded"]) == ("7", "6")
     assert jalisco["progress"] == ""  # unknown, not 0
     local = csv_rows(client.get("/plans?scope=local&format=csv"))
-    # INAI's programme: 10 of plans.csv and 3 later ones; OGP Local: 8.
-    assert len(local) == 21 and {r["scope"] for r in local} == {"local"}
+    # INAI's programme: 10 of plans.csv, 3 later ones, Guanajuato's and Sinaloa's; OGP Local: 8.
+    assert len(local) == 23 and {r["scope"] for r in local} == {"local"}
     programmes = [r["programme"] for r in local]
-    assert (programmes.count("inai_cocreacion"), programmes.count("ogp_local")) == (13, 8)
+    assert (programmes.count("inai_cocreacion"), programmes.count("ogp_local")) == (15, 8)
 
 
 def test_national_plan_4_lists_its_13_commitments(seeded_app, client):
@@ -102,7 +106,8 @@ def test_extended_plan_shows_the_civil_society_grades(seeded_app, client):
 
 def test_local_plan_page_says_what_is_missing(seeded_app, client):
     html = client.get(f"/plans/{_ids(seeded_app, 'local-14-2016-2018')}").get_data(as_text=True)
-    assert "Faltan compromisos: la fuente publica 7 y aquí hay 1 con título." in html
+    assert ("Faltan compromisos: la fuente publica 7 y aquí hay 6 con título; los que faltan "
+            "figuran abajo como «título desconocido»." in html)
 
 
 def test_search_is_case_and_accent_insensitive(client):
@@ -124,10 +129,11 @@ def test_commitment_filters(seeded_app, client):
     rows = csv_rows(client.get(f"/commitments?plan={plan4}&theme=Gender&format=csv"))
     assert {r["ogp_id"] for r in rows} == {"MX0076", "MX0079", "MX0080", "MX0087"}
     # No milestones anywhere in the sources: every progress is unknown.
-    # 56 + 11 local commitments of INAI's programme, 23 of OGP Local, 49 of the extended plan
-    # and plan 4, 74 of plans 1-3.
+    # 80 local commitments of INAI's programme (56 + 11 before, Jalisco's 5 in English,
+    # Durango's third plan's 7, Sinaloa's 1), 24 of OGP Local, 49 of the extended plan and
+    # plan 4, 74 of plans 1-3.
     assert len(csv_rows(client.get("/commitments?status=unknown&format=csv"))) == (
-        56 + 11 + 23 + 49 + 74)
+        80 + 24 + 49 + 74)
     assert csv_rows(client.get("/commitments?status=off_track&format=csv")) == []
     html = client.get("/commitments?status=verified").get_data(as_text=True)
     assert "Ningún compromiso coincide con estos filtros." in html
@@ -139,17 +145,17 @@ def test_pagination_sorting_and_permalinks(seeded_app):
     seeded_app.config["PAGE_SIZE"] = 10
     client = seeded_app.test_client()
     first = client.get("/commitments?scope=local&sort=title").get_data(as_text=True)
-    assert "Filas 1–10 de 90" in first and "Página 1 de 9" in first
+    assert "Filas 1–10 de 104" in first and "Página 1 de 11" in first
     assert 'href="/commitments?scope=local&amp;sort=title&amp;page=2"' in first
-    last = client.get("/commitments?scope=local&sort=title&page=9").get_data(as_text=True)
-    assert "Filas 81–90 de 90" in last and 'rel="next"' not in last
+    last = client.get("/commitments?scope=local&sort=title&page=11").get_data(as_text=True)
+    assert "Filas 101–104 de 104" in last and 'rel="next"' not in last
     beyond = client.get("/commitments?scope=local&sort=title&page=99").get_data(as_text=True)
     # Past the last page: no rows, no next link, a link back to the last page.
     assert "Filas" not in beyond and 'rel="next"' not in beyond
-    assert 'href="/commitments?scope=local&amp;sort=title&amp;page=9" rel="prev"' in beyond
+    assert 'href="/commitments?scope=local&amp;sort=title&amp;page=11" rel="prev"' in beyond
     titles = [r["title"] for r in csv_rows(client.get("/commitments?scope=local&sort=title"
                                                     "&format=csv"))]
-    assert len(titles) == 90  # the CSV is the whole filtered list, not one page
+    assert len(titles) == 104  # the CSV is the whole filtered list, not one page
     from common.text import fold as fold_text
 
     assert [fold_text(t) for t in titles] == sorted(fold_text(t) for t in titles)

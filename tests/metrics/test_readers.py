@@ -92,12 +92,22 @@ def test_bso_names_are_repaired_and_reported(bso):
     assert frame.loc[676, "name"] == "Soledad de Graciano Sánchez"
     assert frame.loc[801, "name"].endswith("Artesanías De Tlaxcala")
     assert frame.loc[337, "name"] == "Fideicomiso De Apoyo A La Micro Y Pequeña Empresa Hidalguense"
-    assert frame.loc[756, "name"] == "Paraiso"  # stray byte removed, no invented "Œ"
+    # A stray byte after a vowel is what is left of its accent: no invented "Œ", no lost accent.
+    assert frame.loc[756, "name"] == "Paraíso"
+    assert frame.loc[895, "name"] == "Santa María de la Paz"
     assert frame.loc[2, "name"] == "ASF" and frame.loc[3, "name"] == "Aguascalientes"
     repaired = {r.row: r for r in bso.repairs}
     assert sorted(repaired) == [245, 254, 676, 756, 801, 895]
     assert "mojibake fixed (ftfy)" in repaired[676].notes
-    assert "stray control bytes removed" in repaired[245].notes
+    # Row 254: "Conacyt \x80\x94 Gobierno" (a dash's tail): nothing to read, removed.
+    assert "stray control bytes removed (no accent could be read from them)" in repaired[
+        254].notes
+    assert repaired[245].after == "Villa de álvarez"  # the file writes the letter lower-case
+    accent = "accent restored on 1 vowel(s): a stray byte after a vowel read as its acute accent"
+    assert repaired[895].notes == [accent]
+    # The raw text stays visible beside the repaired name (the import report lists both).
+    assert repaired[895].before == "Zacatecas-Santa Mari\x8ca de la Paz"
+    assert repaired[895].after == "Santa María de la Paz"
     assert not any("\x80" <= ch <= "\x9f" for ch in "".join(frame["name"]))
     assert frame.loc[frame["state"] == "19"].shape[0] == 27  # "NuevoLeon"
     assert frame.loc[frame["state"] == "15"].shape[0] == 27  # "Mexico"
@@ -129,7 +139,10 @@ def test_names_helpers():
     assert fold("Nuevo  León!") == "nuevo leon"
     assert institution_key("state", "19", "Auditoría Superior") == "state:19:auditoria superior"
     assert institution_key("federal", None, "ASF") == "federal:fed:asf"
-    assert decode_line(b"Parai\x8cso") == ("Paraiso", ["stray control bytes removed"])
+    accent = "accent restored on 1 vowel(s): a stray byte after a vowel read as its acute accent"
+    assert decode_line(b"Parai\x8cso") == ("Paraíso", [accent])
+    assert decode_line(b"Conacyt \x80\x94 Gobierno") == (
+        "Conacyt  Gobierno", ["stray control bytes removed (no accent could be read from them)"])
     assert decode_line(b"Peque\xf1a") == ("Pequeña", [])
     assert repair_text("SÃ¡nchez  ") == ("Sánchez", ["mojibake fixed (ftfy)"])
 

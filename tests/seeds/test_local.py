@@ -74,6 +74,10 @@ def test_a_plan_outranks_everything_else():
     ) == "plan"
 
 
+# States whose row programme_facts_2015_2019.csv completes (declaration and STL dates).
+COMPLETED_LATER = {"16", "32"}  # Michoacán, Zacatecas
+
+
 def test_every_state_of_the_facts_has_its_stage_dates_and_source(seeded_app):
     facts = _facts("exercises.csv")
     planned = {row["cve_ent"] for row in _facts("plans.csv")}
@@ -82,6 +86,9 @@ def test_every_state_of_the_facts_has_its_stage_dates_and_source(seeded_app):
         assert set(rows) == {row["cve_ent"] for row in facts}
         for row in facts:
             ex = rows[row["cve_ent"]]
+            if row["cve_ent"] in COMPLETED_LATER:
+                assert ex.source.startswith(row["source"] + " | ")
+                continue
             assert ex.source == row["source"]
             # Partial dates stay at the precision the source gives.
             assert ex.declaration_date == (row["declaration_date"] or None)
@@ -92,11 +99,18 @@ def test_every_state_of_the_facts_has_its_stage_dates_and_source(seeded_app):
         assert rows["04"].stage == "plan"  # Campeche
         assert rows["02"].stage == "secretariat"  # STL installed per the status
         assert rows["19"].stage == "secretariat"  # Nuevo León: STL date, no plan
-        assert rows["11"].stage == "declaration"  # Guanajuato: declaration date only
+        # Guanajuato: its plan was presented on 6 July 2019 (programme_facts_2015_2019.csv).
+        assert rows["11"].stage == "plan"
         assert rows["09"].stage == "declaration"  # "se integró al sistema"
         assert rows["03"].stage == "none"  # "no han firmado"
         assert rows["01"].status_as_of == "2019-01"
         assert rows["03"].status_as_of == "2017"
+        # Later facts kept at their precision, each cited beside the first source.
+        zacatecas, michoacan = rows["32"], rows["16"]
+        assert (zacatecas.declaration_date, zacatecas.stl_installed_date) == ("2015-07", "2015-09")
+        assert (michoacan.declaration_date, michoacan.stl_installed_date) == ("2016", "2017-06")
+        assert "conexion58-firma-alonso-convenio-inai" in rows["32"].source
+        assert rows["16"].status_as_of == "2019-01-21"
 
 
 def test_members_plans_commitments_and_counts_are_carried_over(seeded_app):
@@ -104,14 +118,16 @@ def test_members_plans_commitments_and_counts_are_carried_over(seeded_app):
         assert _count(StlMember) == len(_facts("stl_members.csv"))
         inai = ActionPlan.programme == "inai_cocreacion"
         # plans.csv, plus Durango's second and third plans and the State of Mexico's first
-        # (cocreacion_after_2019.csv): 8 + 3 more titled commitments.
+        # (cocreacion_after_2019.csv), Guanajuato's (July 2019) and Sinaloa's plans
+        # (programme_facts_2015_2019.csv); titled commitments: Durango's second (8) and third
+        # (7 of 9), the State of Mexico's (3), Jalisco's in English (5) and Sinaloa's first (1).
         assert _count(ActionPlan, ActionPlan.scope == "local", inai) == len(
             _facts("plans.csv")
-        ) + 3
+        ) + 3 + 2
         local = select(ActionPlan.id).where(ActionPlan.scope == "local", inai)
         assert _count(Commitment, Commitment.plan_id.in_(local)) == len(
             _facts("commitments.csv")
-        ) + 8 + 3
+        ) + 8 + 7 + 3 + len(_facts("jalisco_plan1_commitments.csv")) - 1 + 1
         # counts.csv, plus the later headline count of cocreacion_after_2019.csv
         later = [r for r in _facts("cocreacion_after_2019.csv")
                  if r["fact_type"] == "headline_counts"]
@@ -190,6 +206,13 @@ def test_a_corrected_fact_is_an_update_with_before_and_after(app, tmp_path, monk
         ("PLANS_CSV", 0, "commitments_count", "seis", "local_plans.csv, row 2, "
          "field 'commitments_count'"),
         ("COUNTS_CSV", 0, "source", "", "local_counts.csv, row 2, field 'source'"),
+        ("COUNTS_CSV", 1, "key", "2016-agentes", "local_counts.csv, row 3, field 'key'"),
+        ("COUNT_PLANS_CSV", 0, "role", "inside", "local_count_plans.csv, row 2, field 'role'"),
+        ("COUNT_PLANS_CSV", 3, "plan_key", "local-99", "local_count_plans.csv, row 5, "
+         "field 'plan_key'"),
+        ("COUNT_PLANS_CSV", 4, "reasoning", "", "local_count_plans.csv, row 6, "
+         "field 'reasoning'"),
+        ("COMMITMENTS_CSV", 0, "title_es", "", "local_commitments.csv, row 2, field 'title_es'"),
     ],
 )
 def test_bad_input_names_file_row_and_field_and_stores_nothing(
