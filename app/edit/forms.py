@@ -22,8 +22,9 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 
+from app.params import whole_number
 from common.codes import COMMITMENT_STATUSES, MILESTONE_STATUSES, PROGRAMMES, SECTORS, STAGES
 from metrics.readers import FORMATS
 
@@ -93,7 +94,7 @@ class SourcedForm(FlaskForm):
         return False
 
     def expected_version(self) -> int | None:
-        return int(self.version.data) if (self.version.data or "").isdigit() else None
+        return whole_number(self.version.data)
 
     @staticmethod
     def in_order(first: Any, then: Any, message: Any) -> bool:
@@ -104,11 +105,19 @@ class SourcedForm(FlaskForm):
         return True
 
 
+def finite(_form: Any, field: Any) -> None:
+    """A number, not NaN, sNaN or Infinity (which Decimal reads, and no range can compare)."""
+    if field.data is not None and not field.data.is_finite():
+        field.data = None
+        raise StopValidation(_l("Escriba un número."))
+
+
 class MilestoneForm(SourcedForm):
     FIELDS = ("title", "weight", "start_date", "due_date", "status", "progress", "completed_on")
     title = TextAreaField(_l("Hito"), validators=[DataRequired(), Length(max=2000)])
     weight = DecimalField(
-        _l("Peso"), places=None, validators=[Optional(), NumberRange(min=0.0001, max=1000)],
+        _l("Peso"), places=None,
+        validators=[Optional(), finite, NumberRange(min=0.0001, max=1000)],
         description=_l("Opcional; sin pesos, todos los hitos cuentan igual."),
     )
     start_date = DateField(_l("Inicio"), validators=[Optional()])

@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from app import records
 from app.accounts.service import actor_of
 from app.models import ActionPlan, Commitment, Evidence, LocalExercise, State, StlMember, User
-from app.params import get_or_404
+from app.params import get_or_404, path_id, state_code
 
 from . import forms
 
@@ -146,7 +146,5 @@ def kind_or_404(name: str) -> Kind:
 def parent_or_404(session: Session, kind: Kind, key: str) -> Any:
     """The record a new ``kind`` hangs from, by its key in the URL (a state code or an id)."""
     if kind.parent_model is State:
-        return get_or_404(session, State, key)
-    if not key.isdigit():
-        raise NotFound()
-    return get_or_404(session, kind.parent_model, int(key))
+        return get_or_404(session, State, state_code(key))
+    return get_or_404(session, kind.parent_model, path_id(key))

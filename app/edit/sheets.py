@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ from app import records
 from app.accounts.service import actor_of, can_edit_state
 from app.downloads import FORMULA_STARTS, neutralise
 from app.models import ActionPlan, Commitment, Milestone, User
+from app.params import MAX_ID
 from common.codes import COMMITMENT_STATUSES, MILESTONE_STATUSES
+from common.text import xml_safe
 
 from .forms import check_partial_date
 
@@ -52,25 +55,48 @@ def _required_text(value: Any) -> str:
 
 
 def _integer(value: Any) -> int | None:
+    """A whole number a database integer column holds (|n| <= MAX_ID), ASCII digits only."""
     if value is None or value == "":
         return None
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    if not re.fullmatch(r"-?\d+", text):
-        raise ValueError(f"'{value}' is not a whole number")
-    return int(text)
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = str(value).strip()
+        if not re.fullmatch(r"-?[0-9]{1,19}", text):
+            raise ValueError(f"'{value}' is not a whole number")
+        number = int(text)
+    if abs(number) > MAX_ID:
+        raise ValueError(f"'{value}' is too large (at most {MAX_ID})")
+    return number
+
+
+def _integer_in(low: int, high: int) -> Callable[[Any], int | None]:
+    """A whole number from ``low`` to ``high`` (as the edit form allows), or empty."""
+    def parse(value: Any) -> int | None:
+        number = _integer(value)
+        if number is not None and not low <= number <= high:
+            raise ValueError(f"'{value}' is not between {low} and {high}")
+        return number
+    return parse
 
 
 def _number(value: Any) -> float | None:
     if value is None or value == "":
         return None
     try:
-        return float(str(value).strip()) if not isinstance(value, int | float) else float(value)
-    except ValueError:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif str(value).isascii():  # float() also reads "١٢" and "１２"
+            number = float(str(value).strip())
+        else:
+            raise ValueError()
+    except (ValueError, OverflowError):
         raise ValueError(f"'{value}' is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"'{value}' is not a number")
+    return number
 
 
 def _date(value: Any) -> date | None:
@@ -130,9 +156,10 @@ class Sheet:
 
 SHEETS = (
     Sheet("plans", ActionPlan, None, {
-        "title": _required_text, "period_start": _integer, "period_end": _integer,
-        "published_date": _partial_date, "commitments_published": _integer,
-        "proactive_published": _integer, "notes": _text,
+        "title": _required_text, "period_start": _integer_in(1990, 2100),
+        "period_end": _integer_in(1990, 2100), "published_date": _partial_date,
+        "commitments_published": _integer_in(0, 10000),
+        "proactive_published": _integer_in(0, 10000), "notes": _text,
     }, lambda cve: select(ActionPlan).where(ActionPlan.state_cve == cve).order_by(ActionPlan.id),
         readonly=("state_cve",)),
     Sheet("commitments", Commitment, "plan_id", {
@@ -180,7 +207,7 @@ def xlsx_bytes(sheets: dict[str, list[list[Any]]]) -> bytes:
                 if value is None or isinstance(value, int | float | date):
                     cells.append(WriteOnlyCell(ws, value=value))
                 else:
-                    cell = WriteOnlyCell(ws, value=str(neutralise(str(value))))
+                    cell = WriteOnlyCell(ws, value=xml_safe(str(neutralise(str(value)))))
                     cell.data_type = "s"
                     cells.append(cell)
             ws.append(cells)
@@ -233,10 +260,11 @@ def read_file(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
 
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            # Cells are converted while read (a date cell of an absurd number fails here).
+            out = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}
+            book.close()
         except Exception as exc:  # noqa: BLE001  (openpyxl raises many kinds)
             raise UnreadableFile(f"{filename}: not a readable XLSX workbook ({exc})") from None
-        out = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}
-        book.close()
         return out
     try:
         text = data.decode("utf-8-sig")
