@@ -10,6 +10,7 @@ from flask import Response, current_app, url_for
 from flask_babel import gettext as _
 
 from app.models import AuditEvent
+from common.text import xml_safe
 
 from .labels import ACTION_LABELS, ENTITY_LABELS, label
 
@@ -52,7 +53,7 @@ def atom_response(
     """Render ``events`` (newest first) as an Atom feed."""
     fg = FeedGenerator()
     fg.id(feed_id)
-    fg.title(title)
+    fg.title(xml_safe(title))
     fg.link(href=self_url, rel="self")
     fg.link(href=page_url, rel="alternate")
     fg.language("es")
@@ -61,9 +62,10 @@ def atom_response(
     for event in reversed(events):  # feedgen prepends: add oldest first
         entry = fg.add_entry()
         entry.id(f"{feed_id}:event:{event.id}")
-        entry.title(event_title(event))
+        # Stored text may hold characters XML cannot (control characters): U+FFFD instead.
+        entry.title(xml_safe(event_title(event)))
         entry.updated(event.at.replace(tzinfo=UTC))
-        entry.author({"name": event.actor})
+        entry.author({"name": xml_safe(event.actor)})
         entry.link(href=page_url)
-        entry.content(event_text(event), type="text")
+        entry.content(xml_safe(event_text(event)), type="text")
     return Response(fg.atom_str(pretty=True), mimetype="application/atom+xml")
