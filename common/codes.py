@@ -160,6 +160,14 @@ AUDIT_ACTIONS = CodeList("action", {
 })
 # Account roles: an admin does everything; an editor edits one state's tracker records.
 ROLES = CodeList("role", {"admin": N_("Administración"), "editor": N_("Edición de un estado")})
+# What came of a sign-in attempt (SignInAttempt.outcome); every one is recorded.
+SIGN_IN_OUTCOMES = CodeList("sign-in outcome", {
+    "success": N_("Sesión iniciada"),
+    "wrong_password": N_("Contraseña incorrecta"),
+    "disabled": N_("Cuenta desactivada"),
+    "unknown_account": N_("Cuenta inexistente"),
+    "password_reset": N_("Contraseña nueva con un enlace de restablecimiento"),
+})
 
 # --- Sources and the basis of a value ----------------------------------------------------
 

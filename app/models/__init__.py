@@ -1,6 +1,6 @@
 """All models; importing this package registers every table on ``Base.metadata``."""
 
-from .accounts import AuditEvent, User
+from .accounts import AuditEvent, SignInAttempt, User
 from .base import Base
 from .geo import BoundaryLayer, DataRevision, State
 from .local import (
@@ -37,6 +37,7 @@ __all__ = [
     "Milestone",
     "ProgrammeCount",
     "PublishedFigure",
+    "SignInAttempt",
     "Source",
     "SourceLink",
     "State",

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from .package import descriptor, exported_columns, field_type, tables
+from .package import ACCOUNT_ONLY, descriptor, exported_columns, field_type, tables
 
 DESCRIPTOR = "datapackage.json"
 
@@ -209,8 +209,8 @@ def _check_rows(table: Table, path: str, content: Any) -> list[dict[str, Any]]:
         values = {}
         for name, column in columns.items():
             if name not in row:
-                if (table.name, name) == ("app_user", "password_hash"):
-                    values[name] = ""  # exported without accounts: no one can sign in
+                if (table.name, name) in ACCOUNT_ONLY:  # exported without accounts
+                    values[name] = ACCOUNT_ONLY[table.name, name]()
                     continue
                 raise PackageError(f"{where}: field {name} missing")
             values[name] = from_json(row[name], field_type(column), f"{where}, field {name}")

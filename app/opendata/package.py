@@ -10,6 +10,7 @@ a test fails when a column has none. ``flask export`` writes the package with ev
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, Numeric, Table
 
 from app.models import Base
+from app.models.accounts import new_session_token
 
 PACKAGE_NAME = "estado-abierto"
 PROFILE = "tabular-data-package"
@@ -78,10 +80,21 @@ def tables(with_accounts: bool = True, public_only: bool = False) -> list[Table]
             if not (public_only and not TABLES[t.name].public)]
 
 
+# Columns exported only with --with-accounts, and the value an import gives them when the
+# package was written without: no password (no one can sign in until given one), a fresh
+# session token, no client address of a sign-in attempt.
+ACCOUNT_ONLY: dict[tuple[str, str], Callable[[], Any]] = {
+    ("app_user", "password_hash"): lambda: "",
+    ("app_user", "session_token"): new_session_token,
+    ("sign_in_attempt", "address"): lambda: None,
+}
+
+
 def exported_columns(table: Table, with_accounts: bool) -> list[Any]:
-    """A table's columns as exported: password hashes only with accounts."""
+    """A table's columns as exported: password hashes, session tokens and the addresses of
+    sign-in attempts only with accounts."""
     return [c for c in table.columns
-            if with_accounts or (table.name, c.name) != ("app_user", "password_hash")]
+            if with_accounts or (table.name, c.name) not in ACCOUNT_ONLY]
 
 
 def resource(table: Table, with_accounts: bool, path: str,
