@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask, current_app, request
 from flask_babel import gettext as _
@@ -228,6 +228,32 @@ def check_request() -> None:
                      if CONTROL_CHARACTERS.search(name) or CONTROL_CHARACTERS.search(value)]
     if problems:
         raise BadArguments(problems)
+
+
+# --- Where a redirect may go ---------------------------------------------------------------
+
+
+def site_path(target: str | None) -> str | None:
+    """``target`` if it is a path of this site, else None (for ``next`` after sign-in, or a
+    Referer to go back to).
+
+    Refused: a scheme or host (``https://x``, ``https:x``, ``//x``), a backslash (browsers
+    read ``/\\x`` as ``//x``), whitespace or control characters anywhere (browsers drop tabs
+    and line breaks, so ``/\\t/x`` is ``//x``; a line break would split the header), anything
+    but ASCII, more than 500 characters, and the same once percent-decoded (``/%09/x``,
+    ``%2F%2Fx``, ``/%5Cx``).
+    """
+    if not target or len(target) > 500 or not target.isascii():
+        return None
+    for text in (target, unquote(target)):
+        if (not text.startswith("/") or text.startswith("//") or "\\" in text
+                or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text)
+                or CONTROL_CHARACTERS.search(text)):
+            return None
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc:
+            return None
+    return target
 
 
 # --- Ids in paths ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,7 +24,7 @@ from app.downloads import XLSX_MIMETYPE
 from app.extensions import db
 from app.metric.importer import RoundImportError
 from app.models import AuditEvent, Commitment, Milestone, State
-from app.params import choice, get_or_404, parse
+from app.params import choice, get_or_404, parse, site_path
 from app.plans.service import state_tracker
 from metrics import SchemeError
 from metrics.readers import ReadError
@@ -290,11 +291,17 @@ def restore_record(table: str, obj_id: int) -> Any:
     else:
         for message in form.source_url.errors:
             flash(message, "error")
-    return redirect(request.referrer if _same_site(request.referrer) else url_for("main.home"))
+    return redirect(_back() or url_for("main.home"))
 
 
-def _same_site(target: str | None) -> bool:
-    return bool(target) and target.startswith(request.host_url)
+def _back() -> str | None:
+    """The page the form was posted from, as a path of this site (never another host, and
+    never built from the Host header): the Referer's path when it names this site."""
+    parts = urlsplit(request.referrer or "")
+    site = urlsplit(current_app.config["SITE_URL"]).netloc
+    if parts.netloc not in (site, request.host):
+        return None
+    return site_path(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 @bp.route("/admin/metric/import", methods=["GET", "POST"])

@@ -368,3 +368,19 @@ def test_user_ids_in_admin_routes_are_bounded(local_app, as_user):
         assert db.session.scalar(select(func.count()).select_from(User)
                                  .where(User.active.is_(False))) == 1
     assert login(local_app.test_client(), "veracruz@example.org").status_code == 302
+
+
+def test_going_back_after_a_restore_stays_on_this_site(local_app, as_user):
+    client = as_user("admin@example.org")
+    with local_app.app_context():
+        plan = db.session.scalars(select(ActionPlan.id)).first()
+    url = f"/admin/records/action_plan/{plan}/restore"
+    cases = [("http://localhost/states/10?x=1", "/states/10?x=1"),
+             ("http://127.0.0.1:5000/plans", "/plans"),  # SITE_URL
+             ("http://evil.example/states/10", "/"), ("http://localhost//evil.example", "/"),
+             ("http://localhost/%09/evil.example", "/"), ("javascript:alert(1)", "/"), ("", "/")]
+    for referrer, expected in cases:
+        response = client.post(url, data={"source_url": SOURCE},
+                               headers={"Referer": referrer} if referrer else {})
+        assert response.status_code == 302 and response.headers["Location"] == expected, (
+            referrer, response.headers.get("Location"))
