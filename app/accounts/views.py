@@ -120,7 +120,8 @@ def password() -> str | Response:
             form.current.errors = [_("La contraseña actual no es correcta.")]
         else:
             db.session.commit()
-            start_session(current_user, keep_start=True)  # this session goes on; others end
+            # This session goes on (with the new token); the others end.
+            start_session(current_user._get_current_object(), keep_start=True)
             flash(_("Contraseña cambiada. Las demás sesiones de su cuenta se cerraron."),
                   "success")
             return redirect(url_for("accounts.account"))
