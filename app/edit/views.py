@@ -291,10 +291,10 @@ def restore_record(table: str, obj_id: int) -> Any:
     else:
         for message in form.source_url.errors:
             flash(message, "error")
-    return redirect(_back() or url_for("main.home"))
+    return redirect(_referrer_path() or url_for("main.home"))
 
 
-def _back() -> str | None:
+def _referrer_path() -> str | None:
     """The page the form was posted from, as a path of this site (never another host, and
     never built from the Host header): the Referer's path when it names this site."""
     parts = urlsplit(request.referrer or "")
