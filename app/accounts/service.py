@@ -245,9 +245,10 @@ def users_page(session: Session) -> UsersPage:
         SignInAttempt.outcome.in_(("wrong_password", "disabled")),
         SignInAttempt.user_id.is_not(None))
     for user_id, at in session.execute(failed):
-        row = by_id.get(user_id)
-        if row is not None and (row.last_sign_in is None or at > row.last_sign_in):
-            row.failed_since += 1
+        failed_row = by_id.get(user_id) if user_id is not None else None
+        if failed_row is not None and (failed_row.last_sign_in is None
+                                       or at > failed_row.last_sign_in):
+            failed_row.failed_since += 1
     return UsersPage(rows, attempts(session, limit=100),
                      {r.user.id: r.user.email for r in rows})
 
