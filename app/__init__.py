@@ -82,18 +82,35 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _register_sql_functions(app: Flask) -> None:
-    """Give every SQLite connection the SQL function ``fold`` (see common.text)."""
-    from sqlalchemy import event
+# How long an SQLite statement waits for another connection's lock before giving up (ms).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+
+def _configure_sqlite(dbapi_connection: Any, record: Any = None) -> None:
+    """Every SQLite connection: the SQL function ``fold`` (see common.text), write-ahead
+    logging (readers are never blocked by a writer, e.g. pages during a long import) and a
+    busy timeout (a second writer waits for the first instead of failing at once)."""
     from common.text import register_sqlite
+
+    register_sqlite(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")  # kept by the file; "memory" in memory
+    finally:
+        cursor.close()
+
+
+def _register_sql_functions(app: Flask) -> None:
+    """Configure every SQLite connection as it opens (``_configure_sqlite``)."""
+    from sqlalchemy import event
 
     from .extensions import db
 
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", register_sqlite)
+                event.listen(engine, "connect", _configure_sqlite)
 
 
 def _check_secret_key(app: Flask) -> None:

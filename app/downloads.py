@@ -18,6 +18,8 @@ from typing import Any
 
 from flask import Response
 
+from common.text import xml_safe
+
 
 def csv_response(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[Any] | Mapping[str, Any]]
@@ -27,17 +29,22 @@ def csv_response(
     A row is a sequence in the order of ``header``, or a mapping whose keys in ``header`` are
     taken (others ignored). None and NaN become an empty cell: unknown stays unknown, never 0.
     """
+    return Response(
+        csv_text(header, rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> str:
+    """The body of ``csv_response``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
         values = [row.get(name) for name in header] if isinstance(row, Mapping) else row
         writer.writerow(["" if _missing(v) else neutralise(v) for v in values])
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return "\ufeff" + buffer.getvalue()
 
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -68,6 +75,16 @@ def xlsx_response(
     Text is written as text (never as a formula, and neutralised as in CSV), numbers as
     numbers, and None or NaN as an empty cell.
     """
+    return Response(
+        xlsx_bytes(header, rows),
+        mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any] | Mapping[str, Any]],
+               ) -> bytes:
+    """The body of ``xlsx_response``."""
     from openpyxl import Workbook
     from openpyxl.cell import Cell, WriteOnlyCell
 
@@ -81,7 +98,7 @@ def xlsx_response(
             written = WriteOnlyCell(sheet)  # then the value: the same, but typed for a date
             written.value = value  # type: ignore[assignment]  # numpy's numbers too; stub: float only
             return written
-        written = WriteOnlyCell(sheet, value=str(neutralise(str(value))))
+        written = WriteOnlyCell(sheet, value=xml_safe(str(neutralise(str(value)))))
         written.data_type = "s"  # a string, whatever it starts with: never evaluated
         return written
 
@@ -91,11 +108,7 @@ def xlsx_response(
         sheet.append([cell(v) for v in values])
     buffer = io.BytesIO()
     book.save(buffer)
-    return Response(
-        buffer.getvalue(),
-        mimetype=XLSX_MIMETYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return buffer.getvalue()
 
 
 def _missing(value: Any) -> bool:

@@ -1,20 +1,38 @@
-"""Error pages: 400, 403, 404, 405 and 500 as the site's own page (or JSON for JSON clients).
+"""Error pages: 400, 403, 404, 405, 413, 414, 429, 500 and 503 as the site's own page (or JSON
+for JSON clients).
 
 A 400 from the input policy (``app.params.BadArguments``) names each bad argument, its value
-and what is allowed. Nothing here shows a stack trace; a 500 is logged with its traceback.
+and what is allowed; a 429 says how long to wait. Nothing here shows a stack trace; a 500 is
+logged with its traceback. The error page itself never fails: the request's transaction is
+rolled back before an unexpected error is rendered (a failed statement leaves PostgreSQL's
+transaction unusable, and the page reads the signed-in user), and if rendering the page still
+fails, a plain page in both languages is sent instead.
 """
 
 from __future__ import annotations
 
+import math
+import time
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
+from werkzeug import Response
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .params import BadArguments
 
-HANDLED = (400, 403, 404, 405, 413, 429, 500, 503)
+HANDLED = (400, 403, 404, 405, 413, 414, 429, 500, 503)
+
+# What is sent when even the error page fails (no template, no database, no translation).
+BARE_PAGE = (
+    '<!doctype html><html lang="es"><head><meta charset="utf-8"><title>Error {code}</title>'
+    '</head><body><h1>Error {code}</h1><p>Algo falló de nuestro lado; vuelva a intentarlo más '
+    'tarde.</p><p lang="en">Something failed on our side; please try again later.</p>'
+    '<p><a href="/">Inicio / Home</a></p></body></html>'
+)
 
 
 def wants_json() -> bool:
@@ -33,6 +51,7 @@ def _titles() -> dict[int, str]:
         404: _("Página no encontrada"),
         405: _("Método no permitido"),
         413: _("Archivo demasiado grande"),
+        414: _("Dirección demasiado larga"),
         429: _("Demasiados intentos"),
         500: _("Error interno"),
         503: _("Servicio no disponible"),
@@ -47,6 +66,8 @@ def _explanations() -> dict[int, str]:
                "o que el registro no exista."),
         405: _("Esta dirección no admite ese método."),
         413: _("El archivo enviado supera el tamaño permitido."),
+        414: _("La dirección pedida es demasiado larga; acórtela (por ejemplo, con menos "
+               "argumentos o una búsqueda más breve)."),
         429: _("Hubo demasiados intentos en poco tiempo; espere unos minutos y vuelva a "
                "intentarlo."),
         500: _("Algo falló de nuestro lado. El error quedó registrado; vuelva a intentarlo más "
@@ -55,11 +76,44 @@ def _explanations() -> dict[int, str]:
     }
 
 
+def _wait() -> int | None:
+    """Seconds until the rate limit this request broke lets the client try again."""
+    try:
+        from app.accounts.security import limiter
+
+        current = limiter.current_limit
+        return max(1, math.ceil(current.reset_at - time.time())) if current else None
+    except Exception:  # noqa: BLE001  (no limit to report: the page still says to wait)
+        return None
+
+
+def _wait_text(seconds: int) -> str:
+    return _("Hubo demasiados intentos en poco tiempo. Podrá volver a intentarlo en "
+             "%(wait)s.", wait=format_timedelta(timedelta(seconds=seconds), threshold=1.0,
+                                                add_direction=False))
+
+
 def render_error(error: HTTPException) -> Any:
+    try:
+        return _render_error(error)
+    except Exception:  # noqa: BLE001  (the error page must not fail: the bare one then)
+        current_app.logger.exception("The error page failed on %s %s", request.method,
+                                     request.path)
+        return bare_page(error.code or 500)
+
+
+def bare_page(code: int) -> Response:
+    return Response(BARE_PAGE.format(code=code), status=code, mimetype="text/html")
+
+
+def _render_error(error: HTTPException) -> Any:
     code = error.code or 500
     problems = error.problems if isinstance(error, BadArguments) else []
     title = _titles().get(code, error.name)
     detail = _explanations().get(code, "")
+    wait = _wait() if code == 429 else None
+    if wait is not None:
+        detail = _wait_text(wait)
     if wants_json():
         body: dict[str, Any] = {"status": code, "error": title, "message": detail}
         if problems:
@@ -78,6 +132,8 @@ def render_error(error: HTTPException) -> Any:
     response.status_code = code
     if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
+    if wait is not None:
+        response.headers["Retry-After"] = str(wait)
     return response
 
 
@@ -95,4 +151,10 @@ def init_app(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return render_error(error)
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        try:
+            from .extensions import db
+
+            db.session.rollback()  # the page reads the user: not in a failed transaction
+        except Exception:  # noqa: BLE001  (the database is gone: the page does without)
+            app.logger.exception("Rolling back after an unhandled error failed")
         return render_error(InternalServerError())

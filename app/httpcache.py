@@ -299,6 +299,8 @@ def _public_headers(response: Response, ctx: _Context) -> None:
 
 
 def _after(response: Response) -> Response:
+    if "no-store" in response.headers.get("Cache-Control", ""):
+        return response  # stricter than anything below (account and edit pages)
     ctx: _Context | None = g.get("httpcache")
     if ctx is None:
         page = request.method in ("GET", "HEAD") and request.endpoint not in _NEVER

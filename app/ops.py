@@ -53,28 +53,59 @@ from app.models import DataRevision
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("app.requests")
 PROBE = "~healthz-probe"
+PROBE_WAIT_MS = 250  # how long /healthz waits for another writer on SQLite
 
 
 @bp.get("/healthz")
 @private
 def healthz() -> Response:
-    """Check the database: a read, then a write rolled back."""
+    """Check the database: a read, then a write rolled back.
+
+    On SQLite a write waits while another process writes (an import holds the write lock for
+    its whole transaction): the probe waits at most ``PROBE_WAIT_MS`` and then answers 200
+    with ``"database": "busy"``, since a database that another writer holds is writable.
+    """
     session = db.session
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    state, problem = "ok", None
     try:
         session.execute(select(DataRevision.dataset).limit(1)).all()
+        if sqlite:
+            _sqlite_wait(PROBE_WAIT_MS)
         session.execute(delete(DataRevision).where(DataRevision.dataset == PROBE))
         session.execute(insert(DataRevision).values(dataset=PROBE, revision=0,
                                                     changed_at=datetime.now(UTC)))
         session.rollback()
     except DBAPIError as error:
         session.rollback()
-        current_app.logger.warning("healthz: database unavailable: %s", error.orig)
-        response = jsonify(status="unavailable", database=_database_problem(error))
-        response.status_code = 503
+        if sqlite and "locked" in str(error.orig).lower():
+            state = "busy"
+        else:
+            current_app.logger.warning("healthz: database unavailable: %s", error.orig)
+            problem = _database_problem(error)
+    finally:
+        if sqlite:
+            _sqlite_wait(None)
+    if problem is None:
+        response = jsonify(status="ok", database=state)
     else:
-        response = jsonify(status="ok", database="ok")
+        response = jsonify(status="unavailable", database=problem)
+        response.status_code = 503
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _sqlite_wait(milliseconds: int | None) -> None:
+    """Set the busy timeout of the session's SQLite connection (None: the usual one)."""
+    from app import SQLITE_BUSY_TIMEOUT_MS
+
+    wait = SQLITE_BUSY_TIMEOUT_MS if milliseconds is None else milliseconds
+    try:
+        db.session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {int(wait)}")
+        if milliseconds is None:
+            db.session.rollback()
+    except DBAPIError:
+        db.session.rollback()
 
 
 def _database_problem(error: DBAPIError) -> str:

@@ -8,6 +8,12 @@ as the site's page (or JSON) naming the argument, the value and what is allowed.
 declared form is valid even when no row has it: a filter then gives an empty list (any of the
 32 state codes, any id, any round year). An id in the path that names no record is a 404
 (``get_or_404`` and the bounded ``int`` converter).
+
+The edge of the policy (``check_request``) runs before anything else reads a request, on
+every route: a request target longer than ``MAX_REQUEST_TARGET`` is 414, and a query argument
+or form field (name or value) holding a control character (``common.text.CONTROL_CHARACTERS``:
+NUL, ESC...) is 400, whatever the route, the form or the database (PostgreSQL cannot store NUL;
+XML feeds and XLSX files cannot hold most of the others).
 """
 
 from __future__ import annotations
@@ -15,17 +21,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn, TypeVar, cast
+from urllib.parse import quote, unquote, urlsplit
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge, RequestURITooLarge
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from app.models.base import Base
+from common.text import CONTROL_CHARACTERS
 
 # Ids are 32-bit in every table; a larger number is no id at all (404, never an overflow).
 MAX_ID = 2**31 - 1
@@ -33,6 +41,10 @@ MAX_TEXT = 200  # characters of a search
 MAX_WORDS = 12  # words of a search (each one is a LIKE on several columns)
 M = TypeVar("M", bound=Base)
 YEARS = (2000, 2100)  # what a metric round's year may be
+# Longest request target (path and query, as sent) answered; longer is the site's 414.
+# gunicorn reads request lines up to 8190 bytes (deploy/gunicorn.conf.py); longer ones are
+# refused before the app by the proxy (nginx's 414) or by gunicorn itself.
+MAX_REQUEST_TARGET = 4096
 
 
 class BadArguments(BadRequest):
@@ -49,7 +61,8 @@ def bad_argument(name: str, value: object, allowed: str) -> BadArguments:
 
 
 def _problem(name: str, value: object, allowed: str) -> dict[str, str]:
-    shown = str(value)
+    name = CONTROL_CHARACTERS.sub("\ufffd", name)[:60]
+    shown = CONTROL_CHARACTERS.sub("\ufffd", str(value))  # shown, never sent back as is
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return {
@@ -233,7 +246,94 @@ def parse(declared: Mapping[str, fields.Field]) -> dict[str, Any]:
     return {name: args.get(name) for name in declared}  # absent arguments are None
 
 
+# --- The edge: every request, before anything reads it ---------------------------------
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _field_problem(name: str) -> dict[str, str]:
+    """A form field with a control character: named, its value never shown (a password)."""
+    problem = _problem(name, "", "")
+    problem["message"] = _(
+        "El campo «%(name)s» contiene un carácter de control (como NUL o ESC), que no se "
+        "admite en ningún campo.", name=problem["argument"])
+    return problem
+
+
+def check_request() -> None:
+    """414 for a request target over MAX_REQUEST_TARGET; 400 for a control character in any
+    query argument or form field (name or value), naming each one."""
+    environ = request.environ
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or (
+        quote(environ.get("PATH_INFO", ""), safe="/;:@&=+$,%~")
+        + "?" + environ.get("QUERY_STRING", ""))
+    if len(target) > MAX_REQUEST_TARGET:
+        raise RequestURITooLarge()
+    problems = [
+        _problem(name, value, _("texto sin caracteres de control"))
+        for name, value in request.args.items(multi=True)
+        if CONTROL_CHARACTERS.search(name) or CONTROL_CHARACTERS.search(value)
+    ]
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in _FORM_TYPES:
+        limit = current_app.config.get("IMPORT_MAX_BYTES")
+        if limit and (request.content_length or 0) > limit + 65_536:
+            raise RequestEntityTooLarge()  # never read: the largest upload allowed is smaller
+        problems += [_field_problem(name) for name, value in request.form.items(multi=True)
+                     if CONTROL_CHARACTERS.search(name) or CONTROL_CHARACTERS.search(value)]
+    if problems:
+        raise BadArguments(problems)
+
+
+# --- Where a redirect may go ---------------------------------------------------------------
+
+
+def site_path(target: str | None) -> str | None:
+    """``target`` if it is a path of this site, else None (for ``next`` after sign-in, or a
+    Referer to go back to).
+
+    Refused: a scheme or host (``https://x``, ``https:x``, ``//x``), a backslash (browsers
+    read ``/\\x`` as ``//x``), whitespace or control characters anywhere (browsers drop tabs
+    and line breaks, so ``/\\t/x`` is ``//x``; a line break would split the header), anything
+    but ASCII, more than 500 characters, and the same once percent-decoded (``/%09/x``,
+    ``%2F%2Fx``, ``/%5Cx``).
+    """
+    if not target or len(target) > 500 or not target.isascii():
+        return None
+    for text in (target, unquote(target)):
+        if (not text.startswith("/") or text.startswith("//") or "\\" in text
+                or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text)
+                or CONTROL_CHARACTERS.search(text)):
+            return None
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc:
+            return None
+    return target
+
+
 # --- Ids in paths ------------------------------------------------------------------------
+
+
+def path_id(key: str) -> int:
+    """An id written in a path as text (e.g. a parent's key): ASCII digits from 1 to MAX_ID,
+    else 404 (``"²".isdigit()`` is true in Python; ``int`` reads "١٢" and "1_000")."""
+    if not (key.isascii() and key.isdigit()) or len(key) > 10 or not 0 < int(key) <= MAX_ID:
+        raise NotFound()
+    return int(key)
+
+
+def whole_number(text: str | None, maximum: int = MAX_ID) -> int | None:
+    """``text`` as a whole number from 0 to ``maximum`` (ASCII digits only), or None."""
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
+
+
+def state_code(key: str) -> str:
+    """A state code written in a path as text: two ASCII digits, else 404."""
+    if not (len(key) == 2 and key.isascii() and key.isdigit()):
+        raise NotFound()
+    return key
 
 
 class IdConverter(IntegerConverter):
@@ -246,16 +346,11 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def parse_id(text: str) -> int:
-    """An id written in a path segment: ASCII digits up to ``MAX_ID``, else 404 (as the
-    ``<int:...>`` converter answers); "²", "%00" or twenty digits never reach the database."""
-    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 10 and int(text) <= MAX_ID):
-        raise NotFound()
-    return int(text)
-
-
 def get_or_404(session: Session, model: type[M], ident: object, *, live: bool = True) -> M:
-    """Return the row with primary key ``ident``, or 404 (also when it is soft-deleted)."""
+    """Return the row with primary key ``ident``, or 404 (also when it is soft-deleted, or
+    when an integer ``ident`` is beyond what an id column holds)."""
+    if isinstance(ident, int) and not 0 <= ident <= MAX_ID:
+        raise NotFound()
     obj = session.get(model, ident)
     if obj is None or (live and getattr(obj, "deleted_at", None) is not None):
         raise NotFound()
@@ -269,6 +364,8 @@ class StateCodeConverter(BaseConverter):
 
 
 def init_app(app: Flask) -> None:
-    """Bound every ``<int:...>`` in the routes; state codes are two digits."""
+    """Bound every ``<int:...>`` in the routes; state codes are two digits; the edge check
+    runs first of every request hook (before the caches, the rate limits and CSRF)."""
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["cve"] = StateCodeConverter
+    app.before_request_funcs.setdefault(None, []).insert(0, check_request)

@@ -72,8 +72,38 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LOGIN_RATE_LIMIT",
         "10 per 15 minutes",
-        "Failed sign-ins allowed per account and, separately, per client address (Flask-Limiter "
-        "notation); more are refused with 429.",
+        "Failed sign-ins allowed per client address and, separately, per account from one "
+        "address (Flask-Limiter notation); more are refused with 429 and a page that says how "
+        "long to wait. Someone else's failures, from another address, never block an account.",
+    ),
+    Setting(
+        "LOGIN_ACCOUNT_RATE_LIMIT",
+        "50 per hour",
+        "Failed sign-ins allowed per account from every address together: a slower ceiling "
+        "against guessing from many addresses.",
+    ),
+    Setting(
+        "SESSION_IDLE_MINUTES",
+        120,
+        "A session unused for this many minutes ends (sign in again).",
+    ),
+    Setting(
+        "SESSION_LIFETIME_MINUTES",
+        720,
+        "A session ends this many minutes after its sign-in, however active.",
+    ),
+    Setting(
+        "PASSWORD_RESET_HOURS",
+        24,
+        "How long a password reset link (issued on /admin/users or by `flask users "
+        "reset-password`) works; it works once, and not after the password changed.",
+    ),
+    Setting(
+        "DOWNLOAD_CACHE_DIR",
+        "",
+        "Folder where /data/<table>.csv|xlsx|json files are kept once built, one per table, "
+        "format and data revision; empty means instance/downloads (and, under TESTING, no "
+        "disk cache).",
     ),
     Setting(
         "RATELIMIT_STORAGE_URI",

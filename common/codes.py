@@ -177,6 +177,14 @@ SAMPLE_METHODS = CodeList("sample method", {
     "quota": N_("Por cuotas (sorteo con semilla)"),
     "listed": N_("Listada"),
 })
+# What came of a sign-in attempt (SignInAttempt.outcome); every one is recorded.
+SIGN_IN_OUTCOMES = CodeList("sign-in outcome", {
+    "success": N_("Sesión iniciada"),
+    "wrong_password": N_("Contraseña incorrecta"),
+    "disabled": N_("Cuenta desactivada"),
+    "unknown_account": N_("Cuenta inexistente"),
+    "password_reset": N_("Contraseña nueva con un enlace de restablecimiento"),
+})
 
 # --- Sources and the basis of a value ----------------------------------------------------
 

@@ -80,3 +80,28 @@ def _fold_postgresql(element: _Folded, compiler: Any, **kw: Any) -> str:
     source = compiler.render_literal_value(TRANSLATE_FROM, Text())
     target = compiler.render_literal_value(TRANSLATE_TO, Text())
     return f"lower(translate({arg}, {source}, {target}))"
+
+
+# --- Control characters: refused on the way in, made harmless on the way out --------------
+
+# What no form field or query argument may hold (app.params refuses it with a 400): the C0
+# controls except tab, line feed and carriage return (browsers send a textarea's line breaks
+# as CR LF), DEL, the C1 controls and the two non-characters XML 1.0 forbids. PostgreSQL
+# cannot store NUL at all; the others break XML (Atom feeds) and XLSX files.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# What XML 1.0 (Atom feeds, the XML inside XLSX files) cannot hold at all, even escaped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a character of ``CONTROL_CHARACTERS``."""
+    return CONTROL_CHARACTERS.search(text) is not None
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with each character XML 1.0 cannot hold replaced by U+FFFD (the replacement
+    character), so a feed or spreadsheet shows that something was there instead of failing.
+
+    For public outputs of stored text, which may predate the input rules (or come from an
+    import or the database directly)."""
+    return _NOT_XML.sub("\ufffd", text)

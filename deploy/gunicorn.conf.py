@@ -17,6 +17,10 @@ Every value can be overridden from the environment (GUNICORN_CMD_ARGS also works
 - max_requests (+ jitter): MAX_REQUESTS, default 1,000,000 per worker: recycles workers now and
   then, bounding any slow memory growth; a recycled worker imports the app again (a core for
   about a second), so not much lower.
+- limit_request_line: 8190 bytes (gunicorn's largest). The app answers request targets over
+  4096 bytes with the site's own 414 page (app/params.py, MAX_REQUEST_TARGET); lines longer
+  than 8190 bytes are refused by gunicorn's bare 414, or, behind nginx, by nginx first (its
+  large_client_header_buffers, 8 KB by default): the proxy's job.
 """
 
 import multiprocessing
@@ -28,6 +32,7 @@ worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = 5
+limit_request_line = 8190
 max_requests = int(os.environ.get("MAX_REQUESTS", 1_000_000))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("ACCESS_LOG") or None

@@ -1,4 +1,5 @@
-"""``flask users create|disable|enable|list``: the only way an account comes to exist."""
+"""``flask users create|disable|enable|sign-out|reset-password|list``: the only way an
+account comes to exist, and the admin's other tools on the command line."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def create(email: str, role: str, state_cve: str | None, agency: str | None,
 @bp.cli.command("disable")
 @click.argument("email")
 def disable(email: str) -> None:
-    """Disable an account: it can no longer sign in, and open sessions end."""
+    """Disable an account: it can no longer sign in, and every open session ends."""
     _commit_or_fail(lambda s: service.set_active(s, email, False))
     click.echo(f"disabled {service.normal_email(email)}")
 
@@ -61,6 +62,30 @@ def enable(email: str) -> None:
     """Enable a disabled account again."""
     _commit_or_fail(lambda s: service.set_active(s, email, True))
     click.echo(f"enabled {service.normal_email(email)}")
+
+
+@bp.cli.command("sign-out")
+@click.argument("email")
+def sign_out(email: str) -> None:
+    """End every session of an account (on every device); it can sign in again."""
+    _commit_or_fail(lambda s: service.sign_out_everywhere(s, email))
+    click.echo(f"signed out everywhere: {service.normal_email(email)}")
+
+
+@bp.cli.command("reset-password")
+@click.argument("email")
+def reset_password(email: str) -> None:
+    """Print a one-time link to set a new password (valid PASSWORD_RESET_HOURS hours)."""
+    from flask import current_app
+
+    from app.plans.feeds import site_url
+
+    user, token = _commit_or_fail(lambda s: service.reset_token(s, email))
+    with current_app.test_request_context():
+        link = site_url("accounts.reset", token=token)
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    click.echo(f"Reset link for {user.email} (works once, for {hours} hours, and not after "
+               f"the password changes):\n{link}")
 
 
 @bp.cli.command("list")

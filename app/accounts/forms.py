@@ -51,3 +51,19 @@ class ActiveForm(FlaskForm):
     """Disable or enable an account (a POST with its CSRF token)."""
 
     active = HiddenField(validators=[AnyOf(["0", "1"])])
+
+
+class ResetForm(FlaskForm):
+    """A new password set with a reset link."""
+
+    new = PasswordField(
+        _l("Contraseña nueva"), validators=[DataRequired(), Length(MIN_PASSWORD, 1000)]
+    )
+    confirm = PasswordField(
+        _l("Repita la contraseña nueva"),
+        validators=[DataRequired(), EqualTo("new", message=_l("Las contraseñas no coinciden."))],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """An admin's action on an account that needs nothing but its CSRF token (a POST)."""

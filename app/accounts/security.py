@@ -1,27 +1,49 @@
 """Security around every response: rate limits, session cookies, headers and the CSP nonce.
 
-- Sign-in attempts are limited per account and per client address (Flask-Limiter, counted in
-  RATELIMIT_STORAGE_URI); only failed attempts count.
+- Failed sign-in attempts are limited per client address, per account from one address and,
+  more slowly, per account from every address (Flask-Limiter, counted in
+  RATELIMIT_STORAGE_URI; the limits are on the login view); only failed attempts count, so
+  a stranger's failures from another address never block the owner's right password.
 - Session and remember cookies are HttpOnly and SameSite=Lax, and Secure unless DEVELOPMENT or
   TESTING is on (the site is then served over plain http on loopback).
 - Every response carries a Content-Security-Policy whose scripts are the site's own files and
   the inline scripts that bear this request's nonce (``csp_nonce()`` in templates; the maps'
   inline script gets it), plus X-Content-Type-Options, X-Frame-Options and Referrer-Policy.
+  Views marked ``@frameable`` (the embeddable map) may be framed by any site: their policy
+  says ``frame-ancestors *`` and they send no X-Frame-Options (which would forbid it).
+- Account and edit pages are ``Cache-Control: no-store``.
+- Routing's own redirects (``/states`` to ``/states/``) point to a path of this site, never
+  to the host the request's Host header names.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, redirect, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from markupsafe import Markup
 from werkzeug import Response
+from werkzeug.routing import RequestRedirect
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def frameable(view: F) -> F:
+    """Let any site frame this view (``frame-ancestors *``, no X-Frame-Options)."""
+    view.frameable = True  # type: ignore[attr-defined]  # a mark on the function object
+    return view
+
+
+def _frameable() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "frameable", False))
 
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*\bnonce=)", re.IGNORECASE)
 
@@ -47,7 +69,7 @@ def _tile_origin() -> str:
     return ""
 
 
-def content_security_policy() -> str:
+def content_security_policy(frame_ancestors: str = "'none'") -> str:
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' 'nonce-{csp_nonce()}'",
@@ -57,19 +79,33 @@ def content_security_policy() -> str:
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",
-        "frame-ancestors 'none'",
+        f"frame-ancestors {frame_ancestors}",
     ])
 
 
 def _headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", content_security_policy())
+    framed = _frameable()
+    headers.setdefault("Content-Security-Policy",
+                       content_security_policy("*" if framed else "'none'"))
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
+    if not framed:
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if request.endpoint and request.endpoint.startswith(("accounts.", "edit.")):
         headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def _relative_redirect() -> Response | None:
+    """Routing's redirect (a missing trailing slash) as a path of this site: Werkzeug builds
+    an absolute address from the Host header, which anyone can set."""
+    exc = request.routing_exception
+    if not isinstance(exc, RequestRedirect):
+        return None
+    parts = urlsplit(exc.new_url)
+    location = "/" + parts.path.lstrip("/\\") + (f"?{parts.query}" if parts.query else "")
+    return redirect(location, code=exc.code)
 
 
 def init_app(app: Flask) -> None:
@@ -81,5 +117,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)
     app.after_request(_headers)
+    app.before_request(_relative_redirect)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["with_nonce"] = with_nonce

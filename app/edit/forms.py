@@ -23,6 +23,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Length, NumberRange
 from wtforms.widgets import DateInput, TextArea
 
+from app.params import whole_number
 from app.records import jsonable
 from app.schema import Field, FieldError, RecordSchema
 from app.schema.records import EVIDENCE, SCHEMAS
@@ -139,8 +140,7 @@ class SourcedForm(FlaskForm):
         return False
 
     def expected_version(self) -> int | None:
-        data = self.version.data or ""
-        return int(data) if data.isascii() and data.isdigit() and len(data) < 10 else None
+        return whole_number(self.version.data)
 
 
 def _signer() -> URLSafeSerializer:

@@ -26,7 +26,7 @@ from app.models import (
     StlMember,
     User,
 )
-from app.params import get_or_404, parse_id
+from app.params import get_or_404, path_id, state_code
 from app.schema import RecordSchema
 from app.schema.records import SCHEMAS, authorship, free_plan_key, next_number
 
@@ -170,8 +170,5 @@ def kind_or_404(name: str) -> Kind:
 def parent_or_404(session: Session, kind: Kind, key: str) -> Any:
     """The record a new ``kind`` hangs from, by its key in the URL (a state code or an id)."""
     if kind.parent_model is State:
-        if not (key.isascii() and key.isdigit() and len(key) == 2):
-            raise NotFound()
-        return get_or_404(session, State, key)
-    return get_or_404(session, kind.parent_model, parse_id(key))
-
+        return get_or_404(session, State, state_code(key))
+    return get_or_404(session, kind.parent_model, path_id(key))

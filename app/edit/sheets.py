@@ -30,6 +30,7 @@ from app.downloads import FORMULA_STARTS, neutralise
 from app.models import ActionPlan, Base, Commitment, Milestone, User
 from app.schema import FieldError, RecordSchema
 from app.schema.records import COMMITMENT, MILESTONE, PLAN, next_number, number_taken
+from common.text import xml_safe
 
 
 def _cell(value: Any) -> Any:
@@ -120,7 +121,7 @@ def xlsx_bytes(sheets: dict[str, list[list[Any]]]) -> bytes:
                     cell.value = value  # the same as WriteOnlyCell(ws, value), which types no date
                     cells.append(cell)
                 else:
-                    cell = WriteOnlyCell(ws, value=str(neutralise(str(value))))
+                    cell = WriteOnlyCell(ws, value=xml_safe(str(neutralise(str(value)))))
                     cell.data_type = "s"
                     cells.append(cell)
             ws.append(cells)
@@ -189,11 +190,12 @@ def read_file(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
 
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            # Cells are converted while read (a date cell of an absurd number fails here).
+            out = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}
+            book.close()
         except Exception:  # noqa: BLE001  (openpyxl raises many kinds)
             raise UnreadableFile(_("%(file)s: no es un libro XLSX legible. Guárdelo de nuevo "
                                    "como «Libro de Excel (.xlsx)».", file=filename)) from None
-        out = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}
-        book.close()
         return out
     try:
         text = data.decode("utf-8-sig")

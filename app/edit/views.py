@@ -7,6 +7,7 @@ state (otherwise 403, decided from the record in the database, never from the fo
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,7 +24,7 @@ from app.downloads import XLSX_MIMETYPE
 from app.extensions import db
 from app.metric.importer import RoundImportError
 from app.models import AuditEvent, State
-from app.params import choice, get_or_404, parse
+from app.params import choice, get_or_404, parse, site_path
 from app.plans.service import state_tracker
 from app.schema.history import describe
 from metrics import SchemeError
@@ -254,11 +255,17 @@ def restore_record(table: str, obj_id: int) -> Any:
     else:
         for message in form.source_url.errors:
             flash(message, "error")
-    return redirect(request.referrer if _same_site(request.referrer) else url_for("main.home"))
+    return redirect(_referrer_path() or url_for("main.home"))
 
 
-def _same_site(target: str | None) -> bool:
-    return target is not None and target.startswith(request.host_url)
+def _referrer_path() -> str | None:
+    """The page the form was posted from, as a path of this site (never another host, and
+    never built from the Host header): the Referer's path when it names this site."""
+    parts = urlsplit(request.referrer or "")
+    site = urlsplit(current_app.config["SITE_URL"]).netloc
+    if parts.netloc not in (site, request.host):
+        return None
+    return site_path(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 @bp.route("/admin/metric/import", methods=["GET", "POST"])

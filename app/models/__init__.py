@@ -1,6 +1,6 @@
 """All models; importing this package registers every table on ``Base.metadata``."""
 
-from .accounts import AuditEvent, User
+from .accounts import AuditEvent, SignInAttempt, User
 from .base import Base
 from .fieldwork import (
     FieldworkAssignment,
@@ -55,6 +55,7 @@ __all__ = [
     "ProgrammeCountPlan",
     "ProgrammeFact",
     "PublishedFigure",
+    "SignInAttempt",
     "Source",
     "SourceLink",
     "State",

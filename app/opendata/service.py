@@ -7,12 +7,19 @@ rows (withdrawn ones stay in ``flask export``).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+from app.downloads import csv_text, xlsx_bytes
+from app.models import DataRevision
 
 from .dump import dumps_rows, table_rows
 from .package import (
@@ -108,3 +115,58 @@ def table_cells(session: Session, table: Any) -> tuple[list[str], list[list[Any]
         for r in table_rows(session, table, live_only=True)
     ]
     return header, rows
+
+
+# --- Downloads built once per data revision ---------------------------------------------------
+
+# Raise when the files' contents change for the same data (a new column format...).
+DOWNLOAD_FORMAT = 1
+
+
+def table_bytes(session: Session, table: Any, fmt: str) -> bytes:
+    """A public table's download as ``fmt`` (json, csv or xlsx)."""
+    if fmt == "json":
+        return table_json(session, table).encode()
+    header, rows = table_cells(session, table)
+    return csv_text(header, rows).encode() if fmt == "csv" else xlsx_bytes(header, rows)
+
+
+def data_revision(session: Session, database: str) -> str:
+    """A digest of every dataset's revision (and the database's address): it changes with
+    every write that any public table can show, the audit history included."""
+    rows = session.execute(select(DataRevision.dataset, DataRevision.revision,
+                                  DataRevision.changed_at).order_by(DataRevision.dataset)).all()
+    key = repr((DOWNLOAD_FORMAT, database, [tuple(map(str, r)) for r in rows]))
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+def cached_download(session: Session, table: Any, fmt: str, folder: Path,
+                    database: str) -> Path:
+    """The file of a public table's download at the current data revision, built and kept in
+    ``folder`` the first time it is asked for (older revisions of it are removed).
+
+    The name is ``<table>.<revision digest>.<fmt>``: the query string plays no part, so no
+    argument can make the server build it again. Written to a temporary file and renamed,
+    so a reader never sees half a file (two workers building it at once both write whole
+    files, the last rename wins).
+    """
+    revision = data_revision(session, database)
+    header = ",".join(c.name for c in table.columns)
+    digest = hashlib.blake2b(f"{revision}|{header}".encode(), digest_size=12).hexdigest()
+    path = folder / f"{table.name}.{digest}.{fmt}"
+    if path.is_file():
+        return path
+    body = table_bytes(session, table, fmt)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{table.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(body)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    for old in folder.glob(f"{table.name}.*.{fmt}"):
+        if old != path and old.name.count(".") == 2:
+            old.unlink(missing_ok=True)
+    return path

@@ -12,6 +12,7 @@ from flask_babel import get_locale
 
 from app.models import AuditEvent
 from app.schema.history import describe
+from common.text import xml_safe
 
 FEED_LIMIT = 100
 
@@ -79,7 +80,7 @@ def atom_response(
     links to the page of the record it changed (``page_url`` when that has none)."""
     fg = FeedGenerator()
     fg.id(feed_id)
-    fg.title(title)
+    fg.title(xml_safe(title))
     fg.link(href=self_url, rel="self")
     fg.link(href=page_url, rel="alternate")
     fg.language(str(get_locale()))  # xml:lang: the reader's language, as the text is
@@ -88,9 +89,10 @@ def atom_response(
     for event in reversed(events):  # feedgen prepends: add oldest first
         entry = fg.add_entry()
         entry.id(f"{feed_id}:event:{event.id}")
-        entry.title(event_title(event))
+        # Stored text may hold characters XML cannot (control characters): U+FFFD instead.
+        entry.title(xml_safe(event_title(event)))
         entry.updated(event.at.replace(tzinfo=UTC))
-        entry.author({"name": event.actor})
+        entry.author({"name": xml_safe(event.actor)})
         entry.link(href=record_url(event) or page_url)
-        entry.content(event_text(event), type="text")
+        entry.content(xml_safe(event_text(event)), type="text")
     return Response(fg.atom_str(pretty=True), mimetype="application/atom+xml")

@@ -158,6 +158,8 @@ class Field:
             number = float(raw)
         else:
             text = str(raw).strip()
+            if not text.isascii():  # Decimal would also read "١٢" and "１２"
+                raise FieldError(_l("«%(value)s» no es un número"), value=_short(raw))
             if comma and text.count(",") == 1 and "." not in text:
                 text = text.replace(",", ".")
             try:

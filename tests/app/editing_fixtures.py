@@ -106,12 +106,15 @@ def assert_refused(client: FlaskClient, actions: list, expected: int) -> None:
 
 
 def add_milestone(session: Session, user: User, commitment: Commitment,
-                  values: dict[str, Any], *, source: str) -> Milestone:
-    """Add a milestone as the milestone form does (the edit service, next number)."""
+                  values: dict[str, Any], *, source: str,
+                  evidence: dict[str, Any] | None = None) -> Milestone:
+    """Add a milestone as the milestone form does (the edit service, next number), with an
+    evidence item given as its source when ``evidence``."""
     from app.edit import kinds, service
 
     kind = kinds.KINDS["milestone"]
     full = kind.new_values(session, user, commitment, values)
     milestone: Milestone = service.create_record(
-        session, user, kind.schema, full, state_cve=commitment.plan.state_cve, source=source)
+        session, user, kind.schema, full, state_cve=commitment.plan.state_cve, source=source,
+        evidence=evidence)
     return milestone

@@ -19,11 +19,20 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from app import records
 from app.extensions import db
-from app.models import ActionPlan, AuditEvent, Commitment, DataRevision, Milestone, Source, User
+from app.models import (
+    ActionPlan,
+    AuditEvent,
+    Commitment,
+    DataRevision,
+    Milestone,
+    SignInAttempt,
+    Source,
+    User,
+)
 
 # Models that are not public data: accounts, the audit trail (written with the changes it
 # records, whose datasets it bumps) and the revisions themselves.
-NOT_DATA = {User, AuditEvent, DataRevision}
+NOT_DATA = {User, AuditEvent, DataRevision, SignInAttempt}
 
 PAGES = ["/", "/states/", "/states/10", "/exercises", "/plans", "/plans/1", "/commitments",
          "/commitments/1", "/sources", "/metric/", "/map", "/map/exercises", "/map.csv",

@@ -249,3 +249,51 @@ def test_a_spreadsheet_upload_killed_half_way_leaves_the_database_as_before(
         after = _snapshot(db.engine)
     assert after == before
     assert len(before["milestone"]) == 10_000
+
+
+def test_pages_are_served_throughout_a_long_import_on_sqlite(states_app, database_url,
+                                                              tmp_path):
+    """SQLite in write-ahead-log mode: readers are never refused while an import writes.
+
+    A SYNTHETIC round (test data, not real results) is imported by `flask metric import` in
+    another process (one long transaction) while this one asks for pages that read the
+    tables it writes, without caches; every answer is a 200, before, during and after the
+    import's commit (``/healthz`` too: a database another writer holds is writable, "busy").
+    """
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's locks: PostgreSQL's readers never wait for a writer")
+    env = {**os.environ, "DATABASE_URL": database_url, "FLASK_SECRET_KEY": "test",
+           "FLASK_REQUEST_LOG": "0"}
+    seed = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "seed", "metric"],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert seed.returncode == 0, seed.stderr
+    rounds = _synthetic_round(tmp_path / "synthetic.csv", 25_000)
+    states_app.config["HTTPCACHE_ENABLED"] = False  # every request reads the database
+    with states_app.app_context():
+        db.engine.dispose()
+        mode = db.session.execute(sa.text("PRAGMA journal_mode")).scalar()
+    assert mode == "wal"
+    urls = ["/metric/", "/states/10", "/", "/map", "/metric/2019", "/healthz"]
+    client = states_app.test_client()
+    statuses: list[tuple[str, int]] = []
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "metric", "import", str(rounds),
+         "--round", "2019", "--format", "standard"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    try:
+        while process.poll() is None:
+            for url in urls:
+                statuses.append((url, client.get(url).status_code))
+        output, errors = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    duration = time.monotonic() - started
+    assert process.returncode == 0, errors
+    assert duration > 5, f"the import took {duration:.1f} s: too short to show anything"
+    assert len(statuses) >= 50, len(statuses)
+    refused = [s for s in statuses if s[1] != 200]
+    assert refused == [], f"{len(refused)} of {len(statuses)} refused: {refused[:10]}"
+    assert client.get("/metric/2019").status_code == 200

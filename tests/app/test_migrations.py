@@ -51,3 +51,25 @@ def test_check_constraints_exist_in_the_migrated_database(make_app):
             pass
         else:
             raise AssertionError("a federal institution with a state was accepted")
+
+
+def test_the_session_token_migration_gives_existing_accounts_a_token(make_app):
+    """1796400000: accounts created before it get a random session token each (so sessions
+    signed before the upgrade end), and it goes down again."""
+    app = make_app()
+    with app.app_context():
+        alembic.upgrade("1796400000-1")
+        with db.engine.begin() as conn:
+            for n in (1, 2):
+                conn.execute(sa.text(
+                    "INSERT INTO app_user (email, name, password_hash, role, active, created_at)"
+                    f" VALUES ('a{n}@example.org', 'A', 'h', 'admin', true, '2026-01-01')"))
+        alembic.upgrade("1796400000")
+        with db.engine.connect() as conn:
+            tokens = conn.execute(sa.text("SELECT session_token FROM app_user")).scalars().all()
+        assert len(tokens) == 2 and len(set(tokens)) == 2
+        assert all(t and len(t) == 32 for t in tokens)
+        alembic.downgrade("1796400000-1")
+        assert "session_token" not in {c["name"] for c in sa.inspect(db.engine)
+                                       .get_columns("app_user")}
+        assert "sign_in_attempt" not in sa.inspect(db.engine).get_table_names()
