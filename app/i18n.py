@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_decimal
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import get_locale
 
 from .listing import url_with
@@ -25,6 +25,8 @@ def select_locale() -> str:
     The switcher (?lang=, then its cookie) always wins over the browser's preference.
     """
     offered = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the command line: the default language
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
         if candidate and candidate in offered:
             return candidate

@@ -7,9 +7,12 @@ change is recorded, and loading twice changes and records nothing.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from app.schema import Field, FieldError, RecordSchema
 
 DATA_DIR = Path(__file__).parent / "data"
 SEED_ACTOR = "seed"
@@ -75,3 +78,37 @@ def read_csv(path: Path, required: Iterable[str] = ("source",)) -> Iterator[tupl
                 check_source_cell(path, number, row["source"])
             yield number, row
 
+
+
+def in_english(message: object) -> str:
+    """A schema's message as the command line prints it (English, the language of the code)."""
+    try:
+        from flask_babel import force_locale
+
+        with force_locale("en"):
+            return message.text() if isinstance(message, FieldError) else str(message)
+    except RuntimeError:  # no application context: the message as written
+        return message.text() if isinstance(message, FieldError) else str(message)
+
+
+def seed_value(path: Path | str, row: int, column: str, field: Field, value: Any, *,
+               required: bool = False) -> Any:
+    """One seed cell read by its schema field: the rule the forms and spreadsheets apply."""
+    try:
+        parsed = field.parse(value)
+    except FieldError as error:
+        raise SeedError(path, row, column, in_english(error)) from None
+    if required and parsed is None:
+        raise SeedError(path, row, column, "is empty but required")
+    return parsed
+
+
+def seed_record(path: Path | str, row: int, schema: RecordSchema,
+                cells: Mapping[str, tuple[str, Any]]) -> dict[str, Any]:
+    """A record's seed cells (field -> (column, text)) read by its schema, rules included."""
+    values = {name: seed_value(path, row, column, schema.field(name), value)
+              for name, (column, value) in cells.items()}
+    for name, message in schema.check(values):
+        column = cells[name][0] if name in cells else name
+        raise SeedError(path, row, column, in_english(message))
+    return values

@@ -20,7 +20,6 @@ Stage rule (``derive_stage``), the furthest stage the sources show:
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -36,11 +35,12 @@ from app.models import (
     State,
     StlMember,
 )
-from app.models.local import SECTORS
+from app.schema import Field
+from app.schema.records import COMMITMENT, MEMBER, PARTIAL_HELP, PLAN
 from common.codes import BASES, COUNT_ROLES
 from common.text import fold
 
-from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
+from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv, seed_record, seed_value
 
 EXERCISES_CSV = DATA_DIR / "local_exercises.csv"
 MEMBERS_CSV = DATA_DIR / "local_stl_members.csv"
@@ -50,7 +50,9 @@ COMMITMENTS_CSV = DATA_DIR / "local_commitments.csv"
 COUNT_PLANS_CSV = DATA_DIR / "local_count_plans.csv"
 _OGP_ID = re.compile(r"^JAL\d{4}$")
 
-_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+# The schema's fields of a date at the source's precision and of a published count.
+PARTIAL_DATE = Field("date", "partial_date", "", help=PARTIAL_HELP)
+COUNT = Field("count", "integer", "", minimum=0)
 
 # Status phrases (accent- and case-folded) that the stage rule reads.
 STL_INSTALLED_PHRASES = ("secretariado tecnico local instalado", "stl instalado")
@@ -59,34 +61,22 @@ NOT_SIGNED_PHRASES = ("no han firmado", "no ha firmado", "aun sin impulsar")
 
 
 def check_partial_date(path: Path, row: int, field: str, value: str | None) -> str | None:
-    """Return ``value`` if it is "YYYY", "YYYY-MM" or "YYYY-MM-DD" (a real date), else fail."""
-    if value is None:
-        return None
-    if not _PARTIAL_DATE.match(value):
-        raise SeedError(path, row, field, f"'{value}' is not YYYY, YYYY-MM or YYYY-MM-DD")
-    parts = [int(p) for p in value.split("-")] + [1, 1]
-    try:
-        date(parts[0], parts[1], parts[2])
-    except ValueError as exc:
-        raise SeedError(path, row, field, f"'{value}' is not a real date ({exc})") from None
-    return value
+    """Return ``value`` if it is "YYYY", "YYYY-MM" or "YYYY-MM-DD" (a real date), else fail
+    (the schema's partial-date field: the rule the forms and spreadsheets apply)."""
+    result: str | None = seed_value(path, row, field, PARTIAL_DATE, value)
+    return result
 
 
 def check_count(path: Path, row: int, field: str, value: str | None) -> int | None:
     """Return ``value`` as a non-negative integer (None when empty), else fail."""
-    if value is None:
-        return None
-    if not value.isdigit():
-        raise SeedError(path, row, field, f"'{value}' is not a whole number")
-    return int(value)
+    result: int | None = seed_value(path, row, field, COUNT, value)
+    return result
 
 
 def check_number(path: Path, row: int, field: str, value: str | None) -> int:
     """Return the non-negative integer of a required cell (``check_count``, never None)."""
-    number = check_count(path, row, field, value)
-    if number is None:
-        raise SeedError(path, row, field, "is empty but required")
-    return number
+    result: int = seed_value(path, row, field, COUNT, value, required=True)
+    return result
 
 
 def derive_stage(
@@ -160,9 +150,17 @@ def load_local(session: Session) -> LoadReport:
     plans: dict[str, dict] = {}
     for number, row in read_csv(PLANS_CSV, ("cve_ent", "plan_title", "source")):
         cve = _state_of(states, PLANS_CSV, number, row["cve_ent"]).cve_ent
-        start = check_count(PLANS_CSV, number, "period_start", row["period_start"])
-        end = check_count(PLANS_CSV, number, "period_end", row["period_end"])
-        published = check_partial_date(PLANS_CSV, number, "published_date", row["published_date"])
+        plan_row = seed_record(PLANS_CSV, number, PLAN, {
+            "title": ("plan_title", row["plan_title"]),
+            "period_start": ("period_start", row["period_start"]),
+            "period_end": ("period_end", row["period_end"]),
+            "published_date": ("published_date", row["published_date"]),
+            "commitments_published": ("commitments_count", row["commitments_count"]),
+            "proactive_published": ("proactive_count", row["proactive_count"]),
+            "notes": ("notes", row.get("notes")),
+        })
+        start, end = plan_row["period_start"], plan_row["period_end"]
+        published = plan_row["published_date"]
         period = plan_period_label(start, end, published)
         # A plan keeps its key when a later source gives its period (e.g. Durango's first).
         key = row.get("key") or plan_key(cve, period)
@@ -177,18 +175,8 @@ def load_local(session: Session) -> LoadReport:
                 "programme": "inai_cocreacion",
                 "state_cve": cve,
                 "number": None,
-                "title": row["plan_title"],
-                "period_start": start,
-                "period_end": end,
-                "published_date": published,
-                "commitments_published": check_count(
-                    PLANS_CSV, number, "commitments_count", row["commitments_count"]
-                ),
-                "proactive_published": check_count(
-                    PLANS_CSV, number, "proactive_count", row["proactive_count"]
-                ),
-                # What the sources add (who signed, when results were presented).
-                "notes": row.get("notes"),
+                # The notes say what the sources add (who signed, when results were presented).
+                **plan_row,
                 "source": row["source"],
             },
             "commitments": [],
@@ -198,6 +186,8 @@ def load_local(session: Session) -> LoadReport:
     ogp_ids: set[str] = set()
     for number, row in read_csv(COMMITMENTS_CSV, ("cve_ent", "number", "source")):
         cve = _state_of(states, COMMITMENTS_CSV, number, row["cve_ent"]).cve_ent
+        row.update(seed_record(COMMITMENTS_CSV, number, COMMITMENT, {
+            name: (name, row.get(name)) for name in ("title_es", "title_en", "responsible")}))
         if not row.get("title_es") and not row.get("title_en"):
             raise SeedError(COMMITMENTS_CSV, number, "title_es",
                             "a commitment needs its title in Spanish or in English")
@@ -259,10 +249,8 @@ def load_local(session: Session) -> LoadReport:
         cve = _state_of(states, MEMBERS_CSV, number, row["cve_ent"]).cve_ent
         if cve not in exercises:
             raise SeedError(MEMBERS_CSV, number, "cve_ent", f"{cve} has no row in exercises")
-        if row["sector"] not in SECTORS:
-            raise SeedError(
-                MEMBERS_CSV, number, "sector", f"'{row['sector']}' is not one of {SECTORS}"
-            )
+        row["sector"] = seed_value(MEMBERS_CSV, number, "sector", MEMBER.field("sector"),
+                                   row["sector"], required=True)
         ident = (cve, row["sector"], row["member_name"])
         if ident in seen_members:
             raise SeedError(MEMBERS_CSV, number, "member_name", "the member appears twice")

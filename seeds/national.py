@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from app import records
 from app.models import ActionPlan, Assessment, Commitment, CommitmentTheme
+from app.schema.records import PLAN
 from common.codes import BASES
 
-from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv
-from .local import check_count, check_number, check_partial_date
+from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, read_csv, seed_record
+from .local import check_number
 
 PLANS_CSV = DATA_DIR / "national_plans.csv"
 COMMITMENTS_CSV = DATA_DIR / "national_commitments.csv"
@@ -100,18 +101,15 @@ def plan_values(path: Path, line: int, row: dict, count_column: str, **fixed: ob
                 ) -> dict:
     """A plan's values from a seed row (periods, date and published count checked, naming
     file, row and field); ``fixed`` gives its scope, programme, state and number."""
-    return {
-        **fixed,
-        "title": row["title"],
-        "period_start": check_count(path, line, "period_start", row["period_start"]),
-        "period_end": check_count(path, line, "period_end", row["period_end"]),
-        "published_date": check_partial_date(path, line, "published_date",
-                                             row["published_date"]),
-        "commitments_published": check_count(path, line, count_column, row[count_column]),
-        "proactive_published": None,
-        "notes": row["notes"],
-        "source": row["source"],
-    }
+    values = seed_record(path, line, PLAN, {
+        "title": ("title", row["title"]),
+        "period_start": ("period_start", row["period_start"]),
+        "period_end": ("period_end", row["period_end"]),
+        "published_date": ("published_date", row["published_date"]),
+        "commitments_published": (count_column, row[count_column]),
+        "notes": ("notes", row["notes"]),
+    })
+    return {**fixed, **values, "proactive_published": None, "source": row["source"]}
 
 
 def load_national(session: Session) -> LoadReport:

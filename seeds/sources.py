@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from app import models, records
 from app.models import Base, Source, SourceLink
-from common.codes import SOURCE_KINDS, TITLE_BASES
+from app.schema.records import SOURCE
 
-from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError
+from .base import DATA_DIR, SEED_ACTOR, LoadReport, SeedError, seed_record
 
 SOURCES_CSV = DATA_DIR / "sources.csv"
 SEPARATOR = " | "
@@ -121,14 +121,9 @@ def is_copy_host(host: str) -> bool:
     return any(host == h or host.endswith("." + h) for h in COPY_HOSTS)
 
 
-def _check_title_and_copy(path: Path, number: int, row: dict[str, str | None]) -> None:
-    """How the title was written (and why, unless printed); a copy names host and original."""
-    basis = row.get("title_basis") or "printed"
-    if basis not in TITLE_BASES:
-        raise SeedError(path, number, "title_basis", f"'{basis}' is not one of {TITLE_BASES.codes}")
-    if basis != "printed" and not row.get("title_note"):
-        raise SeedError(path, number, "title_note",
-                        f"a title '{basis}' needs the reason the source's own title is not used")
+def _check_copy(path: Path, number: int, row: dict[str, Any]) -> None:
+    """A source at a host that carries copies names that host and is listed under its
+    original's publisher (the schema's rules ask for the original's address or a note)."""
     host, copy_host = url_host(row.get("url")), row.get("copy_host")
     if is_copy_host(host) and copy_host != host:
         raise SeedError(path, number, "copy_host",
@@ -139,43 +134,29 @@ def _check_title_and_copy(path: Path, number: int, row: dict[str, str | None]) -
         if "copia" in (row.get("publisher") or "").lower():
             raise SeedError(path, number, "publisher",
                             "a copy is listed under its original's publisher, not the copy's")
-        if not row.get("original_url") and not row.get("note"):
-            raise SeedError(path, number, "original_url",
-                            "a copy needs its original's address, or a note saying it is unknown")
-    original = row.get("original_url")
-    web = bool(original) and str(original).startswith(("http://", "https://"))
-    if original and (not web or original == row.get("url")):
-        raise SeedError(path, number, "original_url", f"'{original}' is not another web address")
 
 
 def load_sources(session: Session) -> LoadReport:
-    """Load the registry: one Source per row of sources.csv, validated."""
+    """Load the registry: one Source per row of sources.csv, read by the source schema."""
     report = LoadReport("sources")
     keys: set[str] = set()
     urls: set[str] = set()
-    required = ("key", "publisher", "title", "kind")
     for number, row in _read_registry(SOURCES_CSV):
-        key, _, title, kind = (_required(row, number, name) for name in required)
-        url, date = row.get("url"), row.get("date")
+        values = seed_record(SOURCES_CSV, number, SOURCE, {
+            f.name: (f.name, row.get(f.name) or ("printed" if f.name == "title_basis" else None))
+            for f in SOURCE.fields})
+        key, url = values.pop("key"), values["url"]
         if " " in key or key in keys:
             raise SeedError(SOURCES_CSV, number, "key", f"'{key}' has a space or appears twice")
-        if kind not in SOURCE_KINDS:
-            raise SeedError(SOURCES_CSV, number, "kind", f"'{kind}' is not a known kind")
-        if url and (not url.startswith(("http://", "https://")) or url in urls):
+        if url and url in urls:
             raise SeedError(SOURCES_CSV, number, "url", f"'{url}' is not a unique web address")
-        if date and len(date) not in (4, 7, 10):
-            raise SeedError(SOURCES_CSV, number, "date", f"'{date}' is not YYYY[-MM[-DD]]")
-        _check_title_and_copy(SOURCES_CSV, number, row)
+        _check_copy(SOURCES_CSV, number, values)
         keys.add(key)
         if url:
             urls.add(url)
-        values = {k: row.get(k) for k in (
-            "publisher", "title", "date", "url", "kind", "note", "title_note", "copy_host",
-            "original_url")}
-        values["title_basis"] = row.get("title_basis") or "printed"
         _, outcome = records.upsert(
             session, Source, {"key": key}, values,
-            actor=SEED_ACTOR, source=url or key, summary=title,
+            actor=SEED_ACTOR, source=url or key, summary=values["title"],
         )
         report.count(outcome)
     return report

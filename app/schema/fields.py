@@ -44,7 +44,7 @@ class FieldError(ValueError):
 
     def __init__(self, message: Any, **params: Any):
         self.message, self.params = message, params
-        super().__init__(str(message) % params if params else str(message))
+        super().__init__(message)  # formatted when shown, in the language of that moment
 
     def text(self) -> str:
         """The message in the current language."""

@@ -26,6 +26,8 @@ from app.models import (
     Evidence,
     LocalExercise,
     Milestone,
+    ProgrammeCount,
+    Source,
     StlMember,
     User,
 )
@@ -35,7 +37,9 @@ from common.codes import (
     MILESTONE_STATUSES,
     PROGRAMMES,
     SECTORS,
+    SOURCE_KINDS,
     STAGES,
+    TITLE_BASES,
 )
 
 from .fields import Field, FieldError
@@ -250,8 +254,58 @@ ASSESSMENT = RecordSchema("assessment", Assessment, _l("Valoración"), (
     Field("reasoning", "long_text", _l("Razonamiento"), readonly=True),
 ))
 
+def _needs(name: str, when: Callable[[Mapping[str, Any]], bool], message: Any) -> Rule:
+    """Refuse an empty ``name`` when ``when`` holds for the record."""
+
+    def rule(values: Mapping[str, Any]) -> Iterator[Problem]:
+        if when(values) and not values.get(name):
+            yield name, message
+    return rule
+
+
+def _other_address(values: Mapping[str, Any]) -> Iterator[Problem]:
+    if values.get("original_url") and values.get("original_url") == values.get("url"):
+        yield "original_url", _l("La dirección del original es la misma que la de la copia.")
+
+
+# The source registry (seeded from seeds/data/sources.csv; read-only on the site).
+SOURCE = RecordSchema("source", Source, _l("Fuente"), (
+    Field("key", "text", _l("Clave"), required=True, max_length=80, readonly=True),
+    Field("publisher", "text", _l("Quién lo publica"), required=True, readonly=True),
+    Field("title", "long_text", _l("Título"), required=True, readonly=True),
+    Field("date", "partial_date", _l("Fecha"), help=PARTIAL_HELP, readonly=True),
+    Field("url", "url", _l("Dirección"), readonly=True),
+    Field("kind", "code", _l("Tipo de fuente"), required=True, codes=SOURCE_KINDS,
+          readonly=True),
+    Field("note", "long_text", _l("Nota"), readonly=True),
+    Field("title_basis", "code", _l("Cómo se escribió el título"), required=True,
+          codes=TITLE_BASES, readonly=True),
+    Field("title_note", "long_text", _l("Por qué no se usa el título propio"), readonly=True),
+    Field("copy_host", "text", _l("Sitio de la copia"), readonly=True),
+    Field("original_url", "url", _l("Dirección del original"), readonly=True),
+), rules=(
+    _needs("title_note", lambda v: v.get("title_basis") not in (None, "printed"),
+           _l("Un título que no es el que imprime la fuente necesita la razón.")),
+    _needs("original_url", lambda v: bool(v.get("copy_host")) and not v.get("note"),
+           _l("Una copia necesita la dirección de su original, o una nota que diga que no se "
+              "conoce.")),
+    _other_address,
+))
+
+# A dated headline count of the local programme as published (seeded; read-only here).
+PROGRAMME_COUNT = RecordSchema("programme_count", ProgrammeCount, _l("Cifra del programa"), (
+    Field("as_of", "partial_date", _l("Fecha"), help=PARTIAL_HELP, readonly=True),
+    Field("states_joined", "integer", _l("Estados sumados"), minimum=0, readonly=True),
+    Field("stl_installed", "integer", _l("Secretariados instalados"), minimum=0,
+          readonly=True),
+    Field("plans_published", "integer", _l("Planes publicados"), minimum=0, readonly=True),
+    Field("commitments", "integer", _l("Compromisos publicados"), minimum=0, readonly=True),
+    Field("note", "long_text", _l("Nota"), readonly=True),
+))
+
 SCHEMAS: dict[str, RecordSchema] = {s.name: s for s in (
-    EXERCISE, MEMBER, PLAN, COMMITMENT, MILESTONE, EVIDENCE, ASSESSMENT)}
+    EXERCISE, MEMBER, PLAN, COMMITMENT, MILESTONE, EVIDENCE, ASSESSMENT, SOURCE,
+    PROGRAMME_COUNT)}
 BY_MODEL: dict[type[Base], RecordSchema] = {s.model: s for s in SCHEMAS.values()}
 
 
