@@ -21,6 +21,13 @@ Every value can be overridden from the environment (GUNICORN_CMD_ARGS also works
   4096 bytes with the site's own 414 page (app/params.py, MAX_REQUEST_TARGET); lines longer
   than 8190 bytes are refused by gunicorn's bare 414, or, behind nginx, by nginx first (its
   large_client_header_buffers, 8 KB by default): the proxy's job.
+- one write per response: gunicorn writes a response's headers and its body in two writes; a
+  host killed between them (a crash, an out-of-memory kill) leaves nginx with a header and no
+  body, which it has already passed to the client and cannot retry elsewhere. Here the headers
+  are held and leave with the first body bytes (``_one_write_responses``), so a host that dies
+  has either sent a whole small response or nothing, and nginx then retries the request on the
+  next host (``proxy_next_upstream`` in deploy/nginx.conf). ``sendfile`` is off so that every
+  body goes through that one path (nginx serves the static files it caches anyway).
 """
 
 import multiprocessing
@@ -41,3 +48,43 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # Behind a proxy on the same host or network: trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+sendfile = False
+
+
+def _one_write_responses() -> None:
+    """Make gunicorn send a response's headers together with its first body bytes."""
+    from gunicorn.http import wsgi
+
+    class HoldFirst:
+        """A socket whose first ``sendall`` (the headers) waits for the next one."""
+
+        def __init__(self, sock):  # noqa: ANN001 (gunicorn's socket)
+            self._sock, self._held, self._first = sock, b"", True
+
+        def sendall(self, data: bytes) -> None:
+            if self._first:
+                self._first, self._held = False, data
+                return
+            data, self._held = self._held + data, b""
+            self._sock.sendall(data)
+
+        def flush(self) -> None:
+            if self._held:
+                held, self._held = self._held, b""
+                self._sock.sendall(held)
+
+        def __getattr__(self, name: str):  # noqa: ANN204 (everything else: the socket's)
+            return getattr(self._sock, name)
+
+    class OneWriteResponse(wsgi.Response):
+        def __init__(self, req, sock, cfg, *args):  # noqa: ANN001 (gunicorn's own signature)
+            super().__init__(req, HoldFirst(sock), cfg, *args)
+
+        def close(self) -> None:
+            super().close()
+            self.sock.flush()  # a response without a body: its headers alone
+
+    wsgi.Response = OneWriteResponse
+
+
+_one_write_responses()
