@@ -15,12 +15,18 @@ from app.models import Commitment
 from app.plans.service import today
 from tests.app import editing_fixtures
 from tests.app.editing_fixtures import DURANGO, PASSWORD, commitment_of
+from tests.app.test_accessibility_browser import FAILING_IMPACTS, axe_violations
 
 pytestmark = pytest.mark.browser
 local_app = editing_fixtures.local_app
 
 SOURCE = "https://idaip.example.org/acta-sesion-ordinaria.pdf"
 MILESTONE = "Instalar la mesa de seguimiento del compromiso"
+
+
+def _serious(page) -> list[dict]:  # noqa: ANN001
+    """axe-core's serious or critical violations on the open page."""
+    return [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
 
 
 def _sign_in(page, live_server: str) -> None:  # noqa: ANN001
@@ -69,6 +75,7 @@ def test_durango_desk_bin_and_report(local_app, live_server, page, screenshot_di
     assert listed.count() == 1 and title[:30] in listed.first.inner_text()
     page.goto(f"{live_server}/edit/states/{DURANGO}")
     page.screenshot(path=str(screenshot_dir / "desk.png"), full_page=True)
+    assert _serious(page) == []
 
     # Delete another commitment, then find it in the recycle bin and restore it.
     page.goto(f"{live_server}/edit/commitment/{other_id}")
@@ -82,6 +89,7 @@ def test_durango_desk_bin_and_report(local_app, live_server, page, screenshot_di
     row = page.locator(f"tr#commitment-{other_id}")
     assert "IDAIP Durango" in row.inner_text() and "Compromiso" in row.inner_text()
     page.screenshot(path=str(screenshot_dir / "recycle-bin.png"), full_page=True)
+    assert _serious(page) == []
     row.get_by_label("Fuente de la restauración (URL)").fill(SOURCE)
     row.get_by_role("button", name="Restaurar").click()
     page.wait_for_url("**/edit/recycle-bin")
@@ -95,6 +103,7 @@ def test_durango_desk_bin_and_report(local_app, live_server, page, screenshot_di
     page.wait_for_url(f"**/plans/{plan_id}/report")
     assert MILESTONE in page.locator("article.report").inner_text()
     page.screenshot(path=str(screenshot_dir / "plan-report.png"), full_page=True)
+    assert _serious(page) == []
     page.emulate_media(media="print")  # the print stylesheet: the report alone
     assert not page.locator("header.site-header").is_visible()
     assert not page.locator("form.filters").is_visible()
