@@ -7,12 +7,15 @@ STAMP := $(VENV)/.installed
 CATALOGUES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 MGA_2017 := ../shared/data/mga-2017/BSO.csv
+# WeasyPrint (plans' reports as PDF, app/pdf.py) needs Pango and a font at run time.
+PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 # The app refuses to start without a secret key; make run keeps one in instance/.
 WITH_KEY = FLASK_SECRET_KEY="$$(cat instance/secret_key)"
 
 .PHONY: run serve test lint install translations extract-messages update-messages bench load clean geodata-layer
 
 run: install translations instance/secret_key
+	@scripts/ensure-debian-packages $(PDF_DEBS)
 	$(WITH_KEY) $(FLASK) db upgrade
 	$(WITH_KEY) $(FLASK) seed all --if-empty
 	@# The real 2017 metric file, read in place from ../shared when it is there (re-importing
@@ -26,7 +29,7 @@ run: install translations instance/secret_key
 # each) and a redis for the sign-in limits; logs and nginx's cache in STACK_DIR (default
 # instance/stack). Set DATABASE_URL for PostgreSQL; migrations run first. Ctrl-C stops it all.
 serve: install translations instance/secret_key
-	@scripts/ensure-debian-packages nginx redis-server
+	@scripts/ensure-debian-packages nginx redis-server $(PDF_DEBS)
 	$(WITH_KEY) $(FLASK) db upgrade
 	$(WITH_KEY) $(BIN)/python deploy/stack.py serve
 
@@ -52,9 +55,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser tests (Playwright uses /usr/bin/chromium); the shared
-# rate-limiter test starts a throwaway redis-server on loopback, the stack tests nginx too.
+# rate-limiter test starts a throwaway redis-server on loopback, the stack tests nginx too;
+# the reports' PDF tests need WeasyPrint's Pango.
 system-test-deps:
-	@scripts/ensure-debian-packages chromium redis-server nginx
+	@scripts/ensure-debian-packages chromium redis-server nginx $(PDF_DEBS)
 
 translations: install $(COMPILED)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from typing import Any, NoReturn, TypeVar, cast
 from urllib.parse import quote, unquote, urlsplit
 
@@ -161,6 +162,31 @@ def identifier(**kwargs: Any) -> fields.Field:
 def year(**kwargs: Any) -> fields.Field:
     """The year of a metric round (a round that is not loaded is still a well-formed year)."""
     return integer(*YEARS, **kwargs)
+
+
+class QueryDate(fields.Date):
+    """A day written ``YYYY-MM-DD`` with ASCII digits (``date.fromisoformat`` alone would also
+    read ``20240501`` and, through ``int``, other scripts' digits)."""
+
+    _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or self._DAY.fullmatch(value) is None:
+            raise self.make_error("invalid")
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+
+
+def day(earliest: date = date(1990, 1, 1), latest: date = date(2100, 12, 31),
+        **kwargs: Any) -> fields.Field:
+    """A calendar day, ``YYYY-MM-DD``, from ``earliest`` to ``latest``."""
+    return _described(
+        QueryDate(validate=validate.Range(earliest, latest), **kwargs),
+        lambda: _("una fecha AAAA-MM-DD del %(lo)s al %(hi)s", lo=earliest.isoformat(),
+                  hi=latest.isoformat()),
+    )
 
 
 def int_choice(values: Callable[[Session], Iterable[int]], **kwargs: Any) -> fields.Field:

@@ -158,6 +158,15 @@ PROGRESS_STATES = CodeList("progress state", {
     **MILESTONE_STATUSES._labels,
     "off_track": N_("Retrasado"),
 })
+# What the editing desk lists by due date (app/edit/desk.py): commitments with a milestone past
+# due, with one due within DESK_SOON_DAYS, or with no recorded change in DESK_STALE_DAYS.
+DESK_DUE = CodeList("desk due", {
+    "overdue": N_("Con hitos vencidos"),
+    "soon": N_("Con hitos que vencen pronto"),
+    "stale": N_("Necesita actualización"),
+})
+DESK_SOON_DAYS = 30
+DESK_STALE_DAYS = 90
 AUDIT_ACTIONS = CodeList("action", {
     "create": N_("Creación"),
     "update": N_("Modificación"),

@@ -38,6 +38,10 @@ SHEET_SOURCE = Field("source_url", "url", _l("Fuente de los cambios (URL)"), max
                      help=_l("Obligatoria si el archivo cambia algo."))
 
 
+# The keyboard a number field asks for (HTML inputmode); the text is still read by the schema.
+NUMERIC_INPUTS = {"integer": "numeric", "number": "decimal", "percent": "decimal"}
+
+
 def _input(field: Field, label: Any = None, **options: Any) -> FormField:
     """The WTForms input of a schema field: a select for codes, a date input for dates."""
     label = label if label is not None else field.label
@@ -52,9 +56,15 @@ def _input(field: Field, label: Any = None, **options: Any) -> FormField:
         return SelectField(label, choices=choices, validate_choice=False,
                            description=field.help or "", **options)
     if field.type == "long_text":
-        return StringField(label, description=field.help or "", widget=TextArea(), **options)
+        # A title fits in three lines; longer texts (a problem, an objective) get six.
+        rows = 3 if (field.max_length or 0) <= 2000 else 6
+        return StringField(label, description=field.help or "", widget=TextArea(),
+                           render_kw={"rows": rows}, **options)
     if field.type == "date":
         return StringField(label, description=field.help or "", widget=DateInput(), **options)
+    if field.type in NUMERIC_INPUTS:  # a short input, and the phone's number keyboard
+        return StringField(label, description=field.help or "",
+                           render_kw={"inputmode": NUMERIC_INPUTS[field.type]}, **options)
     return StringField(label, description=field.help or "", **options)
 
 

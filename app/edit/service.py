@@ -290,8 +290,9 @@ def _owner_first() -> Iterator[None]:
 
 
 def restore(session: Session, user: User, obj: Versioned, *, source: str | None) -> bool:
-    """Bring back a soft-deleted record (admins only)."""
-    require_admin(user)
+    """Bring back a soft-deleted record: an admin any, an editor one of their state's (the
+    recycle bin); refused, naming the owner, while the record it belongs to is deleted."""
+    check(session, user, obj)
     if not source:
         raise MissingSource()
     with _owner_first():

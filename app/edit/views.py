@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -22,15 +22,16 @@ from app import records
 from app.accounts.service import require_admin, require_state
 from app.downloads import XLSX_MIMETYPE
 from app.extensions import db
+from app.listing import download, parse_list, wants_download
 from app.metric.importer import RoundImportError
 from app.models import AuditEvent, State
 from app.params import choice, get_or_404, parse, site_path
-from app.plans.service import state_tracker
 from app.schema.history import describe
+from common.codes import DESK_DUE, DESK_SOON_DAYS, DESK_STALE_DAYS, PROGRESS_STATES
 from metrics import SchemeError
 from metrics.readers import ReadError
 
-from . import bp, kinds, service, sheets
+from . import bp, desk, kinds, recycle, service, sheets
 from .forms import DeleteForm, MetricImportForm, RestoreForm, SpreadsheetForm
 
 # Milestones are edited like every other kind; their former addresses still lead there.
@@ -186,9 +187,8 @@ def delete_record(kind: str, obj_id: int) -> Any:
             flash(_("Otra persona cambió este registro mientras tanto; revise y vuelva a "
                     "intentar."), "error")
             return redirect(edit_page)
-        flash(_("«%(what)s» eliminado. Sigue en el historial público; para deshacerlo, una "
-                "persona administradora usa «restaurar» en los cambios recientes de la página "
-                "del estado.", what=records.summary_of(obj)), "success")
+        flash(_("«%(what)s» eliminado. Sigue en el historial público y en la papelera, "
+                "desde donde se puede restaurar.", what=records.summary_of(obj)), "success")
         return redirect(landing)
     for message in form.source_url.errors:
         flash(message, "error")
@@ -198,11 +198,63 @@ def delete_record(kind: str, obj_id: int) -> Any:
 @bp.get("/edit/states/<cve:cve_ent>")
 @login_required
 def state(cve_ent: str) -> Any:
-    """An editor's desk for one state: every record they own, with its edit links."""
+    """The state's desk: its plans and commitments with their progress, what is overdue,
+    due soon or needs an update; ``format=json`` the same figures as one document,
+    ``format=csv|xlsx`` the commitments as listed."""
     st = get_or_404(db.session, State, cve_ent)
     require_state(current_user, st.cve_ent)
-    return render_template("edit/state.html", state=st,
-                           tracker=state_tracker(db.session, st.cve_ent))
+    view = parse_list(desk.DESK)
+    result = desk.state_desk(db.session, st, view)
+    if view.format == "json":
+        return jsonify(desk.desk_document(result, view))
+    if wants_download(view):
+        return download(view, result.rows, f"{desk.DESK.name}_{st.cve_ent}")
+    return render_template("edit/state.html", state=st, desk=result, list=view,
+                           due_labels=DESK_DUE, status_labels=PROGRESS_STATES,
+                           soon_days=DESK_SOON_DAYS, stale_days=DESK_STALE_DAYS)
+
+
+# --- The recycle bin -----------------------------------------------------------------------
+
+
+@bp.get("/edit/recycle-bin")
+@login_required
+def recycle_bin() -> Any:
+    """Deleted records (an admin's: every state; an editor's: their state), to restore."""
+    view = parse_list(recycle.BIN)
+    result = recycle.recycle_bin(db.session, current_user, view)
+    if wants_download(view):
+        return download(view, result.downloaded)
+    return render_template("edit/recycle_bin.html", bin=result, list=view)
+
+
+@bp.post("/edit/recycle-bin/<table>/<int:obj_id>/restore")
+@login_required
+def restore_from_bin(table: str, obj_id: int) -> Response:
+    """Restore one record from the bin through the audited restore (owners first)."""
+    obj = recycle.deleted_record(db.session, table, obj_id)
+    if obj is None:
+        raise NotFound()
+    service.check(db.session, current_user, obj)
+    form = RestoreForm()
+    if form.validate_on_submit() and form.require_source():
+        try:
+            restored = service.restore(db.session, current_user, obj, source=form.source())
+        except service.RevertError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        except (records.VersionConflict, StaleDataError):
+            db.session.rollback()
+            flash(_("Otra persona cambió este registro mientras tanto; revise y vuelva a "
+                    "intentar."), "error")
+        else:
+            db.session.commit()
+            flash(_("«%(what)s» restaurado.", what=records.summary_of(obj)) if restored
+                  else _("El registro no estaba eliminado."), "success")
+    else:
+        for message in form.source_url.errors:
+            flash(message, "error")
+    return redirect(_referrer_path() or url_for("edit.recycle_bin"))
 
 
 # --- Admin: revert a single change (restore a deleted record) -----------------------------

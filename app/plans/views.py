@@ -17,10 +17,11 @@ from werkzeug import Response
 from app.extensions import db
 from app.listing import ListView, Page, paginate, parse_list, respond
 from app.models import ActionPlan, AuditEvent, Commitment, State
-from app.params import get_or_404
+from app.params import day, get_or_404, parse
+from app.pdf import html_to_pdf
 from common.codes import BASES, COUNT_ROLES, PROGRAMMES, PROGRESS_STATES, SCOPES, STAGES
 
-from . import bp, figures, service
+from . import bp, figures, report, service
 from .feeds import atom_response, site_url
 from .labels import (
     ACTION_LABELS,
@@ -100,6 +101,34 @@ def plan(plan_id: int) -> str:
     p = get_or_404(db.session, ActionPlan, plan_id)
     detail = service.plan_detail(db.session, p)
     return render_template("plans/plan.html", **vars(detail), osc_aspects=OSC_ASPECTS)
+
+
+REPORT_ARGUMENTS = {"since": day(metadata={
+    "description": "The report lists the changes recorded from this day on (default: "
+                   f"{report.DEFAULT_SINCE_DAYS} days before today)."})}
+
+
+def _report(plan_id: int) -> tuple[str, report.PlanReport]:
+    p = get_or_404(db.session, ActionPlan, plan_id)
+    since = parse(REPORT_ARGUMENTS)["since"]
+    result = report.plan_report(db.session, p, since)
+    return render_template("plans/report.html", report=result, plan=p,
+                           default_since_days=report.DEFAULT_SINCE_DAYS), result
+
+
+@bp.get("/plans/<int:plan_id>/report")
+def report_page(plan_id: int) -> str:
+    """The plan's report for a secretariat's session, printable (print stylesheet)."""
+    return _report(plan_id)[0]
+
+
+@bp.get("/plans/<int:plan_id>/report.pdf")
+def report_pdf(plan_id: int) -> Response:
+    """The same report as a PDF (WeasyPrint, from the page laid out for print)."""
+    html, result = _report(plan_id)
+    name = f"informe-plan-{plan_id}-{result.today.isoformat()}.pdf"
+    return Response(html_to_pdf(html), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 @bp.get("/commitments")

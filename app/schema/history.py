@@ -36,6 +36,14 @@ OTHER_ENTITIES: dict[str, Any] = {
     "boundary_layer": _l("Capa de límites"),
     "commitment_theme": _l("Tema de un compromiso"),
     "commitment_sdg": _l("ODS de un compromiso"),
+    "programme_count_plan": _l("Plan ante una cifra del programa"),
+    "programme_fact": _l("Hecho fechado del programa"),
+    "fieldwork_round": _l("Ronda de trabajo de campo de la Métrica"),
+    "fieldwork_member": _l("Integrante de una ronda de trabajo de campo"),
+    "fieldwork_sample": _l("Muestra de una ronda de trabajo de campo"),
+    "fieldwork_assignment": _l("Asignación de una ronda de trabajo de campo"),
+    "fieldwork_observation": _l("Observación de una ronda de trabajo de campo"),
+    "fieldwork_reconciliation": _l("Conciliación de una ronda de trabajo de campo"),
 }
 
 # Columns every record may have beside its schema's fields, as a reader names them.

@@ -27,6 +27,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "/plans": {"scope": "local", "state": "10", "q": "plan", "sort": "-commitments",
                "order": "desc", "page": "1", "format": "json"},
     "/plans/1": {},
+    "/plans/1/report": {"since": "2019-01-31"},
+    "/plans/1/report.pdf": {"since": "2019-01-31"},
     "/commitments": {"state": "10", "plan": "1", "scope": "local", "status": "unknown",
                      "theme": "Gender", "sdg": "5", "q": "acceso", "sort": "-plan",
                      "order": "asc", "page": "2", "format": "xlsx"},
@@ -74,6 +76,7 @@ UNKNOWN_IDS = (
     "/metric/1999", f"/metric/{HUGE_ID}", "/metric/2019/nonsense.csv", "/metric/1999/state.csv",
     f"/metric/{HUGE_ID}/institutions", "/nothing-here", "/plans/%00",
     "/data/app_user.json", "/data/nothing.csv", "/data/state.txt",
+    "/plans/999999/report", f"/plans/{HUGE_ID}/report.pdf",
 )
 
 
@@ -97,6 +100,8 @@ def test_every_get_route_is_in_the_table(policy_app):
         "/states/<cve:cve_ent>": "/states/01",
         "/states/<cve:cve_ent>/feed.atom": "/states/01/feed.atom",
         "/plans/<int:plan_id>": "/plans/1",
+        "/plans/<int:plan_id>/report": "/plans/1/report",
+        "/plans/<int:plan_id>/report.pdf": "/plans/1/report.pdf",
         "/commitments/<int:commitment_id>": "/commitments/1",
         "/commitments/<int:commitment_id>/feed.atom": "/commitments/1/feed.atom",
         "/metric/<int:year>": "/metric/2019",
