@@ -116,6 +116,12 @@ def test_titles_are_read_from_the_stored_pages_or_say_why_not(seeded_app):
     publimetro = sources["publimetro-oaxaca-menos-transparente"]
     assert publimetro.title_basis == "address"
     assert "sin su titular" in publimetro.title_note
+    # A title written here is never labelled as printed: OGP commitment pages whose stored copy
+    # was read carry the heading it prints, the others say they are descriptions and why.
+    assert not [k for k, s in sources.items()
+                if s.title.startswith("Página del compromiso") and s.title_basis == "printed"]
+    assert sources["ogp-mxmex0009"].title == "Open government culture (MXMEX0009)"
+    assert sources["ogp-mx0066"].title_basis == "described"
 
 
 def test_every_third_party_copy_is_marked_and_names_its_original(seeded_app):
