@@ -96,6 +96,34 @@ def test_no_source_has_an_address_title_without_its_reason(seeded_app):
     assert printed["github-alcance-chihuahua"] == "Chihuahua, ejercicio local de Gobierno Abierto"
 
 
+def test_titles_are_read_from_the_stored_pages_or_say_why_not(seeded_app):
+    with seeded_app.app_context():
+        sources = {s.key: s for s in db.session.scalars(select(Source))}
+    # Every registered page was looked for in the stored copies: no note still says "not yet".
+    assert not [k for k, s in sources.items() if "aún no se ha cotejado" in (s.title_note or "")]
+    # A press note, an OGP document (with its submission date) and a third-party copy (the
+    # original's title as the copy prints it), each under the title its page prints.
+    npi = sources["noticiasnpi-guanajuato-revalida-liderazgo"]
+    assert (npi.title, npi.publisher, npi.title_basis) == (
+        "Guanajuato revalida su liderazgo en Gobierno Abierto a nivel nacional",
+        "Noticias Por Internet", "printed")
+    plan = sources["ogp-action-plan-tlalnepantla-de-baz-mexico-2021-2023"]
+    assert (plan.title, plan.date) == (
+        "Action plan – Tlalnepantla de Baz, Mexico, 2021 – 2023", "2022-02-23")
+    irm = sources["fdocuments-mecanismo-de-revisin-independiente-mri-informe-de-noviembre"]
+    assert irm.title.endswith("Informe de Avances de México 2016-2018") and irm.copy_host
+    # A page whose stored copy starts below its headline keeps the address-made title and says so.
+    publimetro = sources["publimetro-oaxaca-menos-transparente"]
+    assert publimetro.title_basis == "address"
+    assert "sin su titular" in publimetro.title_note
+    # A title written here is never labelled as printed: OGP commitment pages whose stored copy
+    # was read carry the heading it prints, the others say they are descriptions and why.
+    assert not [k for k, s in sources.items()
+                if s.title.startswith("Página del compromiso") and s.title_basis == "printed"]
+    assert sources["ogp-mxmex0009"].title == "Open government culture (MXMEX0009)"
+    assert sources["ogp-mx0066"].title_basis == "described"
+
+
 def test_every_third_party_copy_is_marked_and_names_its_original(seeded_app):
     with seeded_app.app_context():
         sources = db.session.scalars(select(Source)).all()
