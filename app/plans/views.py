@@ -18,13 +18,14 @@ from app.extensions import db
 from app.listing import ListView, Page, paginate, parse_list, respond
 from app.models import ActionPlan, AuditEvent, Commitment, State
 from app.params import get_or_404
+from app.schema.history import entity_label
+from app.schema.records import SCHEMAS
 from common.codes import BASES, COUNT_ROLES, PROGRAMMES, PROGRESS_STATES, SCOPES, STAGES
 
 from . import bp, figures, service
 from .feeds import atom_response, site_url
 from .labels import (
     ACTION_LABELS,
-    ENTITY_LABELS,
     FRAMEWORK_LABELS,
     MILESTONE_STATUS_LABELS,
     OSC_ASPECTS,
@@ -50,7 +51,8 @@ def tracker_helpers() -> dict[str, object]:
         "sector_labels": SECTOR_LABELS,
         "milestone_status_labels": MILESTONE_STATUS_LABELS,
         "action_labels": ACTION_LABELS,
-        "entity_labels": ENTITY_LABELS,
+        "entity_label": entity_label,
+        "schemas": SCHEMAS,
         "stage_labels": STAGES,
         "programme_labels": PROGRAMMES,
         "basis_labels": BASES,
