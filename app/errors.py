@@ -15,6 +15,7 @@ fails, a plain page in both languages is sent instead.
 from __future__ import annotations
 
 import math
+import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 from werkzeug import Response
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -78,6 +80,27 @@ def _explanations() -> dict[int, str]:
                "tarde."),
         503: _("El servicio no está disponible por el momento; vuelva a intentarlo más tarde."),
     }
+
+
+_CODE = re.compile(r"-?[A-Za-z0-9_.:]+")
+
+
+def problem_html(problem: dict[str, str]) -> Markup:
+    """A bad argument's message with what is typed in an address shown as code: the
+    argument's name, the value given, and the values allowed when they are codes (a sort's
+    keys, a choice's values: identifiers, not words of the reader's language)."""
+    message = str(escape(problem["message"]))
+    for typed in (problem["argument"], problem["value"]):
+        if typed:
+            for quoted in (f"«{escape(typed)}»", f"“{escape(typed)}”"):
+                message = message.replace(quoted, f"{quoted[0]}<code>{escape(typed)}</code>"
+                                                  f"{quoted[-1]}")
+    listed = problem["allowed"].split(" (")[0]
+    codes = [c.strip() for c in listed.split(",")]
+    if listed and all(_CODE.fullmatch(c) for c in codes):
+        message = message.replace(str(escape(listed)), ", ".join(
+            f"<code>{escape(c)}</code>" for c in codes), 1)
+    return Markup(message)  # every piece above is escaped
 
 
 def _csrf_text() -> tuple[str, str]:
@@ -158,6 +181,7 @@ def _render_error(error: HTTPException, given: str | None) -> Any:
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_filter(problem_html, "problem_html")
     for code in HANDLED:
         app.register_error_handler(code, render_error)
 
