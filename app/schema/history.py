@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import ColumnElement, and_, distinct, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, MetricRound
@@ -211,6 +211,7 @@ class Group:
     """Events written together, as one line ("Métrica 2017 importada: 908 instituciones")."""
 
     first: Change  # the newest event, in words
+    main: Change  # the newest event of a record (not of its evidence), in words
     count: int
     entities: dict[str, int]  # table -> events
     actions: dict[str, int] = field(default_factory=dict)  # action code -> events
@@ -220,7 +221,8 @@ class Group:
 
     @property
     def single(self) -> bool:
-        return self.count == 1
+        """One record changed (with, perhaps, the evidence given as its source)."""
+        return self.count - self.entities.get("evidence", 0) <= 1
 
     @property
     def kind(self) -> str:
@@ -256,7 +258,12 @@ class Group:
                             "%(actor)s subió una hoja de cálculo: %(num)d cambios",
                             self.count, actor=actor)
         if self.single:
-            return self.first.what
+            evidence = self.entities.get("evidence", 0) if self.count > 1 else 0
+            if evidence:
+                return ngettext("%(what)s (con %(num)d evidencia)",
+                                "%(what)s (con %(num)d evidencias)", evidence,
+                                what=self.main.what)
+            return self.main.what
         parts = "; ".join(f"{entity_label(e)}: {n}" for e, n in sorted(
             self.entities.items(), key=lambda item: (-item[1], item[0])))
         return ngettext("%(actor)s: %(num)d cambio (%(parts)s)",
@@ -268,26 +275,49 @@ def _key(event: AuditEvent) -> tuple[str, int | None, str | None]:
     return event.actor, event.user_id, event.source
 
 
+def _is_upload(write: Sequence[AuditEvent]) -> bool:
+    """Whether one write (the events of one key at one time) is a spreadsheet upload: several
+    plans, commitments or milestones created or changed at once by an account."""
+    return (len(write) > 1 and write[0].user_id is not None
+            and all(e.entity in SHEET_ENTITIES and e.action in ("create", "update")
+                    for e in write))
+
+
 def grouped(events: Sequence[AuditEvent], session: Session | None = None) -> list[Group]:
     """Group events (newest first) written together into one line each: consecutive, of the
-    same actor, account and source, within ``GROUP_SPAN`` of the group's newest event
-    (``session``: to name the rounds of a metric import)."""
-    runs: list[list[AuditEvent]] = []
+    same actor, account and source, within ``GROUP_SPAN`` of the group's newest event; a
+    spreadsheet upload is a line of its own (``session``: to name the rounds of a metric
+    import)."""
+    writes: list[list[AuditEvent]] = []
     for event in events:
-        if runs and _key(runs[-1][0]) == _key(event) and runs[-1][0].at - event.at <= GROUP_SPAN:
-            runs[-1].append(event)
+        if writes and _key(writes[-1][0]) == _key(event) and writes[-1][0].at == event.at:
+            writes[-1].append(event)
         else:
-            runs.append([event])
-    return [_group(describe(run[0]), Counter(e.entity for e in run),
+            writes.append([event])
+    runs: list[list[AuditEvent]] = []
+    closed = True
+    for write in writes:
+        upload = _is_upload(write)
+        if (not closed and not upload and _key(runs[-1][0]) == _key(write[0])
+                and runs[-1][0].at - write[0].at <= GROUP_SPAN):
+            runs[-1].extend(write)
+        else:
+            runs.append(list(write))
+        closed = upload
+    return [_group(describe(run[0]), describe(_main(run)), Counter(e.entity for e in run),
                    Counter(e.action for e in run), len({e.at for e in run}),
                    {e.state_cve for e in run if e.state_cve},
                    _years(session, _round_ids(run)) if session is not None else set())
             for run in runs]
 
 
-def _group(first: Change, entities: Counter[str], actions: Counter[str], writes: int,
-           states: set[str], years: set[int]) -> Group:
-    return Group(first, sum(entities.values()), dict(entities), dict(actions), writes,
+def _main(run: Sequence[AuditEvent]) -> AuditEvent:
+    return next((e for e in run if e.entity != "evidence"), run[0])
+
+
+def _group(first: Change, main: Change, entities: Counter[str], actions: Counter[str],
+           writes: int, states: set[str], years: set[int]) -> Group:
+    return Group(first, main, sum(entities.values()), dict(entities), dict(actions), writes,
                  tuple(sorted(states)), tuple(sorted(years)))
 
 
@@ -325,14 +355,24 @@ def recent_groups(session: Session, condition: ColumnElement[bool] | None = None
                                .limit(1)).first()
         if head is None:
             break
-        # Where the run ends: the newest older event of another key, or the span's start.
-        other = or_(e.actor != head.actor, e.user_id.is_distinct_from(head.user_id),
-                    e.source.is_distinct_from(head.source))
-        span = head.at - GROUP_SPAN
-        end = session.execute(
-            select(e.at, e.id).where(older, other, e.at >= span, _older_than(head.at, head.id))
-            .order_by(e.at.desc(), e.id.desc()).limit(1)).first()
-        run = and_(older, e.at >= span, *([] if end is None else [_newer_than(end.at, end.id)]))
+        same = and_(e.actor == head.actor, e.user_id.is_not_distinct_from(head.user_id),
+                    e.source.is_not_distinct_from(head.source))
+        if head.user_id is not None and _upload_at(session, and_(older, same, e.at == head.at)):
+            run = and_(older, same, e.at == head.at)  # an upload: a line of its own
+        else:
+            # Where the run ends: the newest older event of another key, an older upload of
+            # this key, or the span's start.
+            span = head.at - GROUP_SPAN
+            end = session.execute(
+                select(e.at, e.id).where(older, ~same, e.at >= span,
+                                         _older_than(head.at, head.id))
+                .order_by(e.at.desc(), e.id.desc()).limit(1)).first()
+            upload = None
+            if head.user_id is not None:
+                upload = _upload_at(session, and_(older, same, e.at >= span, e.at < head.at))
+            run = and_(older, e.at >= span,
+                       *([] if end is None else [_newer_than(end.at, end.id)]),
+                       *([] if upload is None else [e.at > upload]))
         counts = session.execute(
             select(e.entity, e.action, func.count()).where(run).group_by(e.entity, e.action)
         ).all()
@@ -347,11 +387,28 @@ def recent_groups(session: Session, condition: ColumnElement[bool] | None = None
         years: set[int] = set()
         if "metric_score" in entities:
             years = _round_years(session, run)
-        groups.append(_group(describe(head), entities, actions, writes, states, years))
+        main = head
+        if head.entity == "evidence" and len(entities) > 1:
+            main = session.scalars(select(e).where(run, e.entity != "evidence")
+                                   .order_by(e.at.desc(), e.id.desc()).limit(1)).first() or head
+        groups.append(_group(describe(head), describe(main), entities, actions, writes,
+                             states, years))
         last = session.execute(select(e.at, e.id).where(run).order_by(e.at, e.id)
                                .limit(1)).one()
         before = (last.at, last.id)
     return groups
+
+
+def _upload_at(session: Session, condition: ColumnElement[bool]) -> datetime | None:
+    """The time of the newest write among the events of one key matching ``condition`` that
+    is a spreadsheet upload (``_is_upload``), if any."""
+    e = AuditEvent
+    other = case((or_(e.entity.not_in(SHEET_ENTITIES), e.action.not_in(("create", "update"))),
+                  1), else_=0)
+    return session.scalar(
+        select(e.at).where(condition).group_by(e.at)
+        .having(func.count() > 1, func.sum(other) == 0)
+        .order_by(e.at.desc()).limit(1))
 
 
 def _older_than(at: datetime, ident: int) -> ColumnElement[bool]:
