@@ -10,7 +10,9 @@ session was last used. On every request the user is loaded only if:
 - the session was used within ``SESSION_IDLE_MINUTES`` and began within
   ``SESSION_LIFETIME_MINUTES``.
 
-Otherwise the request is anonymous and the session's sign-in is forgotten.
+Otherwise the request is anonymous and the session's sign-in is forgotten. A signed-out reader
+who opens a page for accounts goes to the sign-in form with Flask-Login's flash, which is the
+site's own text translated when flashed (``localize_callback``), never Flask-Login's English.
 """
 
 from __future__ import annotations
@@ -19,11 +21,21 @@ import hmac
 import time
 
 from flask import current_app, session
+from flask_babel import gettext
 from flask_login import login_user, logout_user
 
 from app.extensions import db, login_manager
 from app.models import User
 from app.params import MAX_ID
+from common.codes import N_
+
+# Flask-Login flashes these through ``localize_callback`` (a lazy string could not be kept in
+# the session cookie): the reader's language at the moment of the redirect.
+login_manager.login_message = N_("Inicie sesión para abrir esta página.")
+login_manager.login_message_category = "info"
+login_manager.needs_refresh_message = N_("Vuelva a iniciar sesión para continuar.")
+login_manager.needs_refresh_message_category = "info"
+login_manager.localize_callback = gettext
 
 SIGNED_IN_AT = "_signed_in_at"
 SEEN_AT = "_seen_at"

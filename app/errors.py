@@ -2,7 +2,10 @@
 for JSON clients).
 
 A 400 from the input policy (``app.params.BadArguments``) names each bad argument, its value
-and what is allowed; a 429 says how long to wait. Nothing here shows a stack trace; a 500 is
+and what is allowed; a form sent without its valid CSRF token (Flask-WTF's ``CSRFError``) is a
+400 that says so; a 429 says how long to wait. Every text is the site's own, in the reader's
+language: the libraries' descriptions (Werkzeug's, Flask-WTF's CSRF reasons, Flask-Limiter's
+"10 per 15 minute") are English and never shown. Nothing here shows a stack trace; a 500 is
 logged with its traceback. The error page itself never fails: the request's transaction is
 rolled back before an unexpected error is rendered (a failed statement leaves PostgreSQL's
 transaction unusable, and the page reads the signed-in user), and if rendering the page still
@@ -12,6 +15,7 @@ fails, a plain page in both languages is sent instead.
 from __future__ import annotations
 
 import math
+import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -19,6 +23,8 @@ from typing import Any
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 from werkzeug import Response
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -76,6 +82,36 @@ def _explanations() -> dict[int, str]:
     }
 
 
+_CODE = re.compile(r"-?[A-Za-z0-9_.:]+")
+
+
+def problem_html(problem: dict[str, str]) -> Markup:
+    """A bad argument's message with what is typed in an address shown as code: the
+    argument's name, the value given, and the values allowed when they are codes (a sort's
+    keys, a choice's values: identifiers, not words of the reader's language)."""
+    message = str(escape(problem["message"]))
+    for typed in (problem["argument"], problem["value"]):
+        if typed:
+            for quoted in (f"«{escape(typed)}»", f"“{escape(typed)}”"):
+                message = message.replace(quoted, f"{quoted[0]}<code>{escape(typed)}</code>"
+                                                  f"{quoted[-1]}")
+    listed = problem["allowed"].split(" (")[0]
+    codes = [c.strip() for c in listed.split(",")]
+    if listed and all(_CODE.fullmatch(c) for c in codes):
+        message = message.replace(str(escape(listed)), ", ".join(
+            f"<code>{escape(c)}</code>" for c in codes), 1)
+    return Markup(message)  # every piece above is escaped
+
+
+def _csrf_text() -> tuple[str, str]:
+    """The title and explanation of a form refused for its CSRF token (missing, expired,
+    not this session's): Flask-WTF's reasons are English, so one message of the site's."""
+    return (_("Formulario caducado"),
+            _("El formulario se envió sin su clave de seguridad o con una que ya no vale (por "
+              "ejemplo, la página quedó abierta mucho tiempo o la sesión terminó). No se "
+              "guardó nada: vuelva a abrir el formulario y envíelo de nuevo."))
+
+
 def _wait() -> int | None:
     """Seconds until the rate limit this request broke lets the client try again."""
     try:
@@ -93,9 +129,11 @@ def _wait_text(seconds: int) -> str:
                                                 add_direction=False))
 
 
-def render_error(error: HTTPException) -> Any:
+def render_error(error: HTTPException, detail: str | None = None) -> Any:
+    """The site's page (or JSON body) for ``error``; ``detail``: the site's own explanation,
+    in the reader's language, instead of the one of the error's code."""
     try:
-        return _render_error(error)
+        return _render_error(error, detail)
     except Exception:  # noqa: BLE001  (the error page must not fail: the bare one then)
         current_app.logger.exception("The error page failed on %s %s", request.method,
                                      request.path)
@@ -106,11 +144,19 @@ def bare_page(code: int) -> Response:
     return Response(BARE_PAGE.format(code=code), status=code, mimetype="text/html")
 
 
-def _render_error(error: HTTPException) -> Any:
+def _render_error(error: HTTPException, given: str | None) -> Any:
     code = error.code or 500
     problems = error.problems if isinstance(error, BadArguments) else []
-    title = _titles().get(code, error.name)
-    detail = _explanations().get(code, "")
+    title = _titles().get(code) or _("Error %(code)s", code=code)
+    detail = given or _explanations().get(code, "")
+    in_query = bool(problems) and all(p["argument"] in request.args for p in problems)
+    if isinstance(error, CSRFError):
+        title, detail = _csrf_text()
+    elif problems and not in_query:
+        detail = _("El formulario enviado lleva un valor que no se admite.")
+    elif code == 400 and not problems and not given:
+        detail = _("La petición no se pudo leer; revise la dirección o vuelva a enviar el "
+                   "formulario.")
     wait = _wait() if code == 429 else None
     if wait is not None:
         detail = _wait_text(wait)
@@ -119,14 +165,11 @@ def _render_error(error: HTTPException) -> Any:
         if problems:
             body["problems"] = problems
             body["message"] = "; ".join(p["message"] for p in problems)
-        elif code in (400, 404) and error.description and not _is_default(error):
-            body["message"] = str(error.description)
         response = jsonify(body)
     else:
-        extra = None if problems or _is_default(error) else error.description
         response = current_app.response_class(
             render_template("errors/error.html", code=code, title=title, detail=detail,
-                            problems=problems, extra=extra),
+                            problems=problems, arguments=in_query),
             mimetype="text/html",
         )
     response.status_code = code
@@ -137,12 +180,8 @@ def _render_error(error: HTTPException) -> Any:
     return response
 
 
-def _is_default(error: HTTPException) -> bool:
-    """Whether the description is Werkzeug's stock English text (not ours to show)."""
-    return error.description == type(error).description
-
-
 def init_app(app: Flask) -> None:
+    app.add_template_filter(problem_html, "problem_html")
     for code in HANDLED:
         app.register_error_handler(code, render_error)
 

@@ -35,7 +35,15 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Remember an explicit ?lang= choice in a cookie and expose the language to templates."""
+    """Remember an explicit ?lang= choice in a cookie and expose the language to templates.
+
+    WTForms' own messages ("Este campo es obligatorio.", "No es un valor entero válido.") come
+    from WTForms' catalogue in the reader's language (Flask-WTF's ``WTF_I18N_ENABLED``, set
+    here so no setting can turn it off); the other libraries' texts are replaced by the site's:
+    Flask-Login's in ``app.auth``, Flask-WTF's CSRF refusal and Flask-Limiter's 429 in
+    ``app.errors``.
+    """
+    app.config["WTF_I18N_ENABLED"] = True
 
     @app.after_request
     def remember_language(response: Response) -> Response:

@@ -131,7 +131,7 @@ def database_unavailable(error: DBAPIError) -> Any:
                    "por ahora.")
     else:
         detail = _("La base de datos no responde por el momento.")
-    return render_error(ServiceUnavailable(detail))
+    return render_error(ServiceUnavailable(), detail)
 
 
 # --- The request log -----------------------------------------------------------------------

@@ -118,12 +118,15 @@ def listing(bp: Blueprint, path: str, spec: ListSpec, item: type[Schema], name: 
 
 
 def record(bp: Blueprint, rule: str, model: type[Base], schema: type[Schema], summary: str,
-           operation_id: str) -> None:
-    """Register ``GET rule`` (one id in it): the ``model`` row dumped by ``schema``, or 404."""
+           operation_id: str, service: Callable[[Session, Any], Any] | None = None) -> None:
+    """Register ``GET rule`` (one id in it): the ``model`` row dumped by ``schema``, or 404;
+    ``service``: the function the page uses to build what it shows of the row (the schema
+    dumps its result), e.g. a commitment with its derived progress."""
 
     def endpoint(**ident: Any) -> Any:
         (value,) = ident.values()
-        return params.get_or_404(db.session, model, value)
+        row = params.get_or_404(db.session, model, value)
+        return row if service is None else service(db.session, row)
 
     _named(endpoint, model.__tablename__, summary)
     bp.get(rule)(bp.doc(operationId=operation_id)(

@@ -221,8 +221,8 @@ MilestoneSchema = Schema.from_dict({
 }, name="Milestone")
 
 EvidenceSchema = Schema.from_dict({
-    **columns(m.Evidence, "id commitment_id milestone_id title url file_ref added_by",
-              added_by="added_by_label"),
+    **columns(m.Evidence, "id commitment_id milestone_id title url file_ref dated proves "
+              "added_by", added_by="added_by_label"),
     "added_at": When(),
 }, name="Evidence")
 
@@ -231,16 +231,27 @@ AssessmentSchema = Schema.from_dict({
     **cited(),
 }, name="Assessment")
 
+# Dumps app.plans.service.CommitmentRecord: the commitment, its progress (as the list gives
+# it) and the evidence of the commitment and of its milestones.
 CommitmentDetailSchema = Schema.from_dict({
     **columns(m.Commitment, "id plan_id number label ogp_id title problem objective responsible "
-              "counterpart status"),
-    "themes": fields.Function(lambda c: sorted(t.theme for t in c.themes), required=True),
-    "sdg_goals": fields.Function(lambda c: sorted(g.goal for g in c.sdg_goals), required=True),
-    "milestones": fields.List(fields.Nested(MilestoneSchema), required=True),
-    "evidence": fields.List(fields.Nested(EvidenceSchema), required=True),
-    "assessments": fields.List(fields.Nested(AssessmentSchema), required=True),
-    **cited(),
-    "updated_at": When(),
+              "counterpart status", "commitment."),
+    "progress": Num(required=True, attribute="progress.value",
+                    metadata={"description": "0..1, null when unknown (as in the list)"}),
+    "progress_state": fields.String(required=True, attribute="progress.state"),
+    "late_milestones": fields.Integer(required=True, attribute="progress.late"),
+    "themes": fields.Function(lambda r: sorted(t.theme for t in r.commitment.themes),
+                              required=True),
+    "sdg_goals": fields.Function(lambda r: sorted(g.goal for g in r.commitment.sdg_goals),
+                                 required=True),
+    "milestones": fields.List(fields.Nested(MilestoneSchema), required=True,
+                              attribute="commitment.milestones"),
+    "evidence": fields.List(fields.Nested(EvidenceSchema), required=True, metadata={
+        "description": "Of the commitment and of its milestones, by their own date"}),
+    "assessments": fields.List(fields.Nested(AssessmentSchema), required=True,
+                               attribute="commitment.assessments"),
+    **cited("commitment."),
+    "updated_at": When(attribute="commitment.updated_at"),
 }, name="CommitmentDetail")
 
 

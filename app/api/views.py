@@ -190,7 +190,8 @@ def reconciliation() -> Any:
 record(tracker, "/plans/<int:plan_id>", ActionPlan, s.PlanDetailSchema, "One action plan.",
        "getPlan")
 record(tracker, "/commitments/<int:commitment_id>", Commitment, s.CommitmentDetailSchema,
-       "One commitment: themes, goals, milestones, evidence and assessments.", "getCommitment")
+       "One commitment: its progress, themes, goals, milestones, evidence and assessments.",
+       "getCommitment", plans.commitment_record)
 record(tracker, "/milestones/<int:milestone_id>", Milestone, s.MilestoneSchema,
        "One milestone.", "getMilestone")
 record(tracker, "/evidence/<int:evidence_id>", Evidence, s.EvidenceSchema,

@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,7 +46,8 @@ def _cell(value: Any) -> Any:
 class Sheet:
     """One sheet of the workbook: the rows of one kind, its columns from the schema."""
 
-    name: str
+    name: str  # the sheet's name in the workbook (and the CSV's ?sheet=), as in the file
+    label: Any  # what its rows are, in the reader's language ("Hitos")
     schema: RecordSchema
     parent: str | None  # the column naming the record's parent (read-only)
     query: Callable[[str], Any]
@@ -67,6 +69,12 @@ class Sheet:
         return ["id", "version", *([self.parent] if self.parent else []), *self.readonly,
                 *self.columns]
 
+    def column_label(self, column: str | None) -> str | None:
+        """What a column of the file holds, in the reader's language (None: no label)."""
+        if column and self.schema.has(column):
+            return str(self.schema.field(column).label)
+        return None
+
     def cell(self, obj: Any, column: str) -> Any:
         value = getattr(obj, column)
         if self.schema.has(column):
@@ -75,14 +83,14 @@ class Sheet:
 
 
 SHEETS = (
-    Sheet("plans", PLAN, None,
+    Sheet("plans", _l("Planes de acción"), PLAN, None,
           lambda cve: select(ActionPlan).where(ActionPlan.state_cve == cve)
           .order_by(ActionPlan.id), readonly=("state_cve",)),
-    Sheet("commitments", COMMITMENT, "plan_id",
+    Sheet("commitments", _l("Compromisos"), COMMITMENT, "plan_id",
           lambda cve: select(Commitment).join(ActionPlan).where(ActionPlan.state_cve == cve)
           .order_by(Commitment.plan_id, Commitment.number), readonly=("number",),
           parent_model=ActionPlan),
-    Sheet("milestones", MILESTONE, "commitment_id",
+    Sheet("milestones", _l("Hitos"), MILESTONE, "commitment_id",
           lambda cve: select(Milestone).join(Commitment).join(ActionPlan)
           .where(ActionPlan.state_cve == cve)
           .order_by(Milestone.commitment_id, Milestone.number), readonly=("number",),
@@ -150,6 +158,17 @@ class Problem:
     column: str | None
     message: str
 
+    @property
+    def sheet_label(self) -> str | None:
+        """What the sheet holds, in the reader's language (None: not a sheet of ours)."""
+        sheet = BY_NAME.get(self.sheet)
+        return str(sheet.label) if sheet is not None else None
+
+    @property
+    def column_label(self) -> str | None:
+        sheet = BY_NAME.get(self.sheet)
+        return sheet.column_label(self.column) if sheet is not None else None
+
 
 @dataclass
 class NewRow:
@@ -180,7 +199,12 @@ class Upload:
 
 
 class UnreadableFile(ValueError):
-    """The upload is neither an XLSX workbook nor a CSV file of one of the sheets."""
+    """The upload is neither an XLSX workbook nor a CSV file of one of the sheets;
+    ``headers``: the sheets whose headers the file should have had (a CSV's)."""
+
+    def __init__(self, message: str, headers: tuple[Sheet, ...] = ()) -> None:
+        super().__init__(message)
+        self.headers = headers
 
 
 def read_file(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
@@ -208,8 +232,7 @@ def read_file(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
         if header == sheet.header:
             return {sheet.name: rows}
     raise UnreadableFile(_("%(file)s: el encabezado no es el de una hoja descargada de aquí "
-                           "(%(headers)s).", file=filename,
-                           headers="; ".join(", ".join(s.header) for s in SHEETS)))
+                           "(los de cada hoja, abajo).", file=filename), SHEETS)
 
 
 def validate(session: Session, user: User, sheets: dict[str, list[list[Any]]]) -> Upload:

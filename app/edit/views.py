@@ -383,6 +383,7 @@ def upload_sheets(cve_ent: str) -> Any:
     require_state(current_user, st.cve_ent)
     form = SpreadsheetForm()
     upload, error, changed = None, None, None
+    headers: tuple[sheets.Sheet, ...] = ()
     if form.validate_on_submit():
         try:
             data = sheets.read_file(form.file.data.read(), form.file.data.filename or "")
@@ -391,7 +392,7 @@ def upload_sheets(cve_ent: str) -> Any:
                 changed = sheets.apply(db.session, current_user, upload, source=form.source())
                 db.session.commit()
         except sheets.UnreadableFile as exc:
-            error = str(exc)
+            error, headers = str(exc), exc.headers
         except service.MissingSource:
             db.session.rollback()
             form.source_url.errors = [_("Indique la fuente de los cambios: sin fuente no se "
@@ -401,4 +402,5 @@ def upload_sheets(cve_ent: str) -> Any:
             error = _("Otra persona cambió estos registros mientras tanto; descargue de nuevo.")
     status = 422 if error or (upload and upload.problems) or form.source_url.errors else 200
     return render_template("edit/upload.html", state=st, form=form, upload=upload,
-                           error=error, changed=changed, sheet_names=list(sheets.BY_NAME)), status
+                           error=error, headers=headers, changed=changed,
+                           sheets=sheets.SHEETS), status

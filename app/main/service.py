@@ -1,22 +1,60 @@
-"""What the home page shows: the latest round's map values, the programme's facts, changes.
+"""What the home page shows: the latest round's map values, the programme's published figures
+beside what is recorded here, the recent changes (one line per import, upload or save).
 
 Functions take a session and never commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
-from sqlalchemy import true
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.metric.service import round_years, state_index_values
-from app.models import AuditEvent
-from app.plans.service import ProgrammeSummary, latest_events, programme_summary
+from app.models import ActionPlan, Commitment, LocalExercise, MetricRound, ProgrammeCount, State
+from app.plans.reconcile import CountReconciliation, programme_reconciliation
+from app.plans.service import ProgrammeSummary, programme_summary
+from app.schema.history import Group, recent_groups
 from app.states.service import state_names
 from common.text import fold
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The programme's headline figures as published, beside what is recorded here.
+
+    ``count`` is the latest dated count that gives the number of commitments (its year, its
+    source, its note); ``reconciled`` is that count reconciled with the recorded plans (app/
+    plans/reconcile.py: which recorded plans it counts, the states recorded by its date).
+    """
+
+    count: ProgrammeCount
+    reconciled: CountReconciliation
+    plans_recorded: int  # plans of the programme recorded here (any date)
+    titles_recorded: int  # commitments of those plans recorded with their title
+    commitments_published: int  # what the recorded plans' own sources count
+    others: int  # the other published counts (older, or undated), listed further down
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What the database holds, counted."""
+
+    states: int
+    exercises: int
+    plans: int
+    commitments: int
+    rounds: int
+
+
+@dataclass(frozen=True)
+class RoundLine:
+    """A round of the Metric: its label and whether its institutions' scores are loaded."""
+
+    year: int
+    label: str
+    with_scores: bool
 
 
 @dataclass
@@ -26,18 +64,47 @@ class HomePage:
     scale: list[float]  # every loaded round's state GA values (one fixed scale)
     names: dict[str, str]
     programme: ProgrammeSummary
-    changes: Sequence[AuditEvent]
+    headline: Headline | None
+    holdings: Holdings
+    rounds: list[RoundLine] = field(default_factory=list)
+    changes: list[Group] = field(default_factory=list)  # newest first, one line per group
+
+
+def headline(session: Session, summary: ProgrammeSummary) -> Headline | None:
+    """The latest dated published count that gives the number of commitments, reconciled
+    (None when no such count is loaded)."""
+    dated = [c for c in summary.counts if c.as_of and c.commitments is not None]
+    if not dated:
+        return None
+    count = max(dated, key=lambda c: (str(c.as_of), c.id))
+    rec = programme_reconciliation(session)
+    reconciled = next(r for r in rec.counts if r.count.id == count.id)
+    return Headline(count, reconciled, rec.plans_recorded, rec.titles_recorded,
+                    rec.commitments_published, len(summary.counts) - 1)
+
+
+def holdings(session: Session) -> Holdings:
+    def count(model: type) -> int:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+    return Holdings(count(State), count(LocalExercise), count(ActionPlan), count(Commitment),
+                    count(MetricRound))
 
 
 def home_page(session: Session, changes: int = 8) -> HomePage:
     years = round_years(session)
     per_year = {y: state_index_values(session, y, "GA") for y in years}
     year = years[-1] if years else None
+    summary = programme_summary(session)
+    with_scores = set(years)
+    rounds = [RoundLine(r.year, r.label, r.year in with_scores) for r in session.scalars(
+        select(MetricRound).order_by(MetricRound.year))]
     return HomePage(
         year=year, values=per_year.get(year, {}) if year else {},
         scale=[v for values in per_year.values() for v in values.values()],
-        names=state_names(session), programme=programme_summary(session),
-        changes=latest_events(session, true(), changes),
+        names=state_names(session), programme=summary, headline=headline(session, summary),
+        holdings=holdings(session), rounds=rounds,
+        changes=recent_groups(session, limit=changes),
     )
 
 
@@ -56,7 +123,3 @@ def find_states(session: Session, query: str) -> list[tuple[str, str]]:
         return exact
     found = [(c, n) for c, n in names.items() if all(w in fold(n) for w in words)]
     return sorted(found, key=lambda item: fold(item[1]))
-
-
-def as_rows(values: dict[str, float], names: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"code": c, "name": names.get(c, c), "value": v} for c, v in values.items()]

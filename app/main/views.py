@@ -7,43 +7,18 @@ from pathlib import Path
 from flask import Response, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 from werkzeug import Response as WerkzeugResponse
 
 from app import params
 from app.extensions import db
-from app.metric.service import round_years
-from app.models import ActionPlan, Commitment, LocalExercise, MetricRound, State
-from app.plans.service import programme_summary
 
 from . import bp, service
 
 
-def database_summary() -> dict[str, int]:
-    """Count what the database holds, for the home page."""
-    session = db.session
-
-    def count(model: type) -> int:
-        return session.scalar(select(func.count()).select_from(model)) or 0
-
-    return {
-        "states": count(State),
-        "exercises": count(LocalExercise),
-        "plans": count(ActionPlan),
-        "commitments": count(Commitment),
-        "rounds": count(MetricRound),
-    }
-
-
 @bp.get("/")
 def home() -> str:
-    rounds = db.session.scalars(select(MetricRound).order_by(MetricRound.year)).all()
-    with_scores = set(round_years(db.session))
     page = service.home_page(db.session)
-    return render_template(
-        "main/home.html", summary=database_summary(), rounds=rounds, with_scores=with_scores,
-        page=page, programme=programme_summary(db.session), **_home_map(page),
-    )
+    return render_template("main/home.html", page=page, **_home_map(page))
 
 
 def _home_map(page: service.HomePage) -> dict[str, object]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,13 +34,24 @@ from .package import (
     tables,
 )
 
+# What each Frictionless field type holds, in the reader's language.
+TYPE_LABELS = {
+    "string": _l("texto"), "integer": _l("número entero"), "number": _l("número"),
+    "date": _l("fecha"), "datetime": _l("fecha y hora (UTC)"), "boolean": _l("sí o no"),
+    "object": _l("objeto JSON"),
+}
+
 
 @dataclass
 class Column:
     name: str
-    type: str
+    type: str  # the Frictionless type, as in datapackage.json
     title: str  # Spanish, as in the schema
     description: str  # in the reader's language
+
+    @property
+    def type_label(self) -> str:
+        return str(TYPE_LABELS.get(self.type, self.type))
 
 
 @dataclass

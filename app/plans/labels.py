@@ -35,7 +35,7 @@ FRAMEWORK_LABELS = {
 ASPECT_LABELS = {
     "early_results": _l("Resultados tempranos"),
     "ambition": _l("Ambición"),
-    "status": _l("Estado"),
+    "status": _l("Estado de avance"),
     "completion": _l("Nivel de cumplimiento"),
     "noteworthy": _l("Compromiso destacado"),
     "availability": _l("A) Disponibilidad y actitud del gobierno"),
@@ -82,19 +82,6 @@ THEME_LABELS = {
     "Creating safer communities": _l("Crear comunidades más seguras"),
 }
 
-
-ENTITY_LABELS = {
-    "local_exercise": _l("Ejercicio local"),
-    "stl_member": _l("Integrante del Secretariado Técnico Local"),
-    "programme_count": _l("Cifra del programa"),
-    "programme_count_plan": _l("Plan ante una cifra del programa"),
-    "programme_fact": _l("Hecho fechado del programa"),
-    "action_plan": _l("Plan de acción"),
-    "commitment": _l("Compromiso"),
-    "assessment": _l("Evaluación"),
-    "milestone": _l("Hito"),
-    "evidence": _l("Evidencia"),
-}
 
 
 def label(mapping: Mapping[str, object], code: object) -> object:

@@ -23,6 +23,7 @@ from app.models import (
     Commitment,
     CommitmentSdg,
     CommitmentTheme,
+    Evidence,
     LocalExercise,
     Milestone,
     ProgrammeCount,
@@ -452,20 +453,46 @@ def themes_of(session: Session, commitment_ids: list[int]) -> dict[int, list[str
 
 
 @dataclass
-class CommitmentDetail:
+class CommitmentRecord:
+    """A commitment with what derives from it: its progress (the rules of progress.py, as
+    on the lists) and every evidence item of it and of its milestones. The API's record."""
+
     commitment: Commitment
     progress: Progress
+    evidence: list[Evidence]
+
+
+@dataclass
+class CommitmentDetail(CommitmentRecord):
+    """The commitment page: the record, its history and its assessments by framework."""
+
     history: list[Change]
     frameworks: dict[str, list]
+
+
+def commitment_evidence(c: Commitment) -> list[Evidence]:
+    """The evidence of ``c`` and of its milestones, once each: by its own date (undated
+    last), then as recorded."""
+    items = {e.id: e for e in c.evidence}
+    for m in c.milestones:
+        items.update((e.id, e) for e in m.evidence)
+    return sorted(items.values(), key=lambda e: (e.dated is None, e.dated or date.min,
+                                                 e.added_at, e.id))
+
+
+def commitment_record(session: Session, c: Commitment) -> CommitmentRecord:
+    """``c`` with its derived progress and all its evidence."""
+    return CommitmentRecord(c, commitment_progress(c.milestones, today()),
+                            commitment_evidence(c))
 
 
 def commitment_detail(session: Session, c: Commitment) -> CommitmentDetail:
     frameworks: dict[str, list] = defaultdict(list)
     for a in sorted(c.assessments, key=lambda a: (a.framework, a.aspect)):
         frameworks[a.framework].append(a)
+    base = commitment_record(session, c)
     return CommitmentDetail(
-        commitment=c,
-        progress=commitment_progress(c.milestones, today()),
+        commitment=c, progress=base.progress, evidence=base.evidence,
         history=describe_all(latest_events(session, AuditEvent.commitment_id == c.id,
                                            limit=None)),
         frameworks=frameworks,

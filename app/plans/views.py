@@ -19,13 +19,14 @@ from app.listing import ListView, Page, paginate, parse_list, respond
 from app.models import ActionPlan, AuditEvent, Commitment, State
 from app.params import day, get_or_404, parse
 from app.pdf import html_to_pdf
+from app.schema.history import entity_label
+from app.schema.records import SCHEMAS
 from common.codes import BASES, COUNT_ROLES, PROGRAMMES, PROGRESS_STATES, SCOPES, STAGES
 
 from . import bp, figures, report, service
 from .feeds import atom_response, site_url
 from .labels import (
     ACTION_LABELS,
-    ENTITY_LABELS,
     FRAMEWORK_LABELS,
     MILESTONE_STATUS_LABELS,
     OSC_ASPECTS,
@@ -51,7 +52,8 @@ def tracker_helpers() -> dict[str, object]:
         "sector_labels": SECTOR_LABELS,
         "milestone_status_labels": MILESTONE_STATUS_LABELS,
         "action_labels": ACTION_LABELS,
-        "entity_labels": ENTITY_LABELS,
+        "entity_label": entity_label,
+        "schemas": SCHEMAS,
         "stage_labels": STAGES,
         "programme_labels": PROGRAMMES,
         "basis_labels": BASES,

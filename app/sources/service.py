@@ -7,6 +7,7 @@ linked when it is a web address. Functions take a session and never commit.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,6 +20,9 @@ from app.models import Source, SourceLink
 SEPARATOR = " | "
 
 
+_IDENTIFIERS = re.compile(r"[A-Za-z][A-Za-z0-9_]*(, [A-Za-z][A-Za-z0-9_]*)*")
+
+
 @dataclass(frozen=True)
 class Cited:
     """One citation as a page shows it: a registered source, or a plain address or text."""
@@ -27,6 +31,13 @@ class Cited:
     detail: str | None
     href: str | None
     text: str
+
+    @property
+    def detail_is_code(self) -> bool:
+        """Whether the detail names columns of the source's file ("cve_ent, NOM_ENT"): shown
+        as code, as written there."""
+        return bool(self.detail and "_" in self.detail
+                    and _IDENTIFIERS.fullmatch(self.detail))
 
 
 def registry(session: Session) -> dict[str, Source]:

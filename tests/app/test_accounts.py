@@ -112,7 +112,9 @@ def test_login_form_has_a_csrf_token_and_a_post_without_it_is_refused(make_app):
     assert token, page
     refused = client.post("/login", data={"email": "a@example.org", "password": "x" * 12})
     assert refused.status_code == 400
-    assert "CSRF" in refused.get_data(as_text=True)
+    # The site's own words, in the reader's language (Flask-WTF's reason is English).
+    assert "Formulario caducado" in refused.get_data(as_text=True)
+    assert "The CSRF token" not in refused.get_data(as_text=True)
     accepted = client.post("/login", data={"email": "a@example.org", "password": "x" * 12,
                                            "csrf_token": token.group(1)})
     assert accepted.status_code == 200  # the form again: wrong credentials, not refused

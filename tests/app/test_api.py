@@ -316,3 +316,20 @@ def test_etag_last_modified_and_304_follow_the_data_revision(api, api_app):  # n
     changed = api.get("/api/v1/states/01", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert changed.get_json()["source"].endswith("(checked)")
+
+
+def test_a_commitment_record_has_the_lists_progress_and_its_evidence_in_full(api):
+    """The record and the list give one progress (the same rules); the evidence of the
+    commitment and of its milestones comes with its own date and what it proves."""
+    milestone = api.get("/api/v1/milestones?per_page=1").get_json()["items"][0]
+    record = api.get(f"/api/v1/commitments/{milestone['commitment_id']}").get_json()
+    listed = [c for c in api.get(f"/api/v1/commitments?plan={record['plan_id']}&per_page=500")
+              .get_json()["items"] if c["id"] == record["id"]]
+    assert len(listed) == 1
+    for key in ("progress", "progress_state", "late_milestones"):
+        assert record[key] == listed[0][key], key
+    assert record["progress"] == 1.0 and record["progress_state"] == "complete"
+    evidence = api.get(f"/api/v1/evidence?commitment={record['id']}").get_json()["items"]
+    assert {e["id"] for e in record["evidence"]} == {e["id"] for e in evidence} != set()
+    for item in (*record["evidence"], *evidence):
+        assert {"dated", "proves"} <= set(item)

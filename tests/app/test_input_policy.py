@@ -135,7 +135,7 @@ def test_bad_values_of_every_argument_answer_400_with_the_site_page(policy_app):
             for value in values:
                 response = client.get(route, query_string={name: value})
                 html = response.get_data(as_text=True)
-                if response.status_code != 400 or f"«{name}»" not in html:
+                if response.status_code != 400 or f"«<code>{name}</code>»" not in html:
                     failures.append((route, name, value[:20], response.status_code))
                 elif 'class="site-header"' not in html:
                     failures.append((route, name, "no site page"))
@@ -163,10 +163,12 @@ def test_unrelated_arguments_are_ignored_everywhere(policy_app):
 def test_error_pages_speak_both_languages_and_json(policy_app):
     client = policy_app.test_client()
     spanish = client.get("/commitments?status=nonsense").get_data(as_text=True)
-    assert "Petición incorrecta" in spanish and "«status»" in spanish
-    assert "verified" in spanish  # the allowed values are named
+    # The argument and the values allowed are named, as code (they are typed, not read).
+    assert "Petición incorrecta" in spanish and "«<code>status</code>»" in spanish
+    assert "<code>verified</code>" in spanish
     english = client.get("/commitments?status=nonsense&lang=en").get_data(as_text=True)
-    assert "Bad request" in english and "“status”" in english and 'lang="en"' in english
+    assert "Bad request" in english and "“<code>status</code>”" in english
+    assert 'lang="en"' in english
     missing = client.get("/plans/999999?lang=en")
     assert missing.status_code == 404 and "Page not found" in missing.get_data(as_text=True)
     as_json = client.get("/commitments?format=json&status=nonsense")

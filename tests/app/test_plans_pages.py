@@ -178,7 +178,7 @@ def test_commitment_page_shows_everything_known_and_unknown(seeded_app, client):
     # The results report does not name the four "limited" commitments: their level is unknown.
     assert "Limitado" not in html
     assert "su avance es desconocido (no cero)" in html
-    assert "Historial de cambios" in html and "por seed" in html
+    assert "Historial de cambios" in html and "por datos de referencia del proyecto" in html
     assert f'href="/commitments/{cid}/feed.atom"' in html
     assert client.get("/commitments/999999").status_code == 404
 
