@@ -46,15 +46,18 @@ test: install translations system-test-deps
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@# libmagic reads the type of an uploaded evidence file from its content (python-magic).
+	@scripts/ensure-debian-packages libmagic1
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser tests (Playwright uses /usr/bin/chromium); the shared
-# rate-limiter test starts a throwaway redis-server on loopback, the stack tests nginx too.
+# rate-limiter test starts a throwaway redis-server on loopback, the stack tests nginx too;
+# LibreOffice Calc re-saves the spreadsheet downloads (tests/app/test_sheets_libreoffice.py).
 system-test-deps:
-	@scripts/ensure-debian-packages chromium redis-server nginx
+	@scripts/ensure-debian-packages chromium redis-server nginx libreoffice-calc
 
 translations: install $(COMPILED)
 

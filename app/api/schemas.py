@@ -220,11 +220,37 @@ MilestoneSchema = Schema.from_dict({
     **cited(),
 }, name="Milestone")
 
+def _file_url(obj: Any) -> str | None:
+    """The public address of a record's file (a download), or None without one."""
+    from app.files import file_url
+
+    return file_url(obj, external=True)
+
+
+def file_fields(model: type[Base]) -> dict[str, fields.Field]:
+    """A record's file: its name, size, type and SHA-256, and where it is downloaded."""
+    return {
+        **columns(model, "file_name file_size file_type file_sha256"),
+        "file_url": fields.Function(_file_url, allow_none=True, required=True, metadata={
+            "type": "string", "description": "Address of the file's download; null without a "
+                                             "file"}),
+    }
+
+
 EvidenceSchema = Schema.from_dict({
-    **columns(m.Evidence, "id commitment_id milestone_id title url file_ref added_by",
+    **columns(m.Evidence, "id commitment_id milestone_id title url dated proves added_by",
               added_by="added_by_label"),
+    **file_fields(m.Evidence),
     "added_at": When(),
 }, name="Evidence")
+
+ProgressReportSchema = Schema.from_dict({
+    **columns(m.ProgressReport, "id commitment_id reported_on text added_by",
+              added_by="added_by_label"),
+    **file_fields(m.ProgressReport),
+    **cited(),
+    "added_at": When(),
+}, name="ProgressReport")
 
 AssessmentSchema = Schema.from_dict({
     **columns(m.Assessment, "framework aspect value"),
@@ -238,6 +264,7 @@ CommitmentDetailSchema = Schema.from_dict({
     "sdg_goals": fields.Function(lambda c: sorted(g.goal for g in c.sdg_goals), required=True),
     "milestones": fields.List(fields.Nested(MilestoneSchema), required=True),
     "evidence": fields.List(fields.Nested(EvidenceSchema), required=True),
+    "progress_reports": fields.List(fields.Nested(ProgressReportSchema), required=True),
     "assessments": fields.List(fields.Nested(AssessmentSchema), required=True),
     **cited(),
     "updated_at": When(),

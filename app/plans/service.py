@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session, selectinload
+from werkzeug.exceptions import NotFound
 
 from app import params
 from app.listing import ListSpec, ListView, Sort, columns, order_select, where_equal
@@ -23,10 +24,12 @@ from app.models import (
     Commitment,
     CommitmentSdg,
     CommitmentTheme,
+    Evidence,
     LocalExercise,
     Milestone,
     ProgrammeCount,
     ProgrammeFact,
+    ProgressReport,
     State,
     StlMember,
 )
@@ -301,6 +304,17 @@ class PlanDetail:
     # Commitments the plan's source counts that have no title here ("título desconocido").
     untitled: int = 0
     facts: Sequence[ProgrammeFact] = ()
+    # The progress reports of its commitments, newest first (the plan's timeline).
+    reports: Sequence[ProgressReport] = ()
+
+
+def progress_reports(session: Session, *where: ColumnElement[bool]) -> Sequence[ProgressReport]:
+    """Progress reports matching ``where``, newest report first (the public timeline)."""
+    return session.scalars(
+        select(ProgressReport).where(*where)
+        .options(selectinload(ProgressReport.commitment))
+        .order_by(ProgressReport.reported_on.desc(), ProgressReport.id.desc())
+    ).all()
 
 
 def untitled(plan: ActionPlan, recorded: int) -> int:
@@ -334,6 +348,8 @@ def plan_detail(session: Session, plan: ActionPlan) -> PlanDetail:
         proactive=sum(1 for c in commitments if (c.label or "").startswith("P")),
         untitled=untitled(plan, len(commitments)),
         facts=programme_facts(session, ProgrammeFact.plan_id == plan.id),
+        reports=progress_reports(session, ProgressReport.commitment_id.in_(
+            [c.id for c in commitments])),
     )
 
 
@@ -457,6 +473,9 @@ class CommitmentDetail:
     progress: Progress
     history: list[Change]
     frameworks: dict[str, list]
+    # Its evidence, the commitment's own first, then each milestone's (in milestone order).
+    evidence: list[Evidence]
+    reports: Sequence[ProgressReport]
 
 
 def commitment_detail(session: Session, c: Commitment) -> CommitmentDetail:
@@ -469,7 +488,30 @@ def commitment_detail(session: Session, c: Commitment) -> CommitmentDetail:
         history=describe_all(latest_events(session, AuditEvent.commitment_id == c.id,
                                            limit=None)),
         frameworks=frameworks,
+        evidence=evidence_of(c),
+        reports=progress_reports(session, ProgressReport.commitment_id == c.id),
     )
+
+
+def evidence_of(c: Commitment) -> list[Evidence]:
+    """A commitment's evidence: its own, then each milestone's, each group newest first."""
+    numbers = {m.id: m.number for m in c.milestones}
+    live = [e for e in c.evidence if e.milestone_id is None or e.milestone_id in numbers]
+    return sorted(live, key=lambda e: (numbers.get(e.milestone_id or 0, 0),
+                                       -(e.dated or e.added_at.date()).toordinal(), -e.id))
+
+
+def record_file(session: Session, kind: str, obj_id: int) -> Evidence | ProgressReport:
+    """The live evidence item or progress report whose file is asked for; 404 when it is
+    deleted, has no file, or ``kind`` is not one that holds files."""
+    obj: Evidence | ProgressReport | None = None
+    if kind == "evidence":
+        obj = session.get(Evidence, obj_id)
+    elif kind == "progress":
+        obj = session.get(ProgressReport, obj_id)
+    if obj is None or obj.deleted_at is not None or obj.file_sha256 is None:
+        raise NotFound()
+    return obj
 
 
 # --- Change history ----------------------------------------------------------------------

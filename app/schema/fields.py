@@ -36,7 +36,7 @@ _DAY_FIRST = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 EMPTY = "—"
 
 Type = Literal["text", "long_text", "integer", "number", "percent", "date", "partial_date",
-               "code", "url", "reference"]
+               "code", "url", "reference", "size"]
 
 
 class FieldError(ValueError):
@@ -149,7 +149,8 @@ class Field:
             raise FieldError(_l("«%(value)s» no es un número entero"), value=_short(raw))
         return int(self._bounded(value, INT_MIN, INT_MAX))
 
-    _parse_reference = _parse_integer
+    # A reference is a row's id; a size a number of bytes (shown as "12,3 kB").
+    _parse_reference = _parse_size = _parse_integer
 
     def _number_of(self, raw: Any, *, comma: bool = False) -> float:
         if isinstance(raw, bool):
@@ -280,6 +281,10 @@ class Field:
             return format_number(number, 0 if number.is_integer() else 3).rstrip("0")
         if self.type == "integer":
             return str(value)
+        if self.type == "size":
+            from app.files import format_size
+
+            return format_size(int(value))
         if self.type in ("date", "partial_date"):
             return format_day(value if self.type == "partial_date" else _as_date(value))
         if self.type == "code" and self.codes is not None:
