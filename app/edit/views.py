@@ -59,7 +59,7 @@ def _record_page(kind: kinds.Kind, form: Any, obj: Any, context: Any) -> str:
 def _refuse_oversized() -> None:
     """413 before reading a body far larger than a file may be (the form's own fields are
     small): a file just over the limit gets the form's message instead."""
-    if (request.content_length or 0) > current_app.config["EVIDENCE_MAX_BYTES"] + 1_048_576:
+    if (request.content_length or 0) > current_app.config["EVIDENCE_MAX_BYTES"] + 65_536:
         raise RequestEntityTooLarge()
 
 
