@@ -271,7 +271,7 @@ def read_files(folder: Path, package: dict[str, Any],
     for number, entry in enumerate(listed, start=1):
         path = entry.get("path") if isinstance(entry, dict) else None
         match = _FILE_PATH.match(path) if isinstance(path, str) else None
-        if match is None:
+        if match is None or not isinstance(path, str):
             raise PackageError(f"{DESCRIPTOR}: {FILES} entry {number} has no path "
                                "files/<sha256>")
         name = match.group(1)

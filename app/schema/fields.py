@@ -229,13 +229,16 @@ class Field:
         return text
 
     def _parse_code(self, raw: Any) -> str:
-        """A code, or its label in either language (accents and case ignored)."""
+        """A code, or its label in any language of the site (accents and case ignored)."""
         assert self.codes is not None
         text = str(raw).strip()
         if text in self.codes.codes:
             return text
         wanted = fold(text)
-        for code in self.codes.codes:
+        code = _codes_by_label(self.codes).get(wanted)
+        if code is not None:
+            return code
+        for code in self.codes.codes:  # outside an app: the Spanish labels and the codes
             if wanted in (fold(code), fold(self.codes._labels[code]), fold(self.codes[code])):
                 return code
         raise FieldError(_l("«%(value)s» no es uno de: %(allowed)s"), value=_short(raw),
@@ -292,6 +295,28 @@ class Field:
         if isinstance(value, bool):
             return _("sí") if value else _("no")
         return str(value)
+
+
+_BY_LABEL: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+
+
+def _codes_by_label(codes: CodeList) -> dict[str, str]:
+    """Folded code and label in every language of the site -> code (built once per list;
+    empty outside an application, whose languages are not known)."""
+    from flask import current_app, has_app_context
+    from flask_babel import force_locale
+
+    if not has_app_context():
+        return {}
+    languages = tuple(current_app.config["LANGUAGES"])
+    key = (codes.name, languages)
+    if key not in _BY_LABEL:
+        found = {fold(code): code for code in codes.codes}
+        for language in languages:
+            with force_locale(language):
+                found |= {fold(_(codes._labels[code])): code for code in codes.codes}
+        _BY_LABEL[key] = found
+    return _BY_LABEL[key]
 
 
 def _as_date(value: Any) -> date:
