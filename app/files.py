@@ -74,7 +74,8 @@ def format_size(size: int) -> str:
     for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
         if size < scale * 1000 or unit == "GB":
             value = size / scale
-            return f"{format_number(value, 0 if value >= 100 else 1)} {unit}"
+            whole = value >= 100 or round(value, 1).is_integer()
+            return f"{format_number(value, 0 if whole else 1)} {unit}"
     raise AssertionError("unreachable")
 
 

@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "EVIDENCE_MAX_BYTES",
-        20971520,
+        20000000,
         "Largest file an editor may upload as evidence or with a progress report, in bytes "
         "(default 20 MB); a larger one is refused with a message naming the limit.",
     ),

@@ -113,13 +113,17 @@ class SourcedForm(FlaskForm):
                for name, key in (("url", "url"), ("title", "title"), ("dated", "date"),
                                  ("proves", "proves"))}
         if any(str(v or "").strip() for v in raw.values()):
-            parsed = EVIDENCE.parse(raw, ("url", "title", "dated", "proves"))
-            for name, message in parsed.problems:
+            parsed = EVIDENCE.parse(raw, ("url", "title", "dated", "proves"), rules=False)
+            problems = list(parsed.problems)
+            if parsed.ok and parsed.values.get("url") is None:  # no file can be added here
+                problems.append(("url", _("Dé la dirección (URL) de la evidencia; un archivo "
+                                          "se sube con «agregar evidencia» del compromiso.")))
+            for name, message in problems:
                 key = {"dated": "date"}.get(name, name)
                 self[f"evidence_{key}"].errors = [*self[f"evidence_{key}"].errors,
                                                   str(message)]
-            self._evidence = parsed.values if parsed.ok else None
-            ok &= parsed.ok
+            self._evidence = parsed.values if not problems else None
+            ok &= not problems
         return ok
 
     def source(self) -> str | None:
@@ -197,13 +201,15 @@ class RecordForm(SourcedForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
-        ok &= self._read_file()
+        file_ok = self._read_file()
+        ok &= file_ok
         raw: dict[str, Any] = {n: self[n].data for n in self.FIELDS}
         names = self.FIELDS
         if self.upload is not None:
             raw |= self.upload.columns()
             names = (*names, *FILE_COLUMNS)
-        result = self.SCHEMA.parse(raw, names, context=self._record)
+        # A refused file is the problem to fix: "an address or a file" would only repeat it.
+        result = self.SCHEMA.parse(raw, names, context=self._record, rules=file_ok)
         for name, message in result.problems:
             self[name].errors = [*self[name].errors, str(message)]
         self.parsed = result.values

@@ -103,12 +103,13 @@ class RecordSchema:
         return tuple(f for f in self.fields if not f.readonly)
 
     def parse(self, raw: Mapping[str, Any], names: Iterable[str] | None = None,
-              context: Mapping[str, Any] | None = None) -> Parsed:
+              context: Mapping[str, Any] | None = None, rules: bool = True) -> Parsed:
         """Parse ``raw`` (field name -> typed text or cell) and check the rules.
 
         Every field of ``names`` (default: every editable field) is read from ``raw`` (a
-        missing one is empty); the rules run on the values when every field parsed, with
-        ``context`` (the stored record's values) for the fields not read.
+        missing one is empty); the rules run (unless ``rules`` is False: something else was
+        refused already) on the values when every field parsed, with ``context`` (the stored
+        record's values) for the fields not read.
         """
         values: dict[str, Any] = {}
         problems: list[Problem] = []
@@ -117,7 +118,7 @@ class RecordSchema:
                 values[name] = self.field(name).parse(raw.get(name))
             except FieldError as error:
                 problems.append((name, error))
-        if not problems:
+        if rules and not problems:
             problems.extend(self.check({**(context or {}), **values}))
         return Parsed(values, problems)
 
