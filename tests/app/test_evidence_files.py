@@ -326,3 +326,24 @@ def test_export_refuses_when_the_store_lost_a_file(with_files, tmp_path):
     result = app.test_cli_runner().invoke(args=["export", str(tmp_path / "p")])
     assert result.exit_code != 0
     assert "is missing from the store" in result.output
+
+
+def test_a_conflict_says_the_file_uploaded_must_be_uploaded_again(local_app, as_user):
+    with local_app.app_context():
+        commitment = commitment_of(DURANGO)
+    first, second = as_user("durango@example.org"), as_user("admin@example.org")
+    assert _new_evidence(first, commitment, "acta.pdf", PDF).status_code == 302
+    with local_app.app_context():
+        evidence_id = db.session.scalars(select(Evidence.id)).one()
+    url = f"/edit/evidence/{evidence_id}"
+    assert first.post(url, data={"title": "Acta firmada", "version": "1",
+                                 "source_url": SOURCE}).status_code == 302
+    conflict = second.post(url, data={
+        "title": "Minuta de la tercera sesión", "version": "1", "source_url": SOURCE,
+        "file": (io.BytesIO(PNG), "foto.png")}, content_type="multipart/form-data")
+    assert conflict.status_code == 409
+    page = conflict.get_data(as_text=True)
+    assert "El archivo que subió (foto.png) no se guardó: súbalo de nuevo." in page
+    assert 'enctype="multipart/form-data"' in page and 'type="file"' in page
+    with local_app.app_context():
+        assert db.session.get(Evidence, evidence_id).file_name == "acta.pdf"
