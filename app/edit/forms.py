@@ -362,7 +362,7 @@ class MetricImportForm(FlaskForm):
 class SpreadsheetForm(FlaskForm):
     """An edited download: the XLSX workbook, or one sheet's CSV."""
 
-    file = FileField(_l("Hoja de cálculo (XLSX o CSV descargado de aquí)"),
+    file = FileField(_l("Hoja de cálculo (XLSX, ODS o CSV descargado de aquí)"),
                      validators=[FileRequired()])
     source_url = _input(SHEET_SOURCE)
 
