@@ -49,6 +49,8 @@ test: install translations system-test-deps
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@# libmagic reads the type of an uploaded evidence file from its content (python-magic).
+	@scripts/ensure-debian-packages libmagic1
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -56,9 +58,10 @@ $(STAMP): pyproject.toml
 
 # Debian's Chromium drives the browser tests (Playwright uses /usr/bin/chromium); the shared
 # rate-limiter test starts a throwaway redis-server on loopback, the stack tests nginx too;
-# the reports' PDF tests need WeasyPrint's Pango.
+# the reports' PDF tests need WeasyPrint's Pango;
+# LibreOffice Calc re-saves the spreadsheet downloads (tests/app/test_sheets_libreoffice.py).
 system-test-deps:
-	@scripts/ensure-debian-packages chromium redis-server nginx $(PDF_DEBS)
+	@scripts/ensure-debian-packages chromium redis-server nginx libreoffice-calc $(PDF_DEBS)
 
 translations: install $(COMPILED)
 

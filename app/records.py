@@ -244,7 +244,7 @@ def snapshot_values(model: type[Base], values: Mapping[str, Any]) -> dict[str, A
 
 def summary_of(obj: Any) -> str:
     """The one-line name of a row in its events and messages: its title or name."""
-    for name in ("title", "name", "status_text"):
+    for name in ("title", "name", "status_text", "text"):
         value = getattr(obj, name, None)
         if value:
             return str(value)[:200]

@@ -70,6 +70,19 @@ SETTINGS: tuple[Setting, ...] = (
         "is refused before reading.",
     ),
     Setting(
+        "EVIDENCE_MAX_BYTES",
+        20000000,
+        "Largest file an editor may upload as evidence or with a progress report, in bytes "
+        "(default 20 MB); a larger one is refused with a message naming the limit.",
+    ),
+    Setting(
+        "EVIDENCE_FILES_DIR",
+        "",
+        "Folder where uploaded evidence files are kept, each named by the SHA-256 of its "
+        "content; empty means instance/evidence-files. Back it up with the database "
+        "(`flask export` copies the files into the package).",
+    ),
+    Setting(
         "LOGIN_RATE_LIMIT",
         "10 per 15 minutes",
         "Failed sign-ins allowed per client address and, separately, per account from one "

@@ -232,3 +232,25 @@ PROGRAMMES = CodeList("programme", {
     "ogp_local": N_("OGP Local"),
     "ogp_national": N_("Alianza para el Gobierno Abierto, plan nacional"),
 })
+
+# --- Files ------------------------------------------------------------------------------
+
+# The kinds of file an evidence item or a progress report may hold, by the media type read
+# from the file's content (never from its name): documents and pictures an agency keeps. No
+# HTML, SVG, script or archive: nothing a browser could run. Each is served as a download.
+FILE_TYPES = CodeList("file type", {
+    "application/pdf": N_("PDF"),
+    "image/png": N_("Imagen PNG"),
+    "image/jpeg": N_("Imagen JPEG"),
+    "image/gif": N_("Imagen GIF"),
+    "image/webp": N_("Imagen WebP"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+        N_("Documento de Word (DOCX)"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        N_("Hoja de cálculo de Excel (XLSX)"),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation":
+        N_("Presentación de PowerPoint (PPTX)"),
+    "application/vnd.oasis.opendocument.text": N_("Documento de texto ODF (ODT)"),
+    "application/vnd.oasis.opendocument.spreadsheet": N_("Hoja de cálculo ODF (ODS)"),
+    "application/vnd.oasis.opendocument.presentation": N_("Presentación ODF (ODP)"),
+})

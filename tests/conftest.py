@@ -88,11 +88,13 @@ def database_url(request: pytest.FixtureRequest, databases: Databases,
 
 
 @pytest.fixture
-def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
-    """Return a factory of apps on the test's database."""
+def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Return a factory of apps on the test's database (uploaded files kept under the
+    test's tmp_path)."""
     apps: list[Flask] = []
 
     def factory(**overrides: object) -> Flask:
+        overrides = {"EVIDENCE_FILES_DIR": str(tmp_path / "evidence-files"), **overrides}
         app = build_app(database_url, **overrides)
         apps.append(app)
         return app

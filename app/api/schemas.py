@@ -220,11 +220,37 @@ MilestoneSchema = Schema.from_dict({
     **cited(),
 }, name="Milestone")
 
+def _file_url(obj: Any) -> str | None:
+    """The public address of a record's file (a download), or None without one."""
+    from app.files import file_url
+
+    return file_url(obj, external=True)
+
+
+def file_fields(model: type[Base]) -> dict[str, fields.Field]:
+    """A record's file: its name, size, type and SHA-256, and where it is downloaded."""
+    return {
+        **columns(model, "file_name file_size file_type file_sha256"),
+        "file_url": fields.Function(_file_url, allow_none=True, required=True, metadata={
+            "type": "string", "description": "Address of the file's download; null without a "
+                                             "file"}),
+    }
+
+
 EvidenceSchema = Schema.from_dict({
-    **columns(m.Evidence, "id commitment_id milestone_id title url file_ref dated proves "
-              "added_by", added_by="added_by_label"),
+    **columns(m.Evidence, "id commitment_id milestone_id title url dated proves added_by",
+              added_by="added_by_label"),
+    **file_fields(m.Evidence),
     "added_at": When(),
 }, name="Evidence")
+
+ProgressReportSchema = Schema.from_dict({
+    **columns(m.ProgressReport, "id commitment_id reported_on text added_by",
+              added_by="added_by_label"),
+    **file_fields(m.ProgressReport),
+    **cited(),
+    "added_at": When(),
+}, name="ProgressReport")
 
 AssessmentSchema = Schema.from_dict({
     **columns(m.Assessment, "framework aspect value"),
@@ -248,6 +274,8 @@ CommitmentDetailSchema = Schema.from_dict({
                               attribute="commitment.milestones"),
     "evidence": fields.List(fields.Nested(EvidenceSchema), required=True, metadata={
         "description": "Of the commitment and of its milestones, by their own date"}),
+    "progress_reports": fields.List(fields.Nested(ProgressReportSchema), required=True,
+                                    attribute="commitment.progress_reports"),
     "assessments": fields.List(fields.Nested(AssessmentSchema), required=True,
                                attribute="commitment.assessments"),
     **cited("commitment."),

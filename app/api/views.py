@@ -168,7 +168,7 @@ def milestones(view: ListView) -> Select:
 @listing(tracker, "/evidence", EVIDENCE, s.EvidenceSchema, "Evidence", objects,
          link=("getEvidence", "evidence_id", "id"))
 def evidence_list(view: ListView) -> Select:
-    """Evidence of milestones and commitments (links and file references)."""
+    """Evidence of milestones and commitments (links and files, with where to download them)."""
     stmt = where_equal(select(Evidence), view.filters,
                        {"commitment": Evidence.commitment_id, "milestone": Evidence.milestone_id})
     return order(stmt, view, Evidence.id)
@@ -190,8 +190,8 @@ def reconciliation() -> Any:
 record(tracker, "/plans/<int:plan_id>", ActionPlan, s.PlanDetailSchema, "One action plan.",
        "getPlan")
 record(tracker, "/commitments/<int:commitment_id>", Commitment, s.CommitmentDetailSchema,
-       "One commitment: its progress, themes, goals, milestones, evidence and assessments.",
-       "getCommitment", plans.commitment_record)
+       "One commitment: its progress, themes, goals, milestones, evidence, progress reports "
+       "and assessments.", "getCommitment", plans.commitment_record)
 record(tracker, "/milestones/<int:milestone_id>", Milestone, s.MilestoneSchema,
        "One milestone.", "getMilestone")
 record(tracker, "/evidence/<int:evidence_id>", Evidence, s.EvidenceSchema,

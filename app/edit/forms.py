@@ -23,10 +23,11 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Length, NumberRange
 from wtforms.widgets import DateInput, TextArea
 
+from app import files
 from app.params import whole_number
 from app.records import jsonable
 from app.schema import Field, FieldError, RecordSchema
-from app.schema.records import EVIDENCE, SCHEMAS
+from app.schema.records import EVIDENCE, SCHEMAS, file_fields
 from metrics.readers import FORMATS
 
 SOURCE_URL = Field(
@@ -122,13 +123,17 @@ class SourcedForm(FlaskForm):
                for name, key in (("url", "url"), ("title", "title"), ("dated", "date"),
                                  ("proves", "proves"))}
         if any(str(v or "").strip() for v in raw.values()):
-            parsed = EVIDENCE.parse(raw, ("url", "title", "dated", "proves"))
-            for name, message in parsed.problems:
+            parsed = EVIDENCE.parse(raw, ("url", "title", "dated", "proves"), rules=False)
+            problems = list(parsed.problems)
+            if parsed.ok and parsed.values.get("url") is None:  # no file can be added here
+                problems.append(("url", _("Dé la dirección (URL) de la evidencia; un archivo "
+                                          "se sube con «agregar evidencia» del compromiso.")))
+            for name, message in problems:
                 key = {"dated": "date"}.get(name, name)
                 self[f"evidence_{key}"].errors = [*self[f"evidence_{key}"].errors,
                                                   str(message)]
-            self._evidence = parsed.values if parsed.ok else None
-            ok &= parsed.ok
+            self._evidence = parsed.values if not problems else None
+            ok &= not problems
         return ok
 
     def source(self) -> str | None:
@@ -157,8 +162,22 @@ def _signer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key or "", salt="edit-form-base")
 
 
+FILE_COLUMNS = tuple(f.name for f in file_fields())
+
+
+def _file_help() -> str:
+    return _("Opcional. Se aceptan %(allowed)s, de hasta %(max)s; se revisa su contenido, no "
+             "su nombre.", allowed=files.allowed_text(), max=files.format_size(files.max_bytes()))
+
+
+def file_source(upload: files.Upload) -> str:
+    """The source of a change whose only source is the file uploaded with it."""
+    return f"{upload.name} · SHA-256 {upload.sha256}"
+
+
 class RecordForm(SourcedForm):
-    """The form of one kind of record; ``values()`` are its fields as the schema parsed them."""
+    """The form of one kind of record; ``values()`` are its fields as the schema parsed them
+    (with the file columns of a file uploaded with it, checked by app/files.py)."""
 
     SCHEMA: ClassVar[RecordSchema]
     FIELDS: ClassVar[tuple[str, ...]] = ()
@@ -167,10 +186,40 @@ class RecordForm(SourcedForm):
     parsed: dict[str, Any]
     # A conflict page posted without choosing a field both people changed.
     missing_choice: bool = False
+    # The file uploaded with the form (kinds whose schema holds one), once accepted.
+    upload: files.Upload | None = None
+    # The stored record being edited: what the rules read for the fields not typed here.
+    _record: dict[str, Any] | None = None
+
+    def bind_record(self, obj: Any) -> None:
+        """Edit ``obj``: its stored values stand for the fields the form does not type (the
+        rule "an address or a file" reads the file kept)."""
+        self._record = {f.name: getattr(obj, f.name) for f in self.SCHEMA.fields}
+
+    def _read_file(self) -> bool:
+        """Read and check the uploaded file, if any; False (the error on the input) when
+        refused."""
+        storage = self.file.data if self.SCHEMA.files else None
+        if storage is None or not getattr(storage, "filename", None):
+            return True
+        try:
+            self.upload = files.read_upload(storage.stream, storage.filename, files.max_bytes())
+        except FieldError as error:
+            self.file.errors = [*self.file.errors, error.text()]
+            return False
+        return True
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
-        result = self.SCHEMA.parse({n: self[n].data for n in self.FIELDS}, self.FIELDS)
+        file_ok = self._read_file()
+        ok &= file_ok
+        raw: dict[str, Any] = {n: self[n].data for n in self.FIELDS}
+        names = self.FIELDS
+        if self.upload is not None:
+            raw |= self.upload.columns()
+            names = (*names, *FILE_COLUMNS)
+        # A refused file is the problem to fix: "an address or a file" would only repeat it.
+        result = self.SCHEMA.parse(raw, names, context=self._record, rules=file_ok)
         for name, message in result.problems:
             self[name].errors = [*self[name].errors, str(message)]
         self.parsed = result.values
@@ -204,6 +253,20 @@ class RecordForm(SourcedForm):
 
     def values(self) -> dict[str, Any]:
         return dict(self.parsed)
+
+    def source(self) -> str | None:
+        """The source typed (or the evidence given as the source); else what the schema lets
+        stand for it: the record's address, or the file uploaded with it."""
+        typed = super().source()
+        if typed:
+            return typed
+        for name in self.SCHEMA.sourced_by:
+            if name == "file":
+                if self.upload is not None:
+                    return file_source(self.upload)
+            elif (value := getattr(self, "parsed", {}).get(name)) is not None:
+                return str(value)
+        return None
 
     def shown(self, name: str, value: Any) -> str:
         """A value as the conflict page shows it (labels, dates, percent; "—")."""
@@ -276,6 +339,8 @@ def record_form(kind: str, *, new: bool = False) -> type[RecordForm]:
         attrs: dict[str, Any] = {f.name: _input(f) for f in fields}
         attrs |= {"SCHEMA": schema, "FIELDS": tuple(f.name for f in fields),
                   "EVIDENCE_SOURCE": kind == "milestone"}
+        if schema.files:
+            attrs["file"] = FileField(_l("Archivo"), description=LazyString(_file_help))
         _FORMS[key] = type(f"{kind.title()}{'New' if new else ''}Form", (RecordForm,), attrs)
     return _FORMS[key]
 
@@ -307,7 +372,7 @@ class MetricImportForm(FlaskForm):
 class SpreadsheetForm(FlaskForm):
     """An edited download: the XLSX workbook, or one sheet's CSV."""
 
-    file = FileField(_l("Hoja de cálculo (XLSX o CSV descargado de aquí)"),
+    file = FileField(_l("Hoja de cálculo (XLSX, ODS o CSV descargado de aquí)"),
                      validators=[FileRequired()])
     source_url = _input(SHEET_SOURCE)
 

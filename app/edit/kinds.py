@@ -142,6 +142,10 @@ def _new_evidence(session: Session, user: User, commitment: Commitment, values: 
     return {**values, "commitment": commitment, **authorship(user)}
 
 
+def _new_progress(session: Session, user: User, commitment: Commitment, values: dict) -> dict:
+    return {**values, "commitment": commitment, **authorship(user)}
+
+
 def _milestone_choices(form: Any, context: Any) -> None:
     commitment = _commitment_of(context)
     form.milestone_id.choices = [SelectChoice("", _l("(el compromiso en general)"))] + [
@@ -158,6 +162,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("milestone", Commitment, _new_milestone, _commitment_page, _commitment_page),
     Kind("evidence", Commitment, _new_evidence, _commitment_page, _commitment_page,
          prepare=_milestone_choices),
+    Kind("progress", Commitment, _new_progress, _commitment_page, _commitment_page),
 )}
 
 

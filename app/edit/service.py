@@ -20,7 +20,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import NotFound
 from werkzeug.utils import secure_filename
 
-from app import records
+from app import files, records
 from app.accounts.service import actor_of, require_admin, require_state
 from app.models import AuditEvent, Commitment, Evidence, Milestone, User
 from app.models.base import Base, Versioned
@@ -80,16 +80,24 @@ def _evidence_of(user: User, obj: Any, evidence: dict[str, Any]) -> dict[str, An
     return {**evidence, "commitment": commitment, "milestone": milestone, **authorship(user)}
 
 
+def _keep(upload: files.Upload | None) -> None:
+    """Keep the file uploaded with a change (by its hash; the values name it)."""
+    if upload is not None:
+        files.store(upload.data)
+
+
 def create_record(
     session: Session, user: User, schema: RecordSchema, values: dict[str, Any], *,
     state_cve: str | None, source: str | None, evidence: dict[str, Any] | None = None,
+    upload: files.Upload | None = None,
 ) -> Any:
     """Create a record under a parent of ``state_cve`` (checked); the source is stored on the
     row (when it has a source column) and on its history event; an evidence item given as
-    the source is added with it."""
+    the source is added with it, and the file uploaded with it (``upload``) is kept."""
     require_state(user, state_cve)
     if not source:
         raise MissingSource()
+    _keep(upload)
     model = schema.model
     if schema.numbered_within:
         parent = values.get(schema.numbered_within.removesuffix("_id"))
@@ -106,6 +114,7 @@ def create_record(
 def update_record(
     session: Session, user: User, schema: RecordSchema, obj: Any, values: dict[str, Any], *,
     source: str | None, expected_version: int | None, evidence: dict[str, Any] | None = None,
+    upload: files.Upload | None = None,
 ) -> bool:
     """Change ``obj``; return whether anything changed (equal values: nothing recorded).
 
@@ -123,6 +132,8 @@ def update_record(
         raise MissingSource()
     if schema.numbered_within:
         _siblings_check(session, schema, getattr(obj, schema.numbered_within), obj, changes)
+    if changes.get("file_sha256"):
+        _keep(upload)
     if changes and "source" in type(obj).__table__.c and type(obj) is not Evidence:
         changes = {**changes, "source": source}
     with records.bulk(session, actor=actor_of(user).name, source=source, user=user) as batch:

@@ -1,6 +1,14 @@
 """The spreadsheet round trip: a state's plans, commitments and milestones out as XLSX (one
 sheet each) or CSV (one file per sheet), edited offline, and back in.
 
+The download is written for Excel and LibreOffice alike: a code column (a status) holds the
+label in the reader's language, with a drop-down list of the labels (data validation over
+the "Listas" sheet), and an "Ayuda" sheet gives each column's label, help and how to type
+it, from the schemas. The upload reads XLSX, ODS (LibreOffice's own format) and CSV in UTF-8
+or in the encodings Excel saves ("CSV (delimitado por comas)": Windows-1252; detected with
+charset-normalizer), comma- or semicolon-separated; a label is read back as its code (either
+language), so re-saving an untouched download changes nothing.
+
 An upload is read and validated whole (types, dates, weights, statuses from common/codes.py,
 records of a state the user may edit, ids that exist, the version each row was downloaded at)
 and every problem is reported by sheet, row and column; only a clean file is applied, all or
@@ -19,9 +27,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from flask import current_app
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,7 +38,7 @@ from app import records
 from app.accounts.service import actor_of, can_edit_state
 from app.downloads import FORMULA_STARTS, neutralise
 from app.models import ActionPlan, Base, Commitment, Milestone, User
-from app.schema import FieldError, RecordSchema
+from app.schema import Field, FieldError, RecordSchema
 from app.schema.records import COMMITMENT, MILESTONE, PLAN, next_number, number_taken
 from common.text import xml_safe
 
@@ -76,10 +85,20 @@ class Sheet:
         return None
 
     def cell(self, obj: Any, column: str) -> Any:
+        """What the download writes: a code as its label (what the drop-down offers)."""
         value = getattr(obj, column)
         if self.schema.has(column):
-            return self.schema.field(column).cell(value)
+            field = self.schema.field(column)
+            if field.codes is not None and value is not None:
+                return field.codes.label(value)
+            return field.cell(value)
         return value
+
+    def coded(self) -> list[tuple[int, Field]]:
+        """The code columns (1-based position, field): those with a drop-down list."""
+        return [(number, self.schema.field(name))
+                for number, name in enumerate(self.header, start=1)
+                if name in self.columns and self.schema.field(name).codes is not None]
 
 
 SHEETS = (
@@ -113,29 +132,125 @@ def export(session: Session, cve: str) -> dict[str, list[list[Any]]]:
     return out
 
 
-def xlsx_bytes(sheets: dict[str, list[list[Any]]]) -> bytes:
-    """One worksheet per sheet; text written as text (never a formula), as the downloads do."""
-    from openpyxl import Workbook
+# The sheets a download adds for the reader, which an upload skips (in any language).
+HELP_SHEET = _l("Ayuda")
+LISTS_SHEET = _l("Listas")
+# Rows a drop-down list covers below the header (rows added by hand get it too).
+VALIDATED_ROWS = 2000
+
+
+def _reader_sheets() -> set[str]:
+    """The help and lists sheets' names in every language of the site."""
+    names = set()
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            names |= {str(HELP_SHEET), str(LISTS_SHEET)}
+    return names
+
+
+def _append(ws: Any, row: list[Any]) -> None:
+    """A row of cells: numbers, dates and empty cells typed; text as text, never a formula."""
     from openpyxl.cell import WriteOnlyCell
 
+    cells = []
+    for value in row:
+        if value is None or isinstance(value, int | float | date):
+            cell = WriteOnlyCell(ws)
+            cell.value = value  # the same as WriteOnlyCell(ws, value), which types no date
+        else:
+            cell = WriteOnlyCell(ws, value=xml_safe(str(neutralise(str(value)))))
+            cell.data_type = "s"
+        cells.append(cell)
+    ws.append(cells)
+
+
+def xlsx_bytes(sheets: dict[str, list[list[Any]]]) -> bytes:
+    """One worksheet per sheet, a drop-down list on each code column, the lists and the help.
+
+    Text is written as text (never a formula), as the downloads do.
+    """
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter, quote_sheetname
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     book = Workbook(write_only=True)
+    lists_title = str(LISTS_SHEET)
+    lists: list[tuple[Field, list[str]]] = []  # one column of the lists sheet each
     for name, rows in sheets.items():
         ws = book.create_sheet(name)
+        ws.freeze_panes = "A2"
         for row in rows:
-            cells = []
-            for value in row:
-                if value is None or isinstance(value, int | float | date):
-                    cell = WriteOnlyCell(ws)
-                    cell.value = value  # the same as WriteOnlyCell(ws, value), which types no date
-                    cells.append(cell)
-                else:
-                    cell = WriteOnlyCell(ws, value=xml_safe(str(neutralise(str(value)))))
-                    cell.data_type = "s"
-                    cells.append(cell)
-            ws.append(cells)
+            _append(ws, row)
+        for number, coded in BY_NAME[name].coded() if name in BY_NAME else []:
+            assert coded.codes is not None
+            labels = [coded.codes.label(code) for code in coded.codes.codes]
+            lists.append((coded, labels))
+            column = get_column_letter(len(lists))
+            source = f"{quote_sheetname(lists_title)}!${column}$2:${column}${len(labels) + 1}"
+            validation = DataValidation(
+                type="list", formula1=source, allow_blank=not coded.required,
+                showErrorMessage=True, errorStyle="stop",
+                errorTitle=_("Valor no válido"),
+                error=_("Elija uno de la lista: %(values)s", values=", ".join(labels)))
+            letter = get_column_letter(number)
+            validation.add(f"{letter}2:{letter}{VALIDATED_ROWS}")
+            ws.data_validations.append(validation)
+    _help_sheet(book.create_sheet(str(HELP_SHEET)), [s for s in SHEETS if s.name in sheets])
+    ws = book.create_sheet(lists_title)
+    _append(ws, [str(field.label) for field, _labels in lists])
+    for index in range(max((len(labels) for _field, labels in lists), default=0)):
+        _append(ws, [labels[index] if index < len(labels) else None
+                     for _field, labels in lists])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _how_to_type(field: Field) -> str:
+    """How a column's value is typed, in the reader's language."""
+    if field.codes is not None:
+        return _("Uno de la lista: %(values)s",
+                 values=", ".join(field.codes.label(c) for c in field.codes.codes))
+    return str({
+        "text": _l("Texto"), "long_text": _l("Texto"), "url": _l("Dirección que empieza con "
+                                                                   "http:// o https://"),
+        "integer": _l("Número entero"), "number": _l("Número (punto decimal)"),
+        "percent": _l("Porcentaje de 0 a 100 (75 o 75.5)"),
+        "date": _l("Fecha (AAAA-MM-DD o DD/MM/AAAA)"),
+        "partial_date": _l("Fecha: AAAA, AAAA-MM o AAAA-MM-DD"),
+    }.get(field.type, ""))
+
+
+def _help_sheet(ws: Any, sheets: list[Sheet]) -> None:
+    """Each sheet's columns: name, label, whether required, help and how to type it."""
+    _append(ws, [_("Cómo usar este libro: edite las hojas de datos y súbalo en «Subir una hoja "
+                   "de cálculo»; se revisa entero y, si algo no se puede leer, no se guarda "
+                   "nada. No cambie las columnas id ni version; una fila con id vacío agrega "
+                   "un registro. Las hojas «%(help)s» y «%(lists)s» no se leen al subirlo.",
+                   help=str(HELP_SHEET), lists=str(LISTS_SHEET))])
+    _append(ws, [])
+    _append(ws, [_("Hoja"), _("Columna"), _("Nombre"), _("Obligatoria"), _("Cómo se escribe"),
+                 _("Ayuda")])
+    for sheet in sheets:
+        fixed = {
+            "id": _("Identificador del registro: no lo cambie; vacío en una fila nueva."),
+            "version": _("La versión descargada: no la cambie; vacía en una fila nueva. Si "
+                         "otra persona cambió el registro después, la fila se rechaza."),
+        }
+        for name in sheet.header:
+            if name in fixed:
+                _append(ws, [sheet.name, name, "", "", "", fixed[name]])
+            elif name == sheet.parent:
+                _append(ws, [sheet.name, name, "", _("sí"), _("Número entero"),
+                             _("El registro al que pertenece (su id); no se cambia aquí.")])
+            elif name not in sheet.columns:
+                _append(ws, [sheet.name, name, "", "", "",
+                             _("Para orientarse: no se cambia aquí.")])
+            else:
+                field = sheet.schema.field(name)
+                _append(ws, [sheet.name, name, str(field.label),
+                             _("sí") if field.required else _("no"), _how_to_type(field),
+                             str(field.help or "")])
 
 
 def csv_text(rows: list[list[Any]]) -> str:
@@ -199,7 +314,7 @@ class Upload:
 
 
 class UnreadableFile(ValueError):
-    """The upload is neither an XLSX workbook nor a CSV file of one of the sheets;
+    """The upload is neither a workbook (XLSX, ODS) nor a CSV file of one of the sheets;
     ``headers``: the sheets whose headers the file should have had (a CSV's)."""
 
     def __init__(self, message: str, headers: tuple[Sheet, ...] = ()) -> None:
@@ -207,30 +322,99 @@ class UnreadableFile(ValueError):
         self.headers = headers
 
 
-def read_file(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
-    """The sheets of an uploaded XLSX workbook, or the one sheet of a CSV (by its header)."""
-    if data.startswith(b"PK\x03\x04"):
-        from openpyxl import load_workbook
 
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            # Cells are converted while read (a date cell of an absurd number fails here).
-            out = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}
-            book.close()
-        except Exception:  # noqa: BLE001  (openpyxl raises many kinds)
-            raise UnreadableFile(_("%(file)s: no es un libro XLSX legible. Guárdelo de nuevo "
-                                   "como «Libro de Excel (.xlsx)».", file=filename)) from None
-        return out
+ODS_TYPE = "application/vnd.oasis.opendocument.spreadsheet"
+# What libmagic calls the workbooks of Excel 97-2003 (.xls).
+OLD_EXCEL = ("application/vnd.ms-excel", "application/x-ole-storage", "application/CDFV2",
+             "application/msword")
+# The encodings spreadsheet programs save a CSV in besides UTF-8: Excel's "CSV (delimitado
+# por comas)" (Windows-1252), "CSV (Macintosh)" and "CSV (MS-DOS)".
+CSV_ENCODINGS = ["cp1252", "mac_roman", "cp850"]
+
+
+def read_file(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
+    """The sheets of an uploaded workbook (XLSX or ODS), or the one sheet of a CSV (known by
+    its header). The type is read from the content, not the name."""
+    from app.files import content_type
+
+    found = content_type(data) if data else "text/plain"
+    if found == ODS_TYPE:
+        return _read_ods(data, filename)
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data, filename)
+    if found in OLD_EXCEL:
+        raise UnreadableFile(_("%(file)s: es un libro de Excel 97-2003 (.xls), que no se lee "
+                               "aquí. Guárdelo como «Libro de Excel (.xlsx)» y súbalo de nuevo.",
+                               file=filename))
+    return _read_csv(data, filename)
+
+
+def _read_xlsx(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
+    from openpyxl import load_workbook
+
     try:
-        text = data.decode("utf-8-sig")
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # Cells are converted while read (a date cell of an absurd number fails here).
+        out = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}
+        book.close()
+    except Exception:  # noqa: BLE001  (openpyxl raises many kinds)
+        raise UnreadableFile(_("%(file)s: no es un libro XLSX legible. Guárdelo de nuevo "
+                               "como «Libro de Excel (.xlsx)».", file=filename)) from None
+    return out
+
+
+def _read_ods(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
+    """An ODS workbook's sheets (pandas with odfpy), cells as Python values."""
+    import pandas as pd
+
+    try:
+        frames = pd.read_excel(io.BytesIO(data), engine="odf", sheet_name=None, header=None,
+                               dtype=object)
+    except Exception:  # noqa: BLE001  (odfpy and pandas raise many kinds)
+        raise UnreadableFile(_("%(file)s: no es una hoja de cálculo ODS legible. Ábrala en "
+                               "LibreOffice y guárdela de nuevo (.ods o .xlsx).",
+                               file=filename)) from None
+    return {str(name): [[_ods_value(v) for v in row] for row in frame.itertuples(index=False)]
+            for name, frame in frames.items()}
+
+
+def _ods_value(value: Any) -> Any:
+    """A cell as pandas read it, as openpyxl would give it: None for empty, datetimes."""
+    import pandas as pd
+
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _decode(data: bytes, filename: str) -> str:
+    """A CSV's text: UTF-8 (with or without BOM), else the encoding charset-normalizer finds
+    among those spreadsheet programs save (Excel's Windows-1252 above all)."""
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UnreadableFile(_("%(file)s: no es texto UTF-8 ni un libro XLSX. Suba el libro "
-                               "XLSX, o guarde el CSV como «CSV UTF-8».", file=filename)) from None
-    rows = [list(r) for r in csv.reader(io.StringIO(text))]
-    header = rows[0] if rows else []
-    for sheet in SHEETS:
-        if header == sheet.header:
-            return {sheet.name: rows}
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=CSV_ENCODINGS).best()
+    if best is None or "\x00" in str(best):
+        raise UnreadableFile(_("%(file)s: no se pudo leer como texto (ni UTF-8 ni Windows-1252) "
+                               "ni como libro XLSX u ODS. Súbalo como libro (.xlsx u .ods), o "
+                               "en Excel use «Guardar como» › «CSV UTF-8 (delimitado por "
+                               "comas)».", file=filename))
+    return str(best)
+
+
+def _read_csv(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
+    text = _decode(data, filename)
+    for delimiter in (",", ";", "\t"):  # ";": Excel where the decimal separator is a comma
+        rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        header = rows[0] if rows else []
+        for sheet in SHEETS:
+            if header == sheet.header:
+                return {sheet.name: rows}
     raise UnreadableFile(_("%(file)s: el encabezado no es el de una hoja descargada de aquí "
                            "(los de cada hoja, abajo).", file=filename), SHEETS)
 
@@ -238,8 +422,9 @@ def read_file(data: bytes, filename: str) -> dict[str, list[list[Any]]]:
 def validate(session: Session, user: User, sheets: dict[str, list[list[Any]]]) -> Upload:
     """Check every cell of every sheet; collect the changes a clean file would make."""
     upload = Upload()
+    skipped = _reader_sheets()
     for name in sheets:
-        if name not in BY_NAME:
+        if name not in BY_NAME and name not in skipped:
             upload.problem(name, None, None, _("hoja desconocida (se esperan: %(sheets)s)",
                                                sheets=", ".join(BY_NAME)))
     for sheet in SHEETS:

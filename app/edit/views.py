@@ -57,6 +57,13 @@ def _record_page(kind: kinds.Kind, form: Any, obj: Any, context: Any) -> str:
                            delete_form=DeleteForm(version=str(obj.version)) if obj else None)
 
 
+def _refuse_oversized() -> None:
+    """413 before reading a body far larger than a file may be (the form's own fields are
+    small): a file just over the limit gets the form's message instead."""
+    if (request.content_length or 0) > current_app.config["EVIDENCE_MAX_BYTES"] + 65_536:
+        raise RequestEntityTooLarge()
+
+
 def _state_cve(parent: Any) -> str | None:
     return parent.cve_ent if isinstance(parent, State) else service.state_of(db.session, parent)
 
@@ -79,6 +86,7 @@ def new_record(kind: str, parent_key: str) -> Any:
     require_state(current_user, state_cve)
     if (existing := k.existing(db.session, parent)) is not None:
         return redirect(url_for("edit.edit_record", kind=kind, obj_id=existing.id))
+    _refuse_oversized()
     form = k.form(new=True)()
     k.prepare(form, parent)
     if form.validate_on_submit() and form.require_source():
@@ -86,7 +94,7 @@ def new_record(kind: str, parent_key: str) -> Any:
         try:
             obj = service.create_record(db.session, current_user, k.schema, values,
                                         state_cve=state_cve, source=form.source(),
-                                        evidence=form.evidence())
+                                        evidence=form.evidence(), upload=form.upload)
             db.session.commit()
         except IntegrityError:
             return _duplicate(k, form, None, parent)
@@ -118,8 +126,10 @@ def edit_record(kind: str, obj_id: int) -> Any:
     k = kinds.kind_or_404(kind)
     obj = get_or_404(db.session, k.model, obj_id)
     service.check(db.session, current_user, obj)
+    _refuse_oversized()
     form = k.form()()
     k.prepare(form, obj)
+    form.bind_record(obj)
     if not _posted():
         form.load(obj, _last_event(k, obj_id))
     if form.validate_on_submit():
@@ -127,6 +137,7 @@ def edit_record(kind: str, obj_id: int) -> Any:
             changed = service.update_record(
                 db.session, current_user, k.schema, obj, form.values(), source=form.source(),
                 evidence=form.evidence(), expected_version=form.expected_version(),
+                upload=form.upload,
             )
             db.session.commit()
         except service.MissingSource:

@@ -23,6 +23,7 @@ from .local import (
     ProgrammeCount,
     ProgrammeCountPlan,
     ProgrammeFact,
+    ProgressReport,
     StlMember,
 )
 from .metric import Institution, InstitutionAlias, MetricRound, MetricScore, PublishedFigure
@@ -54,6 +55,7 @@ __all__ = [
     "ProgrammeCount",
     "ProgrammeCountPlan",
     "ProgrammeFact",
+    "ProgressReport",
     "PublishedFigure",
     "SignInAttempt",
     "Source",

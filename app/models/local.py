@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from common.codes import (
     BASES,
     COUNT_ROLES,
+    FILE_TYPES,
     MILESTONE_STATUSES,
     PROGRAMMES,
     SCOPES,
@@ -238,6 +239,10 @@ class Commitment(Versioned, Base):
     evidence: Mapped[list[Evidence]] = relationship(
         back_populates="commitment", cascade="all, delete-orphan"
     )
+    progress_reports: Mapped[list[ProgressReport]] = relationship(
+        back_populates="commitment", cascade="all, delete-orphan",
+        order_by="(ProgressReport.reported_on.desc(), ProgressReport.id.desc())",
+    )
 
 
 class CommitmentTheme(Base):
@@ -326,8 +331,33 @@ class Milestone(Versioned, Base):
     )
 
 
-class Evidence(Versioned, Base):
-    """A link or file reference that proves a milestone's or commitment's status."""
+# The file columns of a record that may hold one (evidence, a progress report).
+FILE_CHECKS = (
+    f"file_type IS NULL OR {FILE_TYPES.sql_in('file_type')}",
+    "(file_sha256 IS NULL AND file_name IS NULL AND file_size IS NULL AND file_type IS NULL) "
+    "OR (file_sha256 IS NOT NULL AND file_name IS NOT NULL AND file_size IS NOT NULL "
+    "AND file_type IS NOT NULL)",
+)
+
+
+class WithFile:
+    """A file held by the record: kept once, by its content's SHA-256, in the folder of
+    EVIDENCE_FILES_DIR (app/files.py); the row keeps the name it was uploaded with, its size,
+    the type read from its content and the hash. A soft-deleted row keeps its file."""
+
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    file_size: Mapped[int | None]
+    file_type: Mapped[str | None] = mapped_column(String(100))
+    file_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+def _file_checks() -> tuple[CheckConstraint, ...]:
+    return (CheckConstraint(FILE_CHECKS[0], name="file_type_known"),
+            CheckConstraint(FILE_CHECKS[1], name="file_whole"))
+
+
+class Evidence(WithFile, Versioned, Base):
+    """A link or a file that proves a milestone's or commitment's status (or both)."""
 
     __tablename__ = "evidence"
     __dataset__ = OWNER
@@ -337,7 +367,8 @@ class Evidence(Versioned, Base):
         CheckConstraint(
             "milestone_id IS NOT NULL OR commitment_id IS NOT NULL", name="has_subject"
         ),
-        CheckConstraint("url IS NOT NULL OR file_ref IS NOT NULL", name="has_target"),
+        CheckConstraint("url IS NOT NULL OR file_sha256 IS NOT NULL", name="has_target"),
+        *_file_checks(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -349,7 +380,6 @@ class Evidence(Versioned, Base):
     )
     title: Mapped[str] = mapped_column(String(300))
     url: Mapped[str | None] = mapped_column(Text)
-    file_ref: Mapped[str | None] = mapped_column(Text)
     dated: Mapped[date | None]  # the evidence's own date (a report's, a minute's)
     proves: Mapped[str | None] = mapped_column(Text)  # what it shows
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
@@ -358,3 +388,28 @@ class Evidence(Versioned, Base):
 
     commitment: Mapped[Commitment | None] = relationship(back_populates="evidence")
     milestone: Mapped[Milestone | None] = relationship(back_populates="evidence")
+
+
+class ProgressReport(WithFile, Versioned, Base):
+    """A dated narrative entry on a commitment's progress, as a secretariat reports it at a
+    session: what was done, from which source, with an optional file."""
+
+    # Not "progress_report": frictionless takes any file named *report.json for one of its
+    # validation reports, so the data package's progress_report.json could not be checked.
+    __tablename__ = "progress_entry"
+    __dataset__ = OWNER
+    __owners__ = (("commitment_id", "Commitment"),)
+    __table_args__ = _file_checks()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(
+        ForeignKey("commitment.id", ondelete="CASCADE"), index=True
+    )
+    reported_on: Mapped[date]  # the date the progress was reported (a session's)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    added_by_label: Mapped[str | None] = mapped_column(String(120))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    commitment: Mapped[Commitment] = relationship(back_populates="progress_reports")

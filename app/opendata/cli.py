@@ -24,9 +24,17 @@ def export_command(folder: Path, with_accounts: bool) -> None:
     SHA-256 in datapackage.json (checked by `flask import`)."""
     if folder.exists() and any(folder.iterdir()):
         raise click.ClickException(f"{folder} is not empty; export into a new or empty folder")
-    files = export_package(db.session, folder, with_accounts=with_accounts)
-    db.session.rollback()  # read only
-    click.echo(f"Exported {len(files) - 1} tables to {folder}"
+    from app import files as stored
+
+    try:
+        written = export_package(db.session, folder, with_accounts=with_accounts,
+                                 store=stored.folder())
+    except PackageError as exc:
+        raise click.ClickException(f"nothing was exported: {exc}") from exc
+    finally:
+        db.session.rollback()  # read only
+    copied = sum(1 for name in written if name.startswith("files/"))
+    click.echo(f"Exported {len(written) - 1 - copied} tables and {copied} files to {folder}"
                + (" (with the accounts: keep it private)" if with_accounts
                   else " (without account data)"))
 
@@ -38,7 +46,9 @@ def import_command(folder: Path) -> None:
     """Load the data package in FOLDER into this (empty) database, all or nothing: every
     file's hash, row, field, key and reference is checked before anything is written."""
     try:
-        counts = import_package(db.session, folder)
+        from app import files as stored
+
+        counts = import_package(db.session, folder, store=stored.folder())
         db.session.commit()
     except PackageError as exc:
         db.session.rollback()
@@ -47,7 +57,9 @@ def import_command(folder: Path) -> None:
         db.session.rollback()
         raise click.ClickException(f"nothing was imported: {exc.__class__.__name__}: "
                                    f"{str(exc).splitlines()[0]}") from exc
-    click.echo(f"Imported {sum(counts.values())} rows into {len(counts)} tables")
+    copied = counts.pop("files", 0)
+    click.echo(f"Imported {sum(counts.values())} rows into {len(counts)} tables"
+               + (f" and {copied} files" if copied else ""))
 
 
 def init_app(app: Flask) -> None:

@@ -12,12 +12,20 @@ table, every primary key for repeats and every reference for a row it names (on 
 databases: SQLite does not enforce foreign keys); any problem, named by file, row and field,
 leaves the database as it was. The hashes catch a file changed by accident or by hand after
 the export; they are no signature (whoever rewrites a file can rewrite its hash).
+
+Uploaded files (evidence, progress reports: every table with a ``file_sha256`` column) go
+with the rows: ``export_package`` copies each file a row names, withdrawn rows' included, from
+the store (EVIDENCE_FILES_DIR) to ``files/<sha256>`` and lists it in the descriptor's
+``files`` (path, hash, bytes); ``import_package`` checks each one's bytes against its hash
+(and that every file a row names is there) before anything is written, then puts them back
+into the store byte for byte.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -129,13 +137,59 @@ def schema_revision(session: Session) -> str | None:
         return None
 
 
-def export_package(session: Session, folder: Path, with_accounts: bool = False) -> list[str]:
+FILES = "files"
+_FILE_PATH = re.compile(r"^files/([0-9a-f]{64})$")
+
+
+def _file_tables(chosen: Iterable[Table]) -> list[Table]:
+    return [t for t in chosen if "file_sha256" in t.c]
+
+
+def _named_files(session: Session, chosen: Iterable[Table]) -> dict[str, str]:
+    """Every file a row names (withdrawn rows too): hash -> the first table naming it."""
+    named: dict[str, str] = {}
+    for table in _file_tables(chosen):
+        for (sha256,) in session.connection().execute(
+                select(table.c.file_sha256).where(table.c.file_sha256.is_not(None))):
+            named.setdefault(sha256, table.name)
+    return named
+
+
+def export_files(session: Session, folder: Path, store: Path | None,
+                 with_accounts: bool = False) -> list[dict[str, Any]]:
+    """Copy every file a row names from ``store`` into ``folder``/files; return their entries
+    for the descriptor (ordered by hash). PackageError when the store lacks one."""
+    from app import files
+
+    entries = []
+    for sha256, table in sorted(_named_files(session, tables(with_accounts)).items()):
+        try:
+            if store is None:
+                raise FileNotFoundError(sha256)
+            data = files.read(sha256, store)
+        except FileNotFoundError:
+            raise PackageError(f"{table}: the file {sha256} is missing from the store "
+                               f"({store}); restore EVIDENCE_FILES_DIR first") from None
+        except ValueError as exc:
+            raise PackageError(f"{table}: {exc}") from None
+        (folder / FILES).mkdir(exist_ok=True)
+        (folder / FILES / sha256).write_bytes(data)
+        entries.append({"path": f"{FILES}/{sha256}", "hash": f"sha256:{sha256}",
+                        "bytes": len(data)})
+    return entries
+
+
+def export_package(session: Session, folder: Path, with_accounts: bool = False,
+                   store: Path | None = None) -> list[str]:
     """Write the whole database into ``folder`` as the data package; return the files.
 
     Without ``with_accounts``, account data is left out (the accounts table and every column
-    naming an account): what remains is the open data, withdrawn rows included.
+    naming an account): what remains is the open data, withdrawn rows included. Every
+    uploaded file a row names is copied from ``store`` (the folder of EVIDENCE_FILES_DIR)
+    into ``files/`` and listed in the descriptor.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    file_entries = export_files(session, folder, store, with_accounts)
     written, hashes, empty = [], {}, set()
     for table in tables(with_accounts):
         name = f"{table.name}.json"
@@ -147,9 +201,10 @@ def export_package(session: Session, folder: Path, with_accounts: bool = False) 
         if not rows:
             empty.add(table.name)
         written.append(name)
-    package = descriptor(with_accounts=with_accounts, empty=empty, hashes=hashes)
+    package = descriptor(with_accounts=with_accounts, empty=empty, hashes=hashes,
+                         files=file_entries)
     (folder / DESCRIPTOR).write_text(dumps_descriptor(package), encoding="utf-8")
-    return [DESCRIPTOR, *written]
+    return [DESCRIPTOR, *written, *(e["path"] for e in file_entries)]
 
 
 # --- Import -------------------------------------------------------------------------------
@@ -205,12 +260,50 @@ def _checked_file(folder: Path, name: str, spec: dict[str, Any]) -> Any:
     return _parse_json(path, data)
 
 
+def read_files(folder: Path, package: dict[str, Any],
+               data: dict[str, list[dict[str, Any]]]) -> dict[str, bytes]:
+    """The uploaded files the descriptor lists (hash -> bytes), each checked against its
+    hash, and every file a row names among them."""
+    listed = package.get(FILES, [])
+    if not isinstance(listed, list):
+        raise PackageError(f"{DESCRIPTOR}: {FILES} is not a list")
+    out: dict[str, bytes] = {}
+    for number, entry in enumerate(listed, start=1):
+        path = entry.get("path") if isinstance(entry, dict) else None
+        match = _FILE_PATH.match(path) if isinstance(path, str) else None
+        if match is None or not isinstance(path, str):
+            raise PackageError(f"{DESCRIPTOR}: {FILES} entry {number} has no path "
+                               "files/<sha256>")
+        name = match.group(1)
+        if entry.get("hash") != f"sha256:{name}":
+            raise PackageError(f"{DESCRIPTOR}: {FILES} entry {number} ({path}): its hash is "
+                               f"not sha256:{name}")
+        content = _read_bytes(folder, path)
+        actual = hashlib.sha256(content).hexdigest()
+        if actual != name:
+            raise PackageError(f"{path}: its SHA-256 is {actual}, not {name}: the file was "
+                               "changed after the export")
+        out[name] = content
+    for table in _file_tables(tables(with_accounts=True)):
+        for number, row in enumerate(data.get(table.name, []), start=1):
+            sha256 = row.get("file_sha256")
+            if sha256 is not None and sha256 not in out:
+                raise PackageError(f"{table.name}.json, row {number}, field file_sha256: the "
+                                   f"file {sha256} is not in the package ({FILES}/)")
+    return out
+
+
 def read_package(folder: Path) -> dict[str, list[dict[str, Any]]]:
     """Read and check every resource of the package in ``folder``: table -> rows.
 
     Checks, before anything is written: each file's hash, each row and field against its
     table, repeated primary keys, and that every reference names a row of the package.
     """
+    return _read_package(folder)[0]
+
+
+def _read_package(folder: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, bytes]]:
+    """The rows of every table and the uploaded files, all checked."""
     package = _parse_json(DESCRIPTOR, _read_bytes(folder, DESCRIPTOR))
     if not isinstance(package, dict):
         raise PackageError(f"{DESCRIPTOR}: not a JSON object")
@@ -231,7 +324,7 @@ def read_package(folder: Path) -> dict[str, list[dict[str, Any]]]:
         else:  # an account table of a package made without accounts
             data[name] = []
     _check_keys(every, data, {n: r["path"] for n, r in resources.items()})
-    return data
+    return data, read_files(folder, package, data)
 
 
 def _check_rows(table: Table, path: str, content: Any) -> list[dict[str, Any]]:
@@ -292,12 +385,19 @@ def _check_keys(every: dict[str, Table], data: dict[str, list[dict[str, Any]]],
                            if target not in paths else ""))
 
 
-def import_package(session: Session, folder: Path) -> dict[str, int]:
-    """Load the package in ``folder`` into the (empty) database; return rows per table.
+def import_package(session: Session, folder: Path,
+                   store: Path | None = None) -> dict[str, int]:
+    """Load the package in ``folder`` into the (empty) database; return rows per table (and,
+    under "files", how many uploaded files were put back into ``store``).
 
-    Nothing is committed here: the caller commits, or rolls back on any error.
+    Nothing is committed here: the caller commits, or rolls back on any error. The files are
+    written once every row is in (a file already in the store with the same hash is left).
     """
-    data = read_package(folder)
+    from app import files
+
+    data, uploaded = _read_package(folder)
+    if uploaded and store is None:
+        raise PackageError(f"the package holds {len(uploaded)} files but no store was given")
     _check_empty(session)
     connection = session.connection()
     counts = {}
@@ -308,6 +408,10 @@ def import_package(session: Session, folder: Path) -> dict[str, int]:
         counts[table.name] = len(rows)
     if connection.dialect.name == "postgresql":
         _advance_sequences(session)
+    for content in uploaded.values():
+        files.store(content, store)
+    if uploaded:
+        counts[FILES] = len(uploaded)
     return counts
 
 

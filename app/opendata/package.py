@@ -182,11 +182,13 @@ def resource(table: Table, with_accounts: bool, path: str, included: set[str],
 
 def descriptor(with_accounts: bool = False, empty: set[str] | frozenset[str] = frozenset(),
                hashes: dict[str, str] | None = None,
-               schema_revision: str | None = None) -> dict[str, Any]:
+               schema_revision: str | None = None,
+               files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The package descriptor (no date of its own, so equal data gives equal bytes).
 
     ``empty`` names the tables without rows (listed as plain data resources); ``hashes``
-    gives each file's SHA-256 (``flask export`` writes them, ``flask import`` checks them).
+    gives each file's SHA-256 (``flask export`` writes them, ``flask import`` checks them);
+    ``files`` lists the uploaded files copied into files/ (path, hash, bytes).
     """
     chosen = tables(with_accounts)
     included = {t.name for t in chosen}
@@ -211,4 +213,8 @@ def descriptor(with_accounts: bool = False, empty: set[str] | frozenset[str] = f
     }
     if schema_revision is not None:
         package["estado_abierto_schema"] = schema_revision
+    if files is not None:
+        # Not resources (they are not tables): the evidence's and progress reports' files,
+        # each named files/<sha256> as their rows' file_sha256 says.
+        package["files"] = files
     return package

@@ -28,12 +28,14 @@ def site_url(endpoint: str, **values: Any) -> str:
 
 
 # The page of a changed record, by its table: (endpoint, its argument, where the value comes
-# from). Parts of a commitment (milestones, evidence, assessments, themes, goals) show on the
-# commitment's page; a state's exercise and its secretariat on the state's page.
+# from). Parts of a commitment (milestones, evidence, progress reports, assessments, themes,
+# goals) show on the commitment's page; a state's exercise and its secretariat on the state's
+# page.
 _RECORD_PAGES: dict[str, tuple[str, str, str]] = {
     "commitment": ("plans.commitment", "commitment_id", "entity_id"),
     "milestone": ("plans.commitment", "commitment_id", "commitment_id"),
     "evidence": ("plans.commitment", "commitment_id", "commitment_id"),
+    "progress_entry": ("plans.commitment", "commitment_id", "commitment_id"),
     "assessment": ("plans.commitment", "commitment_id", "commitment_id"),
     "commitment_theme": ("plans.commitment", "commitment_id", "commitment_id"),
     "commitment_sdg": ("plans.commitment", "commitment_id", "commitment_id"),

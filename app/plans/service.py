@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session, selectinload
+from werkzeug.exceptions import NotFound
 
 from app import params
 from app.listing import ListSpec, ListView, Sort, columns, order_select, where_equal
@@ -28,6 +29,7 @@ from app.models import (
     Milestone,
     ProgrammeCount,
     ProgrammeFact,
+    ProgressReport,
     State,
     StlMember,
 )
@@ -302,6 +304,17 @@ class PlanDetail:
     # Commitments the plan's source counts that have no title here ("título desconocido").
     untitled: int = 0
     facts: Sequence[ProgrammeFact] = ()
+    # The progress reports of its commitments, newest first (the plan's timeline).
+    reports: Sequence[ProgressReport] = ()
+
+
+def progress_reports(session: Session, *where: ColumnElement[bool]) -> Sequence[ProgressReport]:
+    """Progress reports matching ``where``, newest report first (the public timeline)."""
+    return session.scalars(
+        select(ProgressReport).where(*where)
+        .options(selectinload(ProgressReport.commitment))
+        .order_by(ProgressReport.reported_on.desc(), ProgressReport.id.desc())
+    ).all()
 
 
 def untitled(plan: ActionPlan, recorded: int) -> int:
@@ -335,6 +348,8 @@ def plan_detail(session: Session, plan: ActionPlan) -> PlanDetail:
         proactive=sum(1 for c in commitments if (c.label or "").startswith("P")),
         untitled=untitled(plan, len(commitments)),
         facts=programme_facts(session, ProgrammeFact.plan_id == plan.id),
+        reports=progress_reports(session, ProgressReport.commitment_id.in_(
+            [c.id for c in commitments])),
     )
 
 
@@ -468,6 +483,8 @@ class CommitmentDetail(CommitmentRecord):
 
     history: list[Change]
     frameworks: dict[str, list]
+    # Its progress reports, newest first (the public timeline).
+    reports: Sequence[ProgressReport]
 
 
 def commitment_evidence(c: Commitment) -> list[Evidence]:
@@ -496,7 +513,21 @@ def commitment_detail(session: Session, c: Commitment) -> CommitmentDetail:
         history=describe_all(latest_events(session, AuditEvent.commitment_id == c.id,
                                            limit=None)),
         frameworks=frameworks,
+        reports=progress_reports(session, ProgressReport.commitment_id == c.id),
     )
+
+
+def record_file(session: Session, kind: str, obj_id: int) -> Evidence | ProgressReport:
+    """The live evidence item or progress report whose file is asked for; 404 when it is
+    deleted, has no file, or ``kind`` is not one that holds files."""
+    obj: Evidence | ProgressReport | None = None
+    if kind == "evidence":
+        obj = session.get(Evidence, obj_id)
+    elif kind == "progress":
+        obj = session.get(ProgressReport, obj_id)
+    if obj is None or obj.deleted_at is not None or obj.file_sha256 is None:
+        raise NotFound()
+    return obj
 
 
 # --- Change history ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 from werkzeug import Response
 
+from app import files
 from app.extensions import db
 from app.listing import ListView, Page, paginate, parse_list, respond
 from app.models import ActionPlan, AuditEvent, Commitment, State
@@ -21,7 +22,15 @@ from app.params import day, get_or_404, parse
 from app.pdf import html_to_pdf
 from app.schema.history import entity_label
 from app.schema.records import SCHEMAS
-from common.codes import BASES, COUNT_ROLES, PROGRAMMES, PROGRESS_STATES, SCOPES, STAGES
+from common.codes import (
+    BASES,
+    COUNT_ROLES,
+    FILE_TYPES,
+    PROGRAMMES,
+    PROGRESS_STATES,
+    SCOPES,
+    STAGES,
+)
 
 from . import bp, figures, report, service
 from .feeds import atom_response, site_url
@@ -59,6 +68,11 @@ def tracker_helpers() -> dict[str, object]:
         "basis_labels": BASES,
         "count_roles": COUNT_ROLES,
     }
+
+
+# How a record's file is linked and described, on every page (edit forms' macros included).
+bp.record_once(lambda state: state.app.jinja_env.globals.update(
+    file_url=files.file_url, file_size=files.format_size, file_types=FILE_TYPES))
 
 
 def _sql_list(view: ListView, stmt: Select, enrich: Callable[[Session, Sequence[Any]], list],
@@ -151,6 +165,13 @@ def commitment(commitment_id: int) -> str:
         "plans/commitment.html", **vars(detail), c=c, plan=c.plan,
         framework_labels=FRAMEWORK_LABELS, today=service.today(),
     )
+
+
+@bp.get("/files/<kind>/<int:obj_id>")
+def record_file(kind: str, obj_id: int) -> Response:
+    """The file of an evidence item or a progress report, as a download (never shown inline);
+    404 for a deleted record or one without a file."""
+    return files.download(service.record_file(db.session, kind, obj_id))
 
 
 def _feed(endpoint: str, page: str, title: str, condition: Any, **ids: Any) -> Response:

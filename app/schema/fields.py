@@ -36,7 +36,7 @@ _DAY_FIRST = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 EMPTY = "—"
 
 Type = Literal["text", "long_text", "integer", "number", "percent", "date", "partial_date",
-               "code", "url", "reference"]
+               "code", "url", "reference", "size"]
 
 
 class FieldError(ValueError):
@@ -149,7 +149,8 @@ class Field:
             raise FieldError(_l("«%(value)s» no es un número entero"), value=_short(raw))
         return int(self._bounded(value, INT_MIN, INT_MAX))
 
-    _parse_reference = _parse_integer
+    # A reference is a row's id; a size a number of bytes (shown as "12,3 kB").
+    _parse_reference = _parse_size = _parse_integer
 
     def _number_of(self, raw: Any, *, comma: bool = False) -> float:
         if isinstance(raw, bool):
@@ -228,13 +229,16 @@ class Field:
         return text
 
     def _parse_code(self, raw: Any) -> str:
-        """A code, or its label in either language (accents and case ignored)."""
+        """A code, or its label in any language of the site (accents and case ignored)."""
         assert self.codes is not None
         text = str(raw).strip()
         if text in self.codes.codes:
             return text
         wanted = fold(text)
-        for code in self.codes.codes:
+        code = _codes_by_label(self.codes).get(wanted)
+        if code is not None:
+            return code
+        for code in self.codes.codes:  # outside an app: the Spanish labels and the codes
             if wanted in (fold(code), fold(self.codes._labels[code]), fold(self.codes[code])):
                 return code
         raise FieldError(_l("«%(value)s» no es uno de: %(allowed)s"), value=_short(raw),
@@ -280,6 +284,10 @@ class Field:
             return format_number(number, 0 if number.is_integer() else 3).rstrip("0")
         if self.type == "integer":
             return str(value)
+        if self.type == "size":
+            from app.files import format_size
+
+            return format_size(int(value))
         if self.type in ("date", "partial_date"):
             return format_day(value if self.type == "partial_date" else _as_date(value))
         if self.type == "code" and self.codes is not None:
@@ -287,6 +295,28 @@ class Field:
         if isinstance(value, bool):
             return _("sí") if value else _("no")
         return str(value)
+
+
+_BY_LABEL: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+
+
+def _codes_by_label(codes: CodeList) -> dict[str, str]:
+    """Folded code and label in every language of the site -> code (built once per list;
+    empty outside an application, whose languages are not known)."""
+    from flask import current_app, has_app_context
+    from flask_babel import force_locale
+
+    if not has_app_context():
+        return {}
+    languages = tuple(current_app.config["LANGUAGES"])
+    key = (codes.name, languages)
+    if key not in _BY_LABEL:
+        found = {fold(code): code for code in codes.codes}
+        for language in languages:
+            with force_locale(language):
+                found |= {fold(_(codes._labels[code])): code for code in codes.codes}
+        _BY_LABEL[key] = found
+    return _BY_LABEL[key]
 
 
 def _as_date(value: Any) -> date:

@@ -65,7 +65,7 @@ _COMMON = {f.name: f for f in COMMON}
 HIDDEN = frozenset({
     "id", "version", "deleted_at", "plan_id", "commitment_id", "milestone_id", "exercise_id",
     "state_cve", "key", "scope", "updated_at", "added_at", "added_by_id", "added_by_label",
-    "number", "programme", "file_ref",
+    "number", "programme",
 })
 
 

@@ -27,6 +27,7 @@ from app.models import (
     LocalExercise,
     Milestone,
     ProgrammeCount,
+    ProgressReport,
     Source,
     StlMember,
     User,
@@ -34,6 +35,7 @@ from app.models import (
 from common.codes import (
     BASES,
     COMMITMENT_STATUSES,
+    FILE_TYPES,
     MILESTONE_STATUSES,
     PROGRAMMES,
     SECTORS,
@@ -76,6 +78,9 @@ class RecordSchema:
     numbered_within: str | None = None
     # A rule over all the records under one parent (every milestone of a commitment).
     group_rule: Callable[[list[Mapping[str, Any]]], Iterable[Problem]] | None = None
+    # What stands as the source of a change when none is typed, in order: a field of the
+    # record (an evidence's URL) or "file", the file uploaded with it.
+    sourced_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
@@ -87,6 +92,11 @@ class RecordSchema:
         return name in self._by_name  # type: ignore[attr-defined]  # set in __post_init__
 
     @property
+    def files(self) -> bool:
+        """Whether a record of this kind may hold a file (``file_fields``)."""
+        return self.has("file_sha256")
+
+    @property
     def editable(self) -> tuple[Field, ...]:
         """The fields a person changes (forms, spreadsheets), in order."""
         return tuple(f for f in self.fields if not (f.readonly or f.new_only))
@@ -96,11 +106,14 @@ class RecordSchema:
         """The fields a person types when adding a record, in order."""
         return tuple(f for f in self.fields if not f.readonly)
 
-    def parse(self, raw: Mapping[str, Any], names: Iterable[str] | None = None) -> Parsed:
+    def parse(self, raw: Mapping[str, Any], names: Iterable[str] | None = None,
+              context: Mapping[str, Any] | None = None, rules: bool = True) -> Parsed:
         """Parse ``raw`` (field name -> typed text or cell) and check the rules.
 
         Every field of ``names`` (default: every editable field) is read from ``raw`` (a
-        missing one is empty); the rules run on the values when every field parsed.
+        missing one is empty); the rules run (unless ``rules`` is False: something else was
+        refused already) on the values when every field parsed, with ``context`` (the stored
+        record's values) for the fields not read.
         """
         values: dict[str, Any] = {}
         problems: list[Problem] = []
@@ -109,8 +122,8 @@ class RecordSchema:
                 values[name] = self.field(name).parse(raw.get(name))
             except FieldError as error:
                 problems.append((name, error))
-        if not problems:
-            problems.extend(self.check(values))
+        if rules and not problems:
+            problems.extend(self.check({**(context or {}), **values}))
         return Parsed(values, problems)
 
     def check(self, values: Mapping[str, Any]) -> list[Problem]:
@@ -160,6 +173,15 @@ def only_when(name: str, status: str, statuses: tuple[str, ...], message: Any) -
     return rule
 
 
+def url_or_file(message: Any) -> Rule:
+    """Refuse a record with neither an address nor a file (reported on the address)."""
+
+    def rule(values: Mapping[str, Any]) -> Iterator[Problem]:
+        if values.get("url") is None and values.get("file_sha256") is None:
+            yield "url", message
+    return rule
+
+
 def weights_all_or_none(weights: Iterable[float | None]) -> bool:
     """A commitment's milestones are all weighted or none is (else progress is ambiguous)."""
     given = [w is not None for w in weights]
@@ -173,6 +195,17 @@ def _weights(rows: list[Mapping[str, Any]]) -> Iterator[Problem]:
 
 
 # --- The kinds --------------------------------------------------------------------------
+
+
+def file_fields() -> tuple[Field, ...]:
+    """The file a record may hold: set from an upload (app/files.py), never typed."""
+    return (
+        Field("file_name", "text", _l("Archivo"), readonly=True, max_length=255),
+        Field("file_size", "size", _l("Tamaño del archivo"), readonly=True, minimum=1),
+        Field("file_type", "code", _l("Tipo de archivo"), readonly=True, codes=FILE_TYPES),
+        Field("file_sha256", "text", _l("Huella SHA-256 del archivo"), readonly=True),
+    )
+
 
 EXERCISE = RecordSchema("exercise", LocalExercise, _l("Ejercicio local"), (
     Field("declaration_date", "partial_date", _l("Declaratoria conjunta (fecha)"),
@@ -238,12 +271,23 @@ MILESTONE = RecordSchema("milestone", Milestone, _l("Hito"), (
 ), numbered_within="commitment_id", group_rule=_weights)
 
 EVIDENCE = RecordSchema("evidence", Evidence, _l("Evidencia"), (
-    Field("url", "url", _l("Dirección (URL)"), required=True, max_length=2000),
+    Field("url", "url", _l("Dirección (URL)"), max_length=2000,
+          help=_l("La dirección pública del documento, o suba el archivo (o ambos).")),
     Field("title", "text", _l("Título"), required=True, max_length=300),
     Field("dated", "date", _l("Fecha del documento")),
     Field("proves", "long_text", _l("Qué demuestra"), max_length=2000),
     Field("milestone_id", "reference", _l("Hito al que corresponde")),
-))
+    *file_fields(),
+), rules=(url_or_file(_l("Dé la dirección (URL) de la evidencia o suba su archivo.")),),
+    sourced_by=("url", "file"))
+
+PROGRESS = RecordSchema("progress", ProgressReport, _l("Informe de avance"), (
+    Field("reported_on", "date", _l("Fecha del informe"), required=True,
+          help=_l("El día en que se informó el avance (el de la sesión, si fue en una).")),
+    Field("text", "long_text", _l("Avance informado"), required=True, max_length=8000,
+          help=_l("Qué se hizo y qué falta, como lo informa la fuente.")),
+    *file_fields(),
+), sourced_by=("file",))
 
 # Read-only here (seeded from the sources), declared so their history reads in words.
 ASSESSMENT = RecordSchema("assessment", Assessment, _l("Valoración"), (
@@ -304,7 +348,7 @@ PROGRAMME_COUNT = RecordSchema("programme_count", ProgrammeCount, _l("Cifra del 
 ))
 
 SCHEMAS: dict[str, RecordSchema] = {s.name: s for s in (
-    EXERCISE, MEMBER, PLAN, COMMITMENT, MILESTONE, EVIDENCE, ASSESSMENT, SOURCE,
+    EXERCISE, MEMBER, PLAN, COMMITMENT, MILESTONE, EVIDENCE, PROGRESS, ASSESSMENT, SOURCE,
     PROGRAMME_COUNT)}
 BY_MODEL: dict[type[Base], RecordSchema] = {s.model: s for s in SCHEMAS.values()}
 
@@ -363,7 +407,8 @@ def free_plan_key(session: Session, cve: str, values: Mapping[str, Any]) -> str:
 
 
 def authorship(user: User) -> dict[str, Any]:
-    """Who added an evidence item: the account (kept private) and its public agency."""
+    """Who added an evidence item or a progress report: the account (kept private) and its
+    public agency."""
     from app.accounts.service import actor_of
 
     return {"added_by_id": user.id, "added_by_label": actor_of(user).name}

@@ -115,7 +115,7 @@ def test_who_may_download_and_upload(local_app, as_user, data):
     assert as_user("veracruz@example.org").post(UPLOAD).status_code == 403
     assert as_user("admin@example.org").get(XLSX).status_code == 200
     book = _book(as_user("durango@example.org"))
-    assert book.sheetnames == ["plans", "commitments", "milestones"]
+    assert book.sheetnames == ["plans", "commitments", "milestones", "Ayuda", "Listas"]
     milestones = book["milestones"]
     assert [c.value for c in milestones[1]][:3] == ["id", "version", "commitment_id"]
     ids = [r[0] for r in milestones.iter_rows(min_row=2, values_only=True)]

@@ -110,7 +110,8 @@ def test_evidence_is_filed_under_its_commitment_directly_or_through_its_mileston
     )
     direct = records.create(
         db.session, Evidence,
-        {"commitment_id": commitment.id, "title": "Informe", "file_ref": "informe.pdf"},
+        {"commitment_id": commitment.id, "title": "Informe", "file_name": "informe.pdf",
+         "file_size": 3, "file_type": "application/pdf", "file_sha256": "0" * 64},
         actor="seed", source=SOURCE,
     )
     for evidence in (via_milestone, direct):
