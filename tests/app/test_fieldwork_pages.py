@@ -183,6 +183,27 @@ def test_a_synthetic_round_through_the_pages_gives_the_numbers_of_the_command_li
             assert value == pytest.approx(EXPECTED_B[column], abs=1e-12), column
         assert web[A_KEY] == pytest.approx(dict.fromkeys(INDICES, 1.0), abs=1e-12)
 
+    # Published, it is a round like any other: its metric page (which links back here), the
+    # state page of Querétaro (institution B), the API and the scores of the API.
+    public_client = app.test_client()
+    metric_page = public_client.get(f"/metric/{YEAR}").get_data(as_text=True)
+    assert f"/fieldwork/{YEAR}/methodology" in metric_page
+    state_page = public_client.get("/states/22").get_data(as_text=True)
+    assert f'href="/metric/{YEAR}">{YEAR}</a>' in state_page
+    assert "0.5844" in state_page  # Querétaro's GA in 2026: institution B's 0.584375
+    api_round = public_client.get(f"/api/v1/rounds/{YEAR}").get_json()
+    assert api_round["year"] == YEAR
+    by_state = public_client.get(f"/api/v1/rounds/{YEAR}/aggregates?by=state").get_json()
+    queretaro = next(r for r in by_state["items"] if r["key"] == "22")
+    assert queretaro["GA"] == pytest.approx(EXPECTED_B["GA"], abs=1e-12)
+
+    # Frozen: the capture form is read-only, and a post is refused, said in words.
+    coder = signed_in(app, "coder1")
+    frozen = coder.get(f"/fieldwork/{YEAR}/institutions/{a}").get_data(as_text=True)
+    assert "La ronda está congelada" in frozen and "Guardar respuestas" not in frozen
+    status, text = capture(coder, a, {("TG.access_info.unit", 1): Answer("no")})
+    assert status == 422 and "La ronda 2026 está congelada: ya no puede cambiar." in text
+
     # The anonymised fieldwork from the public page, computed by the command line: the same.
     download = app.test_client().get(f"/fieldwork/{YEAR}/fieldwork.json")
     assert download.status_code == 200 and "@example.org" not in download.get_data(as_text=True)
@@ -255,6 +276,18 @@ def test_every_page_checks_the_role_and_a_coder_sees_only_their_institutions(bar
     assert unknown.status_code == 422
     assert "No hay una cuenta activa con el correo nobody@example.org" in unknown.get_data(
         as_text=True)
+    # Every form carries its CSRF token, and a post without it is refused.
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = coord_client.get(f"/fieldwork/{YEAR}/manage").get_data(as_text=True)
+    tokens = re.findall(r'name="(?:\w+-)?csrf_token"', page)
+    assert len(tokens) == 4  # the sample, member and freeze forms, and signing out
+    capture_page = coder1.get(f"/fieldwork/{YEAR}/institutions/{own}").get_data(as_text=True)
+    assert 'name="csrf_token"' in capture_page
+    for client, path in ((coord_client, "freeze"), (coord_client, "members"),
+                         (coder1, f"institutions/{own}")):
+        assert client.post(f"/fieldwork/{YEAR}/{path}", data={"freeze-confirm": "y"}
+                           ).status_code == 400
+    app.config["WTF_CSRF_ENABLED"] = False
     # The round's set-up is public; its answers are not until it is frozen.
     public = app.test_client()
     assert public.get(f"/fieldwork/{YEAR}").status_code == 200
@@ -378,3 +411,27 @@ def test_a_reviewer_settling_after_another_sees_the_other_settlement(fieldwork_a
     # Coders and coordinators do not settle.
     for who in ("coder1", "coord"):
         assert signed_in(app, who).get(url).status_code == 403
+
+
+def test_the_methodology_page_is_generated_from_the_instruments(fieldwork_app):
+    client = fieldwork_app.test_client()
+    html = client.get(f"/fieldwork/{YEAR}/methodology").get_data(as_text=True)
+    template = load_instruments(TEMPLATE)
+    assert "No es el cuestionario del INAI" in html  # the template's notice, as labelled
+    for source in template.sources:  # its provenance and the sentences it rests on
+        assert f'href="{source.url}"' in html
+    assert "TG= AI (.5) + TR (.2) + TP (.2) + DA (.1)" in html
+    for component in template.components:
+        assert f'id="{component.key}"' in html and component.label in html
+        for item in component.items:
+            assert item.key in html
+    # Scales and scoring as the instruments say, with the round's own deadline.
+    assert "Sí = 1; No = 0" in html
+    assert "hasta el plazo legal (20 días hábiles) = 0.50" in html
+    assert "hasta el plazo con prórroga (30 días hábiles) = 0.25" in html
+    assert "Personas u organizaciones invitadas = 0.50" in html
+    assert "TG.access_info (0.50) + TG.reactive (0.20)" in html
+    assert "publicado en la Métrica 2017" in html and "elección de estos instrumentos" in html
+    assert "2 solicitudes de información y 1 propuestas" in html
+    english = client.get(f"/fieldwork/{YEAR}/methodology?lang=en").get_data(as_text=True)
+    assert "Components and items" in english and "Yes = 1; No = 0" in english

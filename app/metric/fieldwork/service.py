@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -118,9 +120,17 @@ def _require_open(fw: FieldworkRound) -> None:
         raise RoundFrozen("fieldwork", fw.year)
 
 
+@lru_cache(maxsize=16)
+def _parsed(text: str, source: str) -> Instruments:
+    """Instruments validated once per content (a capture form saves dozens of answers, each
+    checked against them; the validation, not the JSON, is what costs)."""
+    return parse_instruments(json.loads(text), source)
+
+
 def instruments_of(fw: FieldworkRound) -> Instruments:
     """The round's instruments with the round's own settings."""
-    return with_settings(parse_instruments(fw.instruments, f"round {fw.year}: instruments"),
+    text = json.dumps(fw.instruments, sort_keys=True)
+    return with_settings(_parsed(text, f"round {fw.year}: instruments"),
                          fw.requests, fw.proposals, deadline_of(fw))
 
 
