@@ -21,7 +21,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import records
 from app.extensions import db
-from app.httpcache import cached_public
 from app.params import choice, parse
 from app.schema.records import RECONCILIATION
 from app.states.service import state_names
@@ -73,7 +72,6 @@ def index() -> str:
 
 
 @bp.get("/fieldwork/<int:year>")
-@cached_public("metric")
 def round_public(year: int) -> str:
     fw = _round(year)
     roles = (service.roles_of(db.session, current_user, fw)
@@ -83,14 +81,12 @@ def round_public(year: int) -> str:
 
 
 @bp.get("/fieldwork/<int:year>/methodology")
-@cached_public("metric")
 def methodology(year: int) -> str:
     return render_template("fieldwork/methodology.html",
                            page=pages.methodology_page(_round(year)))
 
 
 @bp.get("/fieldwork/<int:year>/fieldwork.json")
-@cached_public("metric")
 def data(year: int) -> Response:
     """A frozen round's fieldwork, anonymised: what ``flask metric fieldwork compute`` reads."""
     body = pages.public_data(db.session, _round(year))
