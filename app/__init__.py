@@ -55,12 +55,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .maps import views as maps_views
     from .metric import cli as _metric_cli  # noqa: F401
     from .metric import views as metric_views
+    from .metric.fieldwork import views as fieldwork_views
     from .plans import views as plans_views
     from .sources import views as sources_views
     from .states import views as states_views
 
-    for area in (main_views, states_views, plans_views, metric_views, maps_views,
-                 accounts_views, edit_views, sources_views):
+    for area in (main_views, states_views, plans_views, metric_views, fieldwork_views,
+                 maps_views, accounts_views, edit_views, sources_views):
         app.register_blueprint(area.bp)
 
     from . import api, cli

@@ -43,7 +43,7 @@ SHEET_SOURCE = Field("source_url", "url", _l("Fuente de los cambios (URL)"), max
 NUMERIC_INPUTS = {"integer": "numeric", "number": "decimal", "percent": "decimal"}
 
 
-def _input(field: Field, label: Any = None, **options: Any) -> FormField:
+def schema_input(field: Field, label: Any = None, **options: Any) -> FormField:
     """The WTForms input of a schema field: a select for codes, a date input for dates."""
     label = label if label is not None else field.label
     if field.type in ("code", "reference"):
@@ -104,11 +104,11 @@ class SourcedForm(FlaskForm):
 
     version = HiddenField()
     base = HiddenField()
-    source_url = _input(SOURCE_URL)
-    evidence_url = _input(EVIDENCE.field("url"), _evidence_label("url"))
-    evidence_title = _input(EVIDENCE.field("title"), _evidence_label("title"))
-    evidence_date = _input(EVIDENCE.field("dated"), _evidence_label("dated"))
-    evidence_proves = _input(EVIDENCE.field("proves"), _evidence_label("proves"))
+    source_url = schema_input(SOURCE_URL)
+    evidence_url = schema_input(EVIDENCE.field("url"), _evidence_label("url"))
+    evidence_title = schema_input(EVIDENCE.field("title"), _evidence_label("title"))
+    evidence_date = schema_input(EVIDENCE.field("dated"), _evidence_label("dated"))
+    evidence_proves = schema_input(EVIDENCE.field("proves"), _evidence_label("proves"))
 
     _evidence: dict[str, Any] | None = None
     _source: str | None = None
@@ -336,7 +336,7 @@ def record_form(kind: str, *, new: bool = False) -> type[RecordForm]:
     if key not in _FORMS:
         schema = SCHEMAS[kind]
         fields = schema.creatable if new else schema.editable
-        attrs: dict[str, Any] = {f.name: _input(f) for f in fields}
+        attrs: dict[str, Any] = {f.name: schema_input(f) for f in fields}
         attrs |= {"SCHEMA": schema, "FIELDS": tuple(f.name for f in fields),
                   "EVIDENCE_SOURCE": kind == "milestone"}
         if schema.files:
@@ -374,7 +374,7 @@ class SpreadsheetForm(FlaskForm):
 
     file = FileField(_l("Hoja de cálculo (XLSX, ODS o CSV descargado de aquí)"),
                      validators=[FileRequired()])
-    source_url = _input(SHEET_SOURCE)
+    source_url = schema_input(SHEET_SOURCE)
 
     def source(self) -> str | None:
         """The source typed (None when empty, or refused with the error on the input)."""

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app import params
 from app.listing import ListSpec, Sort, columns
 from app.models import (
+    FieldworkRound,
     Institution,
     InstitutionAlias,
     MetricRound,
@@ -529,6 +530,8 @@ class RoundDetail:
     state_figures: list[PublishedRow] = field(default_factory=list)
     # National figures of other publications (the press) or another basis than the report's.
     national_figures: list[PublishedRow] = field(default_factory=list)
+    # The year of the fieldwork round this round was published from (None: imported).
+    fieldwork_year: int | None = None
 
 
 def round_detail(session: Session, metric_round: MetricRound) -> RoundDetail:
@@ -562,6 +565,8 @@ def round_detail(session: Session, metric_round: MetricRound) -> RoundDetail:
             session, "state", year=year, only="extra" if not frame.empty else "all"),
         national_figures=[r for r in published_rows(session, "national", year=year)
                           if r.publication or r.basis != "published"],
+        fieldwork_year=session.scalar(select(FieldworkRound.year).where(
+            FieldworkRound.published_round_id == metric_round.id)),
     )
 
 

@@ -24,6 +24,8 @@ from app.models import (
     Base,
     Commitment,
     Evidence,
+    FieldworkObservation,
+    FieldworkReconciliation,
     LocalExercise,
     Milestone,
     ProgrammeCount,
@@ -347,9 +349,37 @@ PROGRAMME_COUNT = RecordSchema("programme_count", ProgrammeCount, _l("Cifra del 
     Field("note", "long_text", _l("Nota"), readonly=True),
 ))
 
+# Fieldwork (app/metric/fieldwork): what a coder records for one item of one institution, and
+# what a reviewer settles. The answer is a text here; what it may be is the item's scale in the
+# round's instruments (metrics.fieldwork.instruments: codes, bounds, the order of the dates),
+# which the capture and reconciliation forms and the services check with the instruments.
+_ANSWER = Field("answer", "text", _l("Respuesta"), max_length=40)
+_DATES = (
+    Field("sent_on", "date", _l("Enviada el"),
+          help=_l("Fecha de envío de la solicitud o propuesta.")),
+    Field("acknowledged_on", "date", _l("Acuse de recibo el")),
+    Field("answered_on", "date", _l("Respondida el")),
+)
+OBSERVATION = RecordSchema("fieldwork_observation", FieldworkObservation,
+                           _l("Observación de campo"), (
+    _ANSWER, *_DATES,
+    Field("folio", "text", _l("Folio en la Plataforma Nacional de Transparencia"),
+          max_length=40),
+    Field("evidence_url", "url", _l("Evidencia: dirección (URL)"), max_length=500),
+    Field("evidence_file", "text", _l("Evidencia: archivo"), max_length=300,
+          help=_l("Nombre o ubicación del archivo que guarda la ronda (una captura, un PDF).")),
+    Field("note", "long_text", _l("Nota"), max_length=4000),
+))
+RECONCILIATION = RecordSchema("fieldwork_reconciliation", FieldworkReconciliation,
+                              _l("Conciliación"), (
+    _ANSWER, *_DATES,
+    Field("reason", "long_text", _l("Motivo"), required=True, max_length=4000,
+          help=_l("Por qué esta es la respuesta correcta (qué evidencia se revisó).")),
+))
+
 SCHEMAS: dict[str, RecordSchema] = {s.name: s for s in (
     EXERCISE, MEMBER, PLAN, COMMITMENT, MILESTONE, EVIDENCE, PROGRESS, ASSESSMENT, SOURCE,
-    PROGRAMME_COUNT)}
+    PROGRAMME_COUNT, OBSERVATION, RECONCILIATION)}
 BY_MODEL: dict[type[Base], RecordSchema] = {s.model: s for s in SCHEMAS.values()}
 
 

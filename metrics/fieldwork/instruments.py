@@ -78,7 +78,17 @@ class InstrumentError(ValueError):
 
 
 class AnswerError(ValueError):
-    """An answer the item's scale does not accept; the message says what it accepts."""
+    """An answer the item's scale does not accept; the message says what it accepts.
+
+    ``code`` names the problem and ``params`` its values, so that an interface can say the
+    same in its reader's language; ``field`` is the part of the answer at fault (``answer``,
+    ``sent_on`` or ``answered_on``).
+    """
+
+    def __init__(self, message: str, code: str = "invalid", field: str = "answer",
+                 **params: Any):
+        self.code, self.field, self.params = code, field, params
+        super().__init__(message)
 
 
 # --- Schemas (validation only; the dataclasses below are what the code uses) ---------------
@@ -310,11 +320,12 @@ class Scale:
             upto = band.upto
             if upto in ("deadline", "extended"):
                 if deadline is None:
-                    raise AnswerError("this scale needs the round's deadline")
+                    raise AnswerError("this scale needs the round's deadline", "needs_deadline")
                 upto = deadline.days if upto == "deadline" else deadline.extended
             if upto is None or value <= float(upto):
                 return band.score
-        raise AnswerError(f"{value:g} falls beyond the last band")
+        raise AnswerError(f"{value:g} falls beyond the last band", "beyond_bands",
+                          value=f"{value:g}")
 
 
 @dataclass(frozen=True)
@@ -488,25 +499,31 @@ def normalise(item: Item, answer: Answer, calendar: Calendar | None = None) -> s
     """The answer as compared between coders: its code, number, or business days taken.
 
     None when nothing (or not enough) is recorded yet. Raises AnswerError for an answer the
-    scale does not accept.
+    scale does not accept, and for dates out of order (acknowledged or answered before the
+    request was sent), whatever the scale.
     """
     value = (answer.value or "").strip()
     scale = item.scale
+    for what, when in (("acknowledged", answer.acknowledged_on), ("answered", answer.answered_on)):
+        if answer.sent_on is not None and when is not None and when < answer.sent_on:
+            raise AnswerError(f"{item.key}: {what} before it was sent", f"{what}_before_sent",
+                              f"{what}_on")
     if value == NOT_APPLICABLE:
         if not item.not_applicable:
-            raise AnswerError(f"{item.key}: '{NOT_APPLICABLE}' is not allowed for this item")
+            raise AnswerError(f"{item.key}: '{NOT_APPLICABLE}' is not allowed for this item",
+                              "na_not_allowed")
         return NOT_APPLICABLE
     if scale.type == "business_days":
         if value == UNANSWERED:
             if answer.sent_on is None:
-                raise AnswerError(f"{item.key}: an unanswered request needs its date sent")
+                raise AnswerError(f"{item.key}: an unanswered request needs its date sent",
+                                  "unanswered_needs_sent", "sent_on")
             return UNANSWERED
         if value not in ("", "answered"):
-            raise AnswerError(f"{item.key}: answer 'answered' (with dates) or '{UNANSWERED}'")
+            raise AnswerError(f"{item.key}: answer 'answered' (with dates) or '{UNANSWERED}'",
+                              "answered_or_unanswered", value=value)
         if answer.sent_on is None or answer.answered_on is None:
             return None
-        if answer.answered_on < answer.sent_on:
-            raise AnswerError(f"{item.key}: answered before it was sent")
         return str((calendar or Calendar()).elapsed(answer.sent_on, answer.answered_on))
     if not value:
         return None
@@ -514,17 +531,23 @@ def normalise(item: Item, answer: Answer, calendar: Calendar | None = None) -> s
         try:
             number = float(value)
         except ValueError:
-            raise AnswerError(f"{item.key}: {value!r} is not a number") from None
+            raise AnswerError(f"{item.key}: {value!r} is not a number", "not_a_number",
+                              value=value) from None
         if not math.isfinite(number):
-            raise AnswerError(f"{item.key}: {value!r} is not a finite number")
+            raise AnswerError(f"{item.key}: {value!r} is not a finite number", "not_a_number",
+                              value=value)
         if scale.min is not None and number < scale.min:
-            raise AnswerError(f"{item.key}: {value} is below the minimum {scale.min:g}")
+            raise AnswerError(f"{item.key}: {value} is below the minimum {scale.min:g}",
+                              "below_minimum", value=value, min=f"{scale.min:g}")
         if scale.max is not None and number > scale.max:
-            raise AnswerError(f"{item.key}: {value} is above the maximum {scale.max:g}")
+            raise AnswerError(f"{item.key}: {value} is above the maximum {scale.max:g}",
+                              "above_maximum", value=value, max=f"{scale.max:g}")
         return f"{number:g}"
     if value not in scale.codes():
+        allowed = scale.codes() + ((NOT_APPLICABLE,) if item.not_applicable else ())
         raise AnswerError(f"{item.key}: {value!r} is not one of {', '.join(scale.codes())}"
-                          + (f" or {NOT_APPLICABLE}" if item.not_applicable else ""))
+                          + (f" or {NOT_APPLICABLE}" if item.not_applicable else ""),
+                          "not_one_of", value=value, allowed=", ".join(allowed))
     return value
 
 

@@ -61,9 +61,15 @@ ROUTES: dict[str, dict[str, str]] = {
     "/data/state.csv": {},
     "/favicon.ico": {},
     "/robots.txt": {},
+    "/fieldwork/": {},
+    "/fieldwork/2030": {},
+    "/fieldwork/2030/methodology": {},
+    "/fieldwork/2030/fieldwork.json": {},
 }
 SIGNED_IN_ONLY = ("/api/", "/edit/", "/admin/", "/account", "/milestones/",
-                  "/commitments/<int:commitment_id>/milestones")
+                  "/commitments/<int:commitment_id>/milestones",
+                  *(f"/fieldwork/<int:year>/{page}" for page in (
+                      "manage", "mine", "institutions", "disagreements", "progress.csv")))
 # Public routes whose good values need records the seeds do not have (an uploaded file:
 # tests/app/test_evidence_files.py downloads them); their unknown ids are in UNKNOWN_IDS.
 TESTED_ELSEWHERE = ("/files/",)
@@ -82,13 +88,36 @@ UNKNOWN_IDS = (
     "/plans/999999/report", f"/plans/{HUGE_ID}/report.pdf",
     "/files/evidence/999999", f"/files/evidence/{HUGE_ID}", "/files/progress/999999",
     "/files/nothing/1",
+    "/fieldwork/1999", f"/fieldwork/{HUGE_ID}/methodology", "/fieldwork/2031/fieldwork.json",
 )
 
 
 @pytest.fixture
 def policy_app(seeded_app: Flask, tmp_path: Path) -> Flask:
     import_file(seeded_app, write_synthetic_2019(tmp_path / "synthetic-2019.csv"), 2019)
+    add_frozen_fieldwork_round(seeded_app, 2030)
     return seeded_app
+
+
+def add_frozen_fieldwork_round(app: Flask, year: int) -> None:
+    """A SYNTHETIC fieldwork round (the shipped template, no sample), frozen: its public pages
+    and its anonymised data answer 200."""
+    from app import records
+    from app.accounts.service import create_user
+    from app.extensions import db
+    from app.metric.fieldwork import service
+    from app.models.base import utcnow
+    from metrics.fieldwork import load_instruments
+    from tests.metrics.fieldwork_data import TEMPLATE
+
+    with app.app_context():
+        admin = create_user(db.session, "policy-admin@example.org", "correct horse battery",
+                            role="admin", agency="SYNTHETIC admin")
+        service.create_round(db.session, admin, year=year, label="SYNTHETIC round",
+                             source="SYNTHETIC", instruments=dict(load_instruments(TEMPLATE).raw))
+        records.update(db.session, service.get_round(db.session, year), {"frozen_at": utcnow()},
+                       actor="test", source="SYNTHETIC")
+        db.session.commit()
 
 
 def _is_text_argument(name: str) -> bool:
@@ -99,7 +128,8 @@ def test_every_get_route_is_in_the_table(policy_app):
     rules = {r.rule for r in policy_app.url_map.iter_rules()
              if "GET" in r.methods and r.endpoint not in ("static", "metric.static")
              # The JSON API's arguments are checked by tests/app/test_api*.py (schemathesis);
-             # pages for signed-in users by the role matrix (tests/app/test_editing*.py).
+             # pages for signed-in users by the role matrix (tests/app/test_editing*.py,
+             # tests/app/test_fieldwork_pages.py).
              and not r.rule.startswith(SIGNED_IN_ONLY + TESTED_ELSEWHERE)}
     table = {
         "/states/<cve:cve_ent>": "/states/01",
@@ -114,6 +144,9 @@ def test_every_get_route_is_in_the_table(policy_app):
         "/metric/<int:year>/institutions": "/metric/2019/institutions",
         "/institutions/<int:id>": "/institutions/1",
         "/data/<name>.<any(json, csv, xlsx):fmt>": "/data/state.csv",
+        "/fieldwork/<int:year>": "/fieldwork/2030",
+        "/fieldwork/<int:year>/methodology": "/fieldwork/2030/methodology",
+        "/fieldwork/<int:year>/fieldwork.json": "/fieldwork/2030/fieldwork.json",
     }
     assert {table.get(rule, rule) for rule in rules} == set(ROUTES)
 

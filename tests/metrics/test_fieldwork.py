@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from metrics.fieldwork import (
     Answer,
+    AnswerError,
     Calendar,
     Deadline,
     FieldworkDataError,
@@ -414,3 +415,32 @@ def test_instruments_keep_their_raw_data_for_the_round():
     inst = load_instruments(TEMPLATE)
     again = parse_instruments(dict(inst.raw))
     assert again.scheme() == inst.scheme() and again == replace(inst, raw={})
+
+
+def test_a_refused_answer_names_its_problem_so_an_interface_can_say_it_in_any_language():
+    inst = instruments()
+    items = inst.items
+    cases = [
+        (items["TG.access_info.unit"], Answer("maybe"), "not_one_of", "answer",
+         {"value": "maybe", "allowed": "yes, no"}),
+        (items["TG.access_info.unit"], Answer("na"), "na_not_allowed", "answer", {}),
+        (items["TG.reactive.contracts"], Answer("perhaps"), "not_one_of", "answer",
+         {"value": "perhaps", "allowed": "none, partial, full, na"}),
+        (items["TC.speed.days"], Answer("unanswered"), "unanswered_needs_sent", "sent_on", {}),
+        (items["TC.speed.days"], Answer("late"), "answered_or_unanswered", "answer",
+         {"value": "late"}),
+        # Dates out of order are refused whatever the item's scale.
+        (items["TC.available.delivered"], Answer("yes", date(2026, 2, 9), date(2026, 2, 6)),
+         "acknowledged_before_sent", "acknowledged_on", {}),
+        (items["TC.available.delivered"], Answer("yes", date(2026, 2, 9),
+                                                 answered_on=date(2026, 2, 6)),
+         "answered_before_sent", "answered_on", {}),
+    ]
+    for item, answer, code, field, params in cases:
+        with pytest.raises(AnswerError) as caught:
+            normalise(item, answer)
+        assert (caught.value.code, caught.value.field, caught.value.params) == (
+            code, field, params), item.key
+    # In order, or with dates on one side only, they pass.
+    assert normalise(items["TC.available.delivered"],
+                     Answer("yes", date(2026, 2, 9), date(2026, 2, 9))) == "yes"

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
@@ -64,16 +67,21 @@ from metrics.fieldwork.files import FILE_FORMAT, FieldworkFile, parse_fieldwork,
 from metrics.fieldwork.instruments import normalise
 
 from .guard import RoundFrozen
+from .messages import answer_text, not_final_text
 
 SOURCE = "fieldwork"  # the audit source when the caller names none
 CLOSED_DEFAULT = "declared closed by the round"
 
 
 class FieldworkError(ValueError):
-    """A fieldwork action that cannot go ahead; the message says why (and which field)."""
+    """A fieldwork action that cannot go ahead; the message says why (and which field).
 
-    def __init__(self, message: str, field: str | None = None):
-        self.field = field
+    The message is English (the command line and the logs); ``text``, when given, says the
+    same in the reader's language for the pages (``messages.message``).
+    """
+
+    def __init__(self, message: str, field: str | None = None, text: Any = None):
+        self.field, self.text = field, text
         super().__init__(f"{field}: {message}" if field else message)
 
 
@@ -112,9 +120,17 @@ def _require_open(fw: FieldworkRound) -> None:
         raise RoundFrozen("fieldwork", fw.year)
 
 
+@lru_cache(maxsize=16)
+def _parsed(text: str, source: str) -> Instruments:
+    """Instruments validated once per content (a capture form saves dozens of answers, each
+    checked against them; the validation, not the JSON, is what costs)."""
+    return parse_instruments(json.loads(text), source)
+
+
 def instruments_of(fw: FieldworkRound) -> Instruments:
     """The round's instruments with the round's own settings."""
-    return with_settings(parse_instruments(fw.instruments, f"round {fw.year}: instruments"),
+    text = json.dumps(fw.instruments, sort_keys=True)
+    return with_settings(_parsed(text, f"round {fw.year}: instruments"),
                          fw.requests, fw.proposals, deadline_of(fw))
 
 
@@ -243,9 +259,10 @@ def add_member(
     _require_open(fw)
     if role not in FIELDWORK_ROLES:
         raise FieldworkError(f"unknown role {role!r} ({', '.join(FIELDWORK_ROLES.codes)})",
-                             "role")
+                             "role", _l("Elija uno de los papeles de la ronda."))
     if not member.active:
-        raise FieldworkError(f"{member.email} is not an active account", "user")
+        raise FieldworkError(f"{member.email} is not an active account", "user",
+                             _l("%(email)s no es una cuenta activa.", email=member.email))
     existing = session.scalars(select(FieldworkMember).where(
         FieldworkMember.round_id == fw.id, FieldworkMember.user_id == member.id,
         FieldworkMember.role == role).execution_options(**records.WITH_DELETED)).first()
@@ -356,15 +373,20 @@ def draw_sample(
             select(Institution).where(Institution.key.in_(list(listed))))}
         unknown = [k for k in listed if k not in found]
         if unknown:
-            raise FieldworkError(f"not in the registry: {', '.join(unknown[:10])}", "listed")
+            raise FieldworkError(
+                f"not in the registry: {', '.join(unknown[:10])}", "listed",
+                _l("No están en el registro de instituciones: %(keys)s",
+                   keys=", ".join(unknown[:10])))
         for key in listed:
             add(found[key], "listed", None)
     rng = np.random.default_rng(fw.seed if seed is None else seed)
     for number, quota in enumerate(quotas, start=1):
         if quota.count < 0:
-            raise FieldworkError("a quota's count must be >= 0", f"quota {number}")
+            raise FieldworkError("a quota's count must be >= 0", f"quota {number}",
+                                 _l("El número de una cuota no puede ser negativo."))
         if quota.level is not None and quota.level not in LEVELS:
-            raise FieldworkError(f"unknown level {quota.level!r}", f"quota {number}")
+            raise FieldworkError(f"unknown level {quota.level!r}", f"quota {number}",
+                                 _l("Nivel de gobierno desconocido."))
         stmt = select(Institution).order_by(Institution.key)
         if quota.state == "federal":
             stmt = stmt.where(Institution.state_cve.is_(None))
@@ -438,16 +460,21 @@ def assign_coders(
     _require_open(fw)
     share = fw.double_share if double_share is None else double_share
     if not 0 <= share <= 1:
-        raise FieldworkError("must lie between 0 and 1", "double_share")
+        raise FieldworkError("must lie between 0 and 1", "double_share",
+                             _l("La proporción con doble codificación va de 0 a 1."))
     if not coders:
-        raise FieldworkError("name at least one coder", "coders")
+        raise FieldworkError("name at least one coder", "coders",
+                             _l("Elija al menos una persona codificadora."))
     coder_ids = set(session.scalars(select(FieldworkMember.user_id).where(
         FieldworkMember.round_id == fw.id, FieldworkMember.role == "coder")))
     outsiders = [c.email for c in coders if c.id not in coder_ids]
     if outsiders:
-        raise FieldworkError(f"not coders of round {fw.year}: {', '.join(outsiders)}", "coders")
+        raise FieldworkError(f"not coders of round {fw.year}: {', '.join(outsiders)}", "coders",
+                             _l("No codifican en esta ronda: %(who)s", who=", ".join(outsiders)))
     if share > 0 and len(coders) < 2:
-        raise FieldworkError("double coding needs two coders or more", "coders")
+        raise FieldworkError("double coding needs two coders or more", "coders",
+                             _l("La doble codificación necesita al menos dos personas "
+                                "codificadoras."))
     current = _assignments(session, fw)
     todo = sorted(i for i in _sampled(session, fw) if not current.get(i))
     rng = np.random.default_rng(fw.seed if seed is None else seed)
@@ -513,10 +540,12 @@ def _check_assigned(session: Session, user: User, fw: FieldworkRound, institutio
 def _item(inst: Instruments, item: str, occasion: int) -> Any:
     found = inst.items.get(item)
     if found is None:
-        raise FieldworkError(f"{item!r} is not an item of the round's instruments", "item")
+        raise FieldworkError(f"{item!r} is not an item of the round's instruments", "item",
+                             _l("No es un reactivo de los instrumentos de la ronda."))
     most = inst.occasions(inst.component(found.component))
     if not 1 <= occasion <= most:
-        raise FieldworkError(f"must lie between 1 and {most}", "occasion")
+        raise FieldworkError(f"must lie between 1 and {most}", "occasion",
+                             _l("La solicitud o propuesta va de 1 a %(most)s.", most=most))
     return found
 
 
@@ -526,7 +555,8 @@ def record_observation(
 ) -> ObservationResult:
     """Record (or change) the user's own answer to one item of an institution assigned to
     them. ``expected_version`` is the version the form was read at (VersionConflict if the
-    row changed since); a new row expects none."""
+    row changed since); 0 says the form read no answer (VersionConflict if one was recorded
+    meanwhile), None checks nothing."""
     _require_open(fw)
     _check_assigned(session, user, fw, institution.id)
     inst = instruments_of(fw)
@@ -536,14 +566,16 @@ def record_observation(
     try:
         normalised = normalise(found, answer, calendar_of(fw))
     except AnswerError as exc:
-        raise FieldworkError(str(exc), "answer") from None
+        raise FieldworkError(str(exc), exc.field, answer_text(exc)) from None
     for name in ("folio", "evidence_url", "evidence_file"):
         text = getattr(values, name)
         limit = {"folio": 40, "evidence_url": 500, "evidence_file": 300}[name]
         if text is not None and len(text) > limit:
-            raise FieldworkError(f"at most {limit} characters", name)
+            raise FieldworkError(f"at most {limit} characters", name,
+                                 _l("Tiene más de %(n)s caracteres.", n=limit))
     if values.evidence_url and not values.evidence_url.startswith(("http://", "https://")):
-        raise FieldworkError("must be an http(s) address", "evidence_url")
+        raise FieldworkError("must be an http(s) address", "evidence_url",
+                             _l("Debe ser una dirección que empiece con http:// o https://."))
     row_values = {
         "answer": answer.value, "sent_on": values.sent_on,
         "acknowledged_on": values.acknowledged_on, "answered_on": values.answered_on,
@@ -561,7 +593,7 @@ def record_observation(
                or SOURCE,
                "summary": f"{fw.year} · {institution.name} · {item}"}
     if existing is None:
-        if expected_version is not None:
+        if expected_version:
             raise records.VersionConflict(FieldworkObservation(), expected_version, None)
         row = records.create(session, FieldworkObservation, {
             "round_id": fw.id, "institution_id": institution.id, "item": item,
@@ -735,7 +767,7 @@ def compute(session: Session, user: User, fw: FieldworkRound, *, final: bool = F
     try:
         return round_file(session, fw).compute(final=final)
     except NotFinal as exc:
-        raise FieldworkError(str(exc)) from None
+        raise FieldworkError(str(exc), text=not_final_text(exc)) from None
     except FieldworkDataError as exc:
         raise FieldworkError(str(exc)) from None
 
@@ -789,20 +821,24 @@ def reconcile(
     values: ObservationInput, reason: str, *, occasion: int = 1,
     expected_version: int | None = None,
 ) -> FieldworkReconciliation:
-    """Settle a disagreement with an answer and a reason (reviewers only)."""
+    """Settle a disagreement with an answer and a reason (reviewers only).
+    ``expected_version``: the version of the reconciliation the form was read at (0: the form
+    read none, so a reconciliation saved meanwhile is a VersionConflict)."""
     require_role(session, user, fw, "reviewer")
     _require_open(fw)
     if not (reason or "").strip():
-        raise FieldworkError("say why this answer was chosen", "reason")
+        raise FieldworkError("say why this answer was chosen", "reason",
+                             _l("Diga por qué se elige esta respuesta."))
     inst = instruments_of(fw)
     found = _item(inst, item, occasion)
     answer = Answer((values.answer or "").strip() or None, values.sent_on, values.acknowledged_on,
                     values.answered_on)
     try:
         if normalise(found, answer, calendar_of(fw)) is None:
-            raise FieldworkError("a reconciliation needs an answer (and its dates)", "answer")
+            raise FieldworkError("a reconciliation needs an answer (and its dates)", "answer",
+                                 _l("La conciliación necesita una respuesta (y sus fechas)."))
     except AnswerError as exc:
-        raise FieldworkError(str(exc), "answer") from None
+        raise FieldworkError(str(exc), exc.field, answer_text(exc)) from None
     answers = {o.coder_id: o for o in session.scalars(select(FieldworkObservation).where(
         FieldworkObservation.round_id == fw.id,
         FieldworkObservation.institution_id == institution.id,
@@ -815,7 +851,8 @@ def reconcile(
         if value is not None:
             given.add(value)
     if len(given) < 2:
-        raise FieldworkError("the coders do not disagree on this item", "item")
+        raise FieldworkError("the coders do not disagree on this item", "item",
+                             _l("Las personas codificadoras no discrepan en este reactivo."))
     row_values = {"answer": answer.value, "sent_on": values.sent_on,
                   "acknowledged_on": values.acknowledged_on, "answered_on": values.answered_on,
                   "reason": reason.strip(), "reviewer_id": user.id}
@@ -827,11 +864,14 @@ def reconcile(
         FieldworkReconciliation.item == item, FieldworkReconciliation.occasion == occasion,
     ).execution_options(**records.WITH_DELETED)).first()
     if existing is None:
+        if expected_version:
+            raise records.VersionConflict(FieldworkReconciliation(), expected_version, None)
         return records.create(session, FieldworkReconciliation, {
             "round_id": fw.id, "institution_id": institution.id, "item": item,
             "occasion": occasion, **row_values}, **options)
     if existing.deleted_at is not None:
         records.restore(session, existing, **options)
+        expected_version = None  # a withdrawn reconciliation is no one's current answer
     records.update(session, existing, row_values, expected_version=expected_version, **options)
     return existing
 
@@ -879,10 +919,17 @@ def progress(session: Session, user: User, fw: FieldworkRound, by: str = "state"
     component (coordinators and reviewers)."""
     require_role(session, user, fw, "coordinator", "reviewer")
     if by not in PROGRESS_BY:
-        raise FieldworkError(f"choose one of {', '.join(PROGRESS_BY)}", "by")
-    today = today or date.today()
+        raise FieldworkError(f"choose one of {', '.join(PROGRESS_BY)}", "by",
+                             _l("Elija estado, persona codificadora o componente."))
     data = round_file(session, fw)
-    result = data.compute()
+    return progress_of(session, fw, data, data.compute(), by, today)
+
+
+def progress_of(session: Session, fw: FieldworkRound, data: FieldworkFile,
+                result: FieldworkResult, by: str, today: date | None = None) -> Progress:
+    """``progress`` from a round's data and computation already at hand (the round's page
+    shows all three groupings from one computation); the caller has checked the role."""
+    today = today or date.today()
     inst = data.instruments
     deadline, calendar = data.deadline, data.calendar
     sample = {i.key: i for i in session.scalars(
@@ -988,11 +1035,12 @@ def freeze(session: Session, user: User, fw: FieldworkRound, *, source: str | No
     _require_open(fw)
     data = round_file(session, fw)
     if data.institutions.empty:
-        raise FieldworkError("the round has no sample")
+        raise FieldworkError("the round has no sample",
+                             text=_l("La ronda no tiene muestra: no hay nada que congelar."))
     try:
         data.compute(final=True)
     except NotFinal as exc:
-        raise FieldworkError(f"not frozen: {exc}") from None
+        raise FieldworkError(f"not frozen: {exc}", text=not_final_text(exc)) from None
     records.update(session, fw, {"frozen_at": utcnow(), "frozen_by_id": user.id},
                    actor=actor_of(user).name, source=source or SOURCE, user=user,
                    summary=f"Ronda de campo {fw.year} congelada")
@@ -1014,7 +1062,8 @@ def publish(session: Session, user: User, fw: FieldworkRound, *, source: str | N
     component values), so it shows wherever a round does. Publishing again changes nothing."""
     require_role(session, user, fw, "coordinator")
     if fw.frozen_at is None:
-        raise FieldworkError("freeze the round before publishing it")
+        raise FieldworkError("freeze the round before publishing it",
+                             text=_l("Congele la ronda antes de publicarla."))
     result = round_file(session, fw).compute(final=True)
     actor = actor_of(user).name
     source = source or f"{fw.source} (fieldwork round {fw.year}, computed here)"
@@ -1030,7 +1079,10 @@ def publish(session: Session, user: User, fw: FieldworkRound, *, source: str | N
         batch.flush()
     elif fw.published_round_id != metric_round.id:
         raise FieldworkError(f"metric round {fw.year} was not published from this fieldwork "
-                             "round; nothing is written over it")
+                             "round; nothing is written over it",
+                             text=_l("La ronda %(year)s de la Métrica no se publicó desde este "
+                                     "trabajo de campo: no se escribe nada sobre ella.",
+                                     year=fw.year))
     ids = {i.key: i.id for i in session.scalars(select(Institution).where(
         Institution.key.in_(list(result.frame["key"]))))}
     existing = {s.institution_id: s for s in session.scalars(select(MetricScore).where(
@@ -1076,6 +1128,7 @@ __all__ = [
     "PublishResult", "Quota", "RoundFrozen", "RoundSummary", "SampleResult", "add_member",
     "assign_coders", "coder_sheet", "compute", "create_round", "draw_sample", "export_data",
     "freeze", "get_round", "list_disagreements", "methodology", "my_institutions", "progress",
+    "progress_of",
     "publish", "reconcile", "record_observation", "remove_member", "roles_of", "round_file",
     "summary", "withdraw_from_sample",
 ]
