@@ -7,54 +7,30 @@ from pathlib import Path
 from flask import Response, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 from werkzeug import Response as WerkzeugResponse
 
 from app import params
 from app.extensions import db
-from app.metric.service import round_years
-from app.models import ActionPlan, Commitment, LocalExercise, MetricRound, State
-from app.plans.service import programme_summary
+from app.metric.figures import state_map
+from geodata.classify import range_classes
 
 from . import bp, service
 
 
-def database_summary() -> dict[str, int]:
-    """Count what the database holds, for the home page."""
-    session = db.session
-
-    def count(model: type) -> int:
-        return session.scalar(select(func.count()).select_from(model)) or 0
-
-    return {
-        "states": count(State),
-        "exercises": count(LocalExercise),
-        "plans": count(ActionPlan),
-        "commitments": count(Commitment),
-        "rounds": count(MetricRound),
-    }
-
-
 @bp.get("/")
 def home() -> str:
-    rounds = db.session.scalars(select(MetricRound).order_by(MetricRound.year)).all()
-    with_scores = set(round_years(db.session))
     page = service.home_page(db.session)
     return render_template(
-        "main/home.html", summary=database_summary(), rounds=rounds, with_scores=with_scores,
-        page=page, programme=programme_summary(db.session), **_home_map(page),
+        "main/home.html", summary=page.summary, rounds=page.rounds,
+        with_scores=page.with_scores, page=page, programme=page.programme, **_home_map(page),
     )
 
 
 def _home_map(page: service.HomePage) -> dict[str, object]:
     """The latest round's choropleth (SVG, every state a named link) and its legend."""
-    if page.year is None:
+    layer = page.layer
+    if page.year is None or layer is None:
         return {"home_map": None, "classes": None}
-    from app.maps.service import active_layer
-    from app.metric.figures import state_map
-    from geodata.classify import range_classes
-
-    layer, _bundled = active_layer(db.session, "state")
     classes = range_classes(page.scale)
     names = {**layer.names, **page.names}
     title = _("Índice de Gobierno Abierto (GA) por estado, %(year)s", year=page.year)
