@@ -239,22 +239,19 @@ def _institutions(frame: pd.DataFrame, names: Mapping[str, str]) -> list[Matched
     for after, before, state_after, state_before, ga_before, ga_after, delta in zip(
             frame["name_after"].tolist(), frame["name_before"].tolist(),
             frame["state_after"].tolist(), frame["state_before"].tolist(),
-            frame["GA_before"].tolist(), frame["GA_after"].tolist(),
-            frame["GA_delta"].tolist(), strict=True):
+            _floats(frame["GA_before"]), _floats(frame["GA_after"]), _floats(frame["GA_delta"]),
+            strict=True):
         pair = (state_after, state_before)
         name = named.get(pair)
         if name is None:
             name = named[pair] = _state_name(_state_of(*pair), names)
-        out.append(MatchedInstitution(after or before, name, _float(ga_before),
-                                      _float(ga_after), _float(delta)))
+        out.append(MatchedInstitution(after or before, name, ga_before, ga_after, delta))
     return out
 
 
-def _float(value: object) -> float | None:
-    """A frame's float as the page reads it (NaN: None)."""
-    if value is None or not isinstance(value, float | int):
-        return None
-    return None if value != value else float(value)
+def _floats(column: pd.Series) -> list[float | None]:
+    """A float column as the page reads it (NaN: None)."""
+    return [None if v != v else float(v) for v in column.to_numpy(dtype="float64").tolist()]
 
 
 def compare(
@@ -275,11 +272,11 @@ def compare(
         up=_institutions(up, names), down=_institutions(down, names),
         all_view=[
             GroupTotals(key=str(key), name=group_label(by, str(key), names), n_before=int(nb),
-                        n_after=int(na), GA_before=_float(gb), GA_after=_float(ga))
+                        n_after=int(na), GA_before=gb, GA_after=ga)
             for key, nb, na, gb, ga in zip(
                 all_frame["key"].tolist(), all_frame["n_before"].tolist(),
-                all_frame["n_after"].tolist(), all_frame["GA_before"].tolist(),
-                all_frame["GA_after"].tolist(), strict=True)
+                all_frame["n_after"].tolist(), _floats(all_frame["GA_before"]),
+                _floats(all_frame["GA_after"]), strict=True)
         ],
         matched=result.matched,
         national=national[0] if national else None,

@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import Subquery
 
 from app.models import Institution, MetricRound, MetricScore
 from app.records import live
@@ -193,12 +194,25 @@ def index_columns() -> dict[str, Number]:
     return out
 
 
-def _scores_of_rounds(stmt: Select, years: Sequence[int] | None) -> Select:
-    """``stmt`` over live scores of live institutions (of ``years`` when given)."""
-    stmt = (stmt.select_from(MetricScore)
-            .join(Institution, Institution.id == MetricScore.institution_id)
-            .join(MetricRound, MetricRound.id == MetricScore.round_id))
-    return stmt if years is None else stmt.where(MetricRound.year.in_(list(years)))
+def _scored(index: str, years: Sequence[int] | None) -> Subquery:
+    """Live scores of live institutions (of ``years`` when given): ``year``, ``state``,
+    ``kind`` and ``value``, the index as the engine derives it.
+
+    The OFFSET 0 keeps the database from merging this into the aggregate over it (SQLite's
+    flattener, PostgreSQL's planner), so the index's expression is evaluated once per row
+    however many aggregates read it.
+    """
+    live_rows = [live(MetricScore), live(Institution)]
+    chosen = [] if years is None else [MetricRound.year.in_(list(years))]
+    return (
+        select(MetricRound.year.label("year"), Institution.state_cve.label("state"),
+               Institution.kind.label("kind"), index_columns()[index].label("value"))
+        .select_from(MetricScore)
+        .join(Institution, Institution.id == MetricScore.institution_id)
+        .join(MetricRound, MetricRound.id == MetricScore.round_id)
+        .where(*live_rows, *chosen)
+        .offset(0).subquery()
+    )
 
 
 @dataclass(frozen=True)
@@ -220,13 +234,10 @@ def state_means(
 ) -> dict[int, dict[str, GroupMean]]:
     """Return year -> state (cve_ent, or "federal" for the Federation) -> the mean of
     ``index`` over the state's institutions, in one query over the rounds (all when None)."""
-    value = index_columns()[index]
-    stmt = _scores_of_rounds(
-        select(MetricRound.year, Institution.state_cve, func.count(), func.count(value),
-               func.sum(value)),
-        years,
-    ).group_by(MetricRound.year, Institution.state_cve).order_by(
-        MetricRound.year, Institution.state_cve)
+    rows = _scored(index, years)
+    stmt = (select(rows.c.year, rows.c.state, func.count(), func.count(rows.c.value),
+                   func.sum(rows.c.value))
+            .group_by(rows.c.year, rows.c.state).order_by(rows.c.year, rows.c.state))
     out: dict[int, dict[str, GroupMean]] = {}
     for year, state, n, known, total in session.execute(stmt):
         out.setdefault(year, {})[state or "federal"] = GroupMean(n, known, float(total or 0.0))
@@ -292,13 +303,12 @@ def round_ga_stats(session: Session, year: int, values: Sequence[float] = (),
                    kinds: Sequence[str] | None = None) -> RoundGAStats:
     """One pass over the round in SQL: GA count, the mean GA of ``kinds`` (every type when
     None) and, for each of ``values``, the institutions above it."""
-    ga = index_columns()["GA"]
+    rows = _scored("GA", [year])
+    ga = rows.c.value
     values = list(dict.fromkeys(values))
-    stmt = _scores_of_rounds(
-        select(Institution.kind, func.count(ga), func.sum(ga),
-               *(func.sum(case((ga > literal(v), 1), else_=0)) for v in values)),
-        [year],
-    ).group_by(Institution.kind)
+    stmt = select(rows.c.kind, func.count(ga), func.sum(ga),
+                  *(func.sum(case((ga > literal(v), 1), else_=0)) for v in values)
+                  ).group_by(rows.c.kind)
     ranked, means, above = 0, {}, dict.fromkeys(values, 0)
     for kind, known, total, *higher in session.execute(stmt):
         ranked += known
