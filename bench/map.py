@@ -75,7 +75,8 @@ def add_naive_route(app, layer_path: Path) -> None:  # noqa: ANN001
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.metric.service import round_years, state_index_values
+    from app.metric.scores import round_years
+    from app.metric.states import state_index_values
     from app.models import State
     from common.text import fold_words as fold
     from geodata.build import name_index, read_states

@@ -1,7 +1,7 @@
 """The API's resources: each list gives its ordered rows, each record is one entry.
 
 Lists take the filters and sort keys of the page that shows the same list (the ListSpecs of
-``app.plans.service`` and ``app.metric.service``), plus ``page`` and ``per_page``; lists no
+``app.plans.service`` and ``app.metric.rounds``), plus ``page`` and ``per_page``; lists no
 page shows declare their ListSpec here. How ``listing`` and ``record`` build an endpoint (and
 how to add one): ``app/api/resources.py``.
 """
@@ -17,7 +17,9 @@ from werkzeug.exceptions import NotFound
 from app import params
 from app.extensions import db
 from app.listing import ListSpec, ListView, Sort, order, where_equal
-from app.metric import service as metric
+from app.metric import rounds as metric
+from app.metric.compare import comparison_table
+from app.metric.scores import round_by_year, round_years
 from app.models import (
     ActionPlan,
     AuditEvent,
@@ -202,7 +204,7 @@ record(tracker, "/evidence/<int:evidence_id>", Evidence, s.EvidenceSchema,
 
 
 def _round_or_404(year: int) -> MetricRound:
-    found = metric.round_by_year(db.session, year)
+    found = round_by_year(db.session, year)
     if found is None:
         raise NotFound()
     return found
@@ -242,7 +244,7 @@ def institutions(view: ListView) -> Select:
 def institution(institution_id: int) -> Any:
     """One institution, its name variants and its indices in every round."""
     inst = params.get_or_404(db.session, Institution, institution_id)
-    found = metric.institution_history(db.session, inst)
+    found = metric.institution_page(db.session, inst)
     return {**{c: getattr(inst, c) for c in ("id", "key", "name", "level", "kind",
                                                "state_cve", "municipality_code", "aliases")},
             "rounds": found.rows}
@@ -281,7 +283,7 @@ def scores(view: ListView) -> list:
 
     Filters and sorts as on /metric/<year>/institutions.
     """
-    loaded = metric.round_years(db.session)
+    loaded = round_years(db.session)
     year = view.filters.get("round") or (loaded[-1] if loaded else None)
     rows = [] if year is None else metric.round_institutions(db.session, year)
     return order(metric.filter_institutions(rows, view.filters), view)
@@ -300,7 +302,8 @@ def aggregates(args: dict, year: int) -> dict[str, Any]:
     """A round's computed means by grouping, beside the published figures and differences."""
     by = args["by"]
     _round_or_404(year)
-    return {"year": year, "by": by, "items": metric.summary_rows(db.session, year, by)}
+    return {"year": year, "by": by,
+            "items": [r.row() for r in metric.summary_rows(db.session, year, by)]}
 
 
 COMPARISON = {
@@ -324,7 +327,7 @@ def comparisons(args: dict) -> dict[str, Any]:
     before, after, by = args["from"], args["to"], args.get("by") or "state"
     _round_or_404(before)
     _round_or_404(after)
-    _columns, rows, counts = metric.comparison_table(db.session, before, after, by)
+    _columns, rows, counts = comparison_table(db.session, before, after, by)
     return {"before": before, "after": after, "by": by, "counts": counts, "items": rows}
 
 

@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.metric.service import round_years, state_index_values
+from app.maps.service import active_layer
+from app.metric.scores import round_years
+from app.metric.states import state_values_by_round
 from app.models import ActionPlan, Commitment, LocalExercise, MetricRound, ProgrammeCount, State
 from app.plans.reconcile import CountReconciliation, programme_reconciliation
 from app.plans.service import ProgrammeSummary, programme_summary
 from app.schema.history import Group, recent_groups
 from app.states.service import state_names
 from common.text import fold
+from geodata.layers import Layer
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class HomePage:
     holdings: Holdings
     rounds: list[RoundLine] = field(default_factory=list)
     changes: list[Group] = field(default_factory=list)  # newest first, one line per group
+    layer: Layer | None = None  # the state layer of the map (None: no round to map)
 
 
 def headline(session: Session, summary: ProgrammeSummary) -> Headline | None:
@@ -93,7 +97,7 @@ def holdings(session: Session) -> Holdings:
 
 def home_page(session: Session, changes: int = 8) -> HomePage:
     years = round_years(session)
-    per_year = {y: state_index_values(session, y, "GA") for y in years}
+    per_year = state_values_by_round(session, "GA")  # every round's state GA, one query
     year = years[-1] if years else None
     summary = programme_summary(session)
     with_scores = set(years)
@@ -101,10 +105,11 @@ def home_page(session: Session, changes: int = 8) -> HomePage:
         select(MetricRound).order_by(MetricRound.year))]
     return HomePage(
         year=year, values=per_year.get(year, {}) if year else {},
-        scale=[v for values in per_year.values() for v in values.values()],
+        scale=[v for y in years for v in per_year.get(y, {}).values()],
         names=state_names(session), programme=summary, headline=headline(session, summary),
         holdings=holdings(session), rounds=rounds,
         changes=recent_groups(session, limit=changes),
+        layer=active_layer(session, "state")[0] if year is not None else None,
     )
 
 

@@ -11,6 +11,8 @@ from werkzeug import Response as WerkzeugResponse
 
 from app import params
 from app.extensions import db
+from app.metric.figures import state_map
+from geodata.classify import range_classes
 
 from . import bp, service
 
@@ -23,13 +25,9 @@ def home() -> str:
 
 def _home_map(page: service.HomePage) -> dict[str, object]:
     """The latest round's choropleth (SVG, every state a named link) and its legend."""
-    if page.year is None:
+    layer = page.layer
+    if page.year is None or layer is None:
         return {"home_map": None, "classes": None}
-    from app.maps.service import active_layer
-    from app.metric.figures import state_map
-    from geodata.classify import range_classes
-
-    layer, _bundled = active_layer(db.session, "state")
     classes = range_classes(page.scale)
     names = {**layer.names, **page.names}
     title = _("Índice de Gobierno Abierto (GA) por estado, %(year)s", year=page.year)

@@ -1,4 +1,5 @@
-"""The maps' data: the active boundary layer, stored imports, exercise stages, state names.
+"""The maps' data: the active boundary layer, stored imports, the metric map's values,
+exercise stages, state names.
 
 Functions take a session and never commit; the view or the command owns the transaction.
 """
@@ -6,12 +7,15 @@ Functions take a session and never commit; the view or the command owns the tran
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import records
+from app.metric.scores import round_years
+from app.metric.states import state_values_by_round
 from app.models import BoundaryLayer, LocalExercise
 from app.states.service import state_names
 from common.codes import STAGES
@@ -79,16 +83,59 @@ def deactivate_layers(session: Session, level: str, *, actor: str = "import",
         return _deactivate(batch, level)
 
 
-def state_rows(session: Session, layer: Layer, values: dict[str, float]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StateValueRow:
+    """A state on the metric map: its code, name, the index's value in the round (None: no
+    data) and its rank among the states with a value."""
+
+    code: str
+    name: str
+    value: float | None
+    rank: int | None
+    year: int | None
+    index: str
+
+
+def state_rows(session: Session, layer: Layer, values: dict[str, float], *,
+               year: int | None, index: str) -> list[StateValueRow]:
     """One row per state of ``layer``: code, name, the index value and its rank."""
     names = {**layer.names, **state_names(session)}
     rank = ranks(values)
-    rows = [
-        {"code": code, "name": names.get(code, code), "value": values.get(code),
-         "rank": rank.get(code)}
-        for code in layer.codes
-    ]
-    return sorted(rows, key=lambda r: fold(r["name"]))
+    rows = [StateValueRow(code, names.get(code, code), values.get(code), rank.get(code),
+                          year, index)
+            for code in layer.codes]
+    return sorted(rows, key=lambda r: fold(r.name))
+
+
+@dataclass
+class StateMapPage:
+    """The metric map (/map, /embed/map and their downloads): the round (the latest loaded
+    unless asked), the index, each state's value and rank, the scale of every loaded round."""
+
+    year: int | None
+    index: str
+    years: list[int]  # the loaded rounds
+    values: dict[str, float]
+    scale: list[float]  # every loaded round's state values: one fixed scale for all rounds
+    layer: Layer
+    bundled: bool
+    rows: list[StateValueRow]
+
+
+def state_map_page(session: Session, year: int | None, index: str) -> StateMapPage:
+    """The metric map's values: every loaded round's state means of ``index`` in one query."""
+    years = round_years(session)
+    by_round = state_values_by_round(session, index)
+    if year is None:
+        year = years[-1] if years else None
+    values = by_round.get(year, {}) if year is not None else {}
+    layer, bundled = active_layer(session, "state")
+    return StateMapPage(
+        year=year, index=index, years=years, values=values,
+        scale=[v for y in years for v in by_round.get(y, {}).values()],
+        layer=layer, bundled=bundled,
+        rows=state_rows(session, layer, values, year=year, index=index),
+    )
 
 
 def exercise_table(session: Session, layer: Layer) -> list[dict[str, Any]]:

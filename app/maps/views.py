@@ -20,7 +20,7 @@ from app.accounts.security import frameable
 from app.extensions import db
 from app.httpcache import cached_public
 from app.listing import ListSpec, ListView, Sort, columns, download, order_rows, parse_list
-from app.metric.service import round_years, state_index_values
+from app.metric.scores import round_years
 from common.codes import CLASS_SCHEMES, STAGES
 from common.codes import INDICES as INDEX_CODES
 from geodata.classify import make_classes
@@ -36,7 +36,7 @@ from geodata.maps import (
 )
 
 from . import bp
-from .service import DATASETS, active_layer, exercise_table, state_rows
+from .service import DATASETS, StateMapPage, active_layer, exercise_table, state_map_page
 
 if TYPE_CHECKING:
     import folium
@@ -58,8 +58,7 @@ STATE_TABLE = ListSpec(
     },
     columns=columns(
         "cve_ent", "state", "year", "index", "value", "rank",
-        cve_ent=lambda r: r["code"], state=lambda r: r["name"],
-        value=lambda r: format_value(r["value"], 4) or None,
+        cve_ent="code", state="name", value=lambda r: format_value(r.value, 4) or None,
     ),
 )
 EXERCISE_TABLE = ListSpec(
@@ -116,49 +115,37 @@ def _map_parts(
 
 
 def _state_view() -> tuple[ListView, int | None, str]:
-    """Parse /map's arguments: the view, the round (latest loaded by default), the index."""
+    """Parse /map's arguments: the view, the round asked for (None: the latest), the index."""
     view = parse_list(STATE_TABLE)
-    year = view.filters["round"]
-    if not year:
-        loaded = round_years(db.session)
-        year = loaded[-1] if loaded else None
-    return view, year, view.filters["index"] or "GA"
+    return view, view.filters["round"] or None, view.filters["index"] or "GA"
 
 
-def _state_values(year: int | None, index: str) -> dict[str, float]:
-    return {} if year is None else state_index_values(db.session, year, index)
-
-
-def _build_state_map(view: ListView, year: int | None, index: str,
+def _build_state_map(view: ListView, page: StateMapPage,
                      template: str = "maps/state_map.html") -> dict[str, Any]:
-    layer, bundled = active_layer(db.session, "state")
-    values = _state_values(year, index)
+    year, index, layer, rows = page.year, page.index, page.layer, page.rows
     # The fixed scale covers every loaded round's values: the same classes for every round.
-    loaded = round_years(db.session)
-    scale = [v for y in loaded for v in _state_values(y, index).values()]
-    classes = make_classes(view.filters["classes"] or "fixed", list(values.values()),
-                           scale=scale)
-    rows = state_rows(db.session, layer, values)
+    classes = make_classes(view.filters["classes"] or "fixed", list(page.values.values()),
+                           scale=page.scale)
     label = INDEX_CODES[index]
     title = (_("%(label)s (%(index)s), %(year)s", label=label, index=index, year=year)
              if year is not None else _("%(label)s (%(index)s)", label=label, index=index))
     text = ChoroplethText(
         title=title, value_label=index, rank_label=_("Lugar"), no_data=_("sin datos"),
-        credit=_credit(bundled, layer), rank_format=_("%(rank)s de %(total)s"),
+        credit=_credit(page.bundled, layer), rank_format=_("%(rank)s de %(total)s"),
         zoom=_zoom(),
     )
     folium_map = choropleth_map(
-        layer, values, classes, text=text, names={r["code"]: r["name"] for r in rows},
-        links={r["code"]: url_for("states.detail", cve_ent=r["code"]) for r in rows},
+        layer, page.values, classes, text=text, names={r.code: r.name for r in rows},
+        links={r.code: url_for("states.detail", cve_ent=r.code) for r in rows},
         assets=_assets(), tiles=_tiles(),
     )
     return _map_parts(
         folium_map, _("Mapa de la Métrica de Gobierno Abierto"), template,
-        list=view, year=year, index=index, years=loaded, scheme=classes.scheme,
+        list=view, year=year, index=index, years=page.years, scheme=classes.scheme,
         rows=order_rows(rows, view), classes=classes, class_labels=classes.labels(),
-        colour={r["code"]: classes.colour(r["value"]) for r in rows}, title=title,
+        colour={r.code: classes.colour(r.value) for r in rows}, title=title,
         indices=INDEX_CODES, scheme_labels=CLASS_SCHEMES,
-        ranked=sum(1 for r in rows if r["rank"] is not None), bundled=bundled, layer=layer,
+        ranked=sum(1 for r in rows if r.rank is not None), bundled=page.bundled, layer=layer,
         format_value=format_value,
     )
 
@@ -167,7 +154,8 @@ def _build_state_map(view: ListView, year: int | None, index: str,
 @cached_public(*DATASETS)
 def state_map() -> str:
     view, year, index = _state_view()
-    return _cached_page("state_map", view, lambda: _build_state_map(view, year, index))
+    page = state_map_page(db.session, year, index)
+    return _cached_page("state_map", view, lambda: _build_state_map(view, page))
 
 
 @bp.get("/embed/map")
@@ -180,7 +168,8 @@ def embed_map() -> Response:
     ``frame-ancestors *`` and it sends no X-Frame-Options, also when served from a cache.
     """
     view, year, index = _state_view()
-    parts = _build_state_map(view, year, index, template="maps/embed_body.html")
+    page = state_map_page(db.session, year, index)
+    parts = _build_state_map(view, page, template="maps/embed_body.html")
     html = render_template("maps/embed.html", **{k: Markup(v) for k, v in parts.items()})
     return Response(html, mimetype="text/html")
 
@@ -192,14 +181,6 @@ def _geojson(layer: Layer, properties: dict[str, Any], filename: str) -> Respons
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _state_download_rows(year: int | None, index: str) -> tuple[Layer, list[dict[str, Any]]]:
-    layer, _bundled = active_layer(db.session, "state")
-    rows = state_rows(db.session, layer, _state_values(year, index))
-    for row in rows:
-        row.update(year=year, index=index)
-    return layer, rows
-
-
 def _download_name(year: int | None, index: str) -> str:
     return f"metrica-{index}-{year if year is not None else 'sin-ronda'}-estados"
 
@@ -209,19 +190,19 @@ def _download_name(year: int | None, index: str) -> str:
 def state_map_csv() -> Response:
     view, year, index = _state_view()
     view.format = "csv"
-    _layer, rows = _state_download_rows(year, index)
+    page = state_map_page(db.session, year, index)
     view.sort, view.descending = "rank", False
-    return download(view, order_rows(rows, view), _download_name(year, index))
+    return download(view, order_rows(page.rows, view), _download_name(page.year, index))
 
 
 @bp.get("/map.geojson")
 @cached_public(*DATASETS)
 def state_map_geojson() -> Response:
     _view, year, index = _state_view()
-    layer, rows = _state_download_rows(year, index)
-    keep = ("year", "index", "value", "rank")
-    properties = {r["code"]: {"state": r["name"], **{k: r[k] for k in keep}} for r in rows}
-    return _geojson(layer, properties, _download_name(year, index) + ".geojson")
+    page = state_map_page(db.session, year, index)
+    properties = {r.code: {"state": r.name, "year": r.year, "index": r.index, "value": r.value,
+                           "rank": r.rank} for r in page.rows}
+    return _geojson(page.layer, properties, _download_name(page.year, index) + ".geojson")
 
 
 # --- The local exercises --------------------------------------------------------------

@@ -17,8 +17,9 @@ from metrics import BY_CHOICES, SchemeError
 from metrics.readers import FORMATS, ReadError, check_input
 
 from . import bp
+from .compare import comparison_table
 from .importer import RoundImportError, import_round, read_scheme_file
-from .service import comparison_table, summary_table
+from .rounds import summary_table
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 

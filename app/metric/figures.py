@@ -7,23 +7,24 @@ beside the table of the same numbers.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
 from app import charts
-from app.i18n import format_number
-from geodata.classify import NO_DATA_COLOUR, Classes, fixed_classes
+from app.i18n import format_number, number_formatter
+from geodata.classify import NO_DATA_COLOUR, Classes, fixed_classes, range_classes
 from geodata.layers import Layer
 
-from .service import RoundComparison, Trend
+from .compare import ComparePage, GroupChange, MatchedInstitution, PublishedChange
+from .states import StateMetric, TypeMean
+from .trends import Trend
 
 
 def _fmt(digits: int, sign: bool = False) -> charts.Format:
-    return lambda v: format_number(v, digits, sign=sign)
+    return number_formatter(digits, sign)
 
 
 def trend_chart(trend: Trend, indices: Sequence[str], *, scope: str) -> Markup | None:
@@ -96,10 +97,10 @@ def rank_chart(trend: Trend, *, state: str) -> Markup | None:
     )
 
 
-def delta_bars(rows: Sequence[Mapping[str, Any]], *, before: int, after: int,
+def delta_bars(rows: Sequence[GroupChange], *, before: int, after: int,
                index: str = "GA") -> Markup:
     """Diverging bars of each group's change of ``index`` (largest rise first)."""
-    items = sorted(((r["name"], r.get(f"{index}_delta")) for r in rows),
+    items = sorted(((r.name, r.changes[index].delta) for r in rows),
                    key=lambda item: -(item[1] if item[1] is not None else -9))
     return charts.diverging_bars(
         items, fmt=_fmt(3, sign=True),
@@ -109,10 +110,10 @@ def delta_bars(rows: Sequence[Mapping[str, Any]], *, before: int, after: int,
     )
 
 
-def states_slope(rows: Sequence[Mapping[str, Any]], *, before: int, after: int,
+def states_slope(rows: Sequence[GroupChange], *, before: int, after: int,
                  index: str = "GA") -> Markup:
     return charts.slope_chart(
-        [(r["name"], r.get(f"{index}_before"), r.get(f"{index}_after")) for r in rows],
+        [(r.name, r.changes[index].before, r.changes[index].after) for r in rows],
         left_label=str(before), right_label=str(after), fmt=_fmt(2),
         title=_("%(index)s de cada estado, %(a)s y %(b)s", index=index, a=before, b=after),
         desc=_("Gráfica de pendiente: cada línea une el valor de un estado en las dos rondas "
@@ -120,13 +121,15 @@ def states_slope(rows: Sequence[Mapping[str, Any]], *, before: int, after: int,
     )
 
 
-def institutions_scatter(rows: Sequence[Mapping[str, Any]], *, before: int, after: int,
-                         index: str = "GA") -> Markup:
-    above = sum(1 for r in rows if _both(r, index) and r[f"{index}_after"] > r[f"{index}_before"])
-    below = sum(1 for r in rows if _both(r, index) and r[f"{index}_after"] < r[f"{index}_before"])
+def institutions_scatter(rows: Sequence[MatchedInstitution], *, before: int,
+                         after: int) -> Markup:
+    """Each matched institution's GA in both rounds, with the diagonal."""
+    index = "GA"
+    pairs = [(r.GA_before, r.GA_after) for r in rows]
+    above = sum(1 for a, b in pairs if a is not None and b is not None and b > a)
+    below = sum(1 for a, b in pairs if a is not None and b is not None and b < a)
     return charts.scatter(
-        [(f"{r.get('name_after') or r.get('name_before')} ({r.get('state_name', '')})",
-          r.get(f"{index}_before"), r.get(f"{index}_after")) for r in rows],
+        [(f"{r.name} ({r.state_name})", r.GA_before, r.GA_after) for r in rows],
         x_label=f"{index} {before}", y_label=f"{index} {after}", fmt=_fmt(1),
         title=_("%(index)s de cada institución emparejada, %(a)s contra %(b)s",
                 index=index, a=before, b=after),
@@ -135,14 +138,8 @@ def institutions_scatter(rows: Sequence[Mapping[str, Any]], *, before: int, afte
     )
 
 
-def _both(row: Mapping[str, Any], index: str) -> bool:
-    return row.get(f"{index}_before") is not None and row.get(f"{index}_after") is not None
-
-
 def comparison_scale(values: Sequence[float | None]) -> Classes:
     """One fixed scale of 0.05-wide classes for both maps of a comparison."""
-    from geodata.classify import range_classes
-
     return range_classes([v for v in values if v is not None]) if any(
         v is not None for v in values) else fixed_classes()
 
@@ -168,51 +165,82 @@ def state_map(layer: Layer, values: Mapping[str, float | None], classes: Classes
                              hatched=hatched)
 
 
-def published_bars(rows: Sequence[Mapping[str, Any]], *, before: int, after: int) -> Markup:
+def published_bars(rows: Sequence[PublishedChange], *, before: int, after: int) -> Markup:
     return charts.diverging_bars(
-        [(r["index"], r["delta"]) for r in rows], fmt=_fmt(2, sign=True),
+        [(r.index, r.delta) for r in rows], fmt=_fmt(2, sign=True),
         title=_("Cambio de las cifras nacionales publicadas, %(a)s → %(b)s", a=before, b=after),
         desc=_("Barras a la derecha: subió; a la izquierda: bajó. Cifras publicadas por "
                "INAI, no calculadas aquí."),
     )
 
 
-def comparison_charts(result: RoundComparison, session: Session) -> dict[str, Any]:
-    """Every chart of a comparison: state deltas, slope, scatter and the pair of maps."""
-    from app.maps.service import active_layer
-    from app.states.service import state_names
+@dataclass
+class ComparisonCharts:
+    """Every chart of a comparison over matched institutions."""
 
+    bars: Markup | None
+    slope: Markup | None
+    scatter: Markup
+    maps: list[tuple[int, Markup]]
+    classes: Classes
+
+
+def comparison_charts(page: ComparePage) -> ComparisonCharts | None:
+    """Every chart of a comparison: state deltas, slope, scatter and the pair of maps (None
+    when the page compares nothing over matched institutions)."""
+    result, layer = page.result, page.layer
+    if result is None or layer is None:
+        return None
     before, after = result.before, result.after
     states = result.states
-    layer, _bundled = active_layer(session, "state")
-    names = {**layer.names, **state_names(session)}
-    values = {side: {r["key"]: r.get(f"GA_{side}") for r in states}
+    values = {side: {r.key: getattr(r.changes["GA"], side) for r in states}
               for side in ("before", "after")}
     classes = comparison_scale([*values["before"].values(), *values["after"].values()])
     maps = [
-        (year, state_map(layer, values[side], classes, names,
+        (year, state_map(layer, values[side], classes, page.layer_names,
                          title=_("GA por estado en %(year)s (instituciones emparejadas)",
                                  year=year)))
         for year, side in ((before, "before"), (after, "after"))
     ]
-    return {
-        "bars": delta_bars(states, before=before, after=after) if states else None,
-        "slope": states_slope(states, before=before, after=after) if states else None,
-        "scatter": institutions_scatter(result.institutions, before=before, after=after),
-        "maps": maps,
-        "classes": classes,
-    }
+    return ComparisonCharts(
+        bars=delta_bars(states, before=before, after=after) if states else None,
+        slope=states_slope(states, before=before, after=after) if states else None,
+        scatter=institutions_scatter(result.institutions, before=before, after=after),
+        maps=maps,
+        classes=classes,
+    )
 
 
-def type_bars(by_type: Sequence[Mapping[str, Any]], *, state: str, year: int) -> Markup | None:
+def type_bars(by_type: Sequence[TypeMean], *, state: str, year: int) -> Markup | None:
     """Each institution type's mean GA in the state minus its national mean (bars ±)."""
-    if not any(r["delta"] is not None for r in by_type):
+    if not any(r.delta is not None for r in by_type):
         return None
     return charts.diverging_bars(
-        [(r["label"], r["delta"]) for r in by_type], fmt=_fmt(2, sign=True),
+        [(r.label, r.delta) for r in by_type], fmt=_fmt(2, sign=True),
         title=_("GA de las instituciones de %(state)s por tipo frente a la media nacional del "
                 "tipo, %(year)s", state=state, year=year),
         desc=_("Barras a la derecha: el tipo está sobre la media nacional de su tipo; a la "
                "izquierda: debajo. Cada barra lleva la diferencia con signo; la tabla da las "
                "medias y el número de instituciones."),
+    )
+
+
+@dataclass
+class StateCharts:
+    """The metric's charts on a state's page."""
+
+    rank: Markup | None
+    published: Markup | None
+    types: Markup | None
+
+
+def state_charts(metric: StateMetric, *, state: str) -> StateCharts:
+    """The state's GA beside the national one, its published series, its types (``state``:
+    the state's short name, as the charts print it)."""
+    institutions = metric.institutions
+    return StateCharts(
+        rank=rank_chart(metric.trend, state=state),
+        published=trend_chart(metric.trend, ("GA", "T", "P"), scope=state),
+        types=type_bars(institutions.by_type, state=state, year=institutions.year)
+        if institutions.year else None,
     )

@@ -10,7 +10,7 @@ from werkzeug.exceptions import NotFound
 
 from app.downloads import XLSX_MIMETYPE
 from app.extensions import db
-from app.metric.service import round_years
+from app.metric.scores import round_years
 
 from . import bp, service
 from .dump import dumps_descriptor

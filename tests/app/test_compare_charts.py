@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from app.extensions import db
-from app.metric.service import round_institutions
+from app.metric.rounds import round_institutions
 from tests.app import metric_fixtures
 from tests.app.downloads import csv_rows
 from tests.app.pages import page_text
@@ -26,12 +26,12 @@ def write_synthetic_round(app, path: Path, year: int = 2019) -> Path:
         rows = round_institutions(db.session, 2017)
     lines = ["institution,level,state,type,key,TG,TC,PG,PC"]
     for i, r in enumerate(rows):
-        if i % 10 == 0 or r["TG"] is None:
+        if i % 10 == 0 or r.TG is None:
             continue
-        values = [min(1, max(0, (r[k] or 0) + rng.uniform(-0.1, 0.1)))
-                  for k in ("TG", "TC", "PG", "PC")]
-        name = '"' + r["name"].replace('"', '""') + '"'
-        lines.append(f"{name},{r['level']},{r['state']},{r['kind']},{r['key']},"
+        values = [min(1, max(0, (v or 0) + rng.uniform(-0.1, 0.1)))
+                  for v in (r.TG, r.TC, r.PG, r.PC)]
+        name = '"' + r.name.replace('"', '""') + '"'
+        lines.append(f"{name},{r.level},{r.state},{r.kind},{r.key},"
                      + ",".join(f"{v:.4f}" for v in values))
     lines += ["Instituto sintético uno,state,10,autonomous,,0.5,0.5,0.5,0.5",
               "Instituto sintético dos,state,30,autonomous,,0.2,0.2,0.2,0.2"]

@@ -12,9 +12,11 @@ from werkzeug.exceptions import Forbidden
 
 from app import records
 from app.extensions import db
+from app.metric.compare import compare
 from app.metric.fieldwork import service
 from app.metric.fieldwork.guard import RoundFrozen
-from app.metric.service import compare, round_years, state_index_values
+from app.metric.scores import round_years
+from app.metric.states import state_index_values
 from app.models import (
     AuditEvent,
     FieldworkObservation,
@@ -325,7 +327,7 @@ def test_publishing_compares_with_2017_over_the_institutions_both_share(metric_a
         s.commit()
         comparison = compare(s, 2017, YEAR, "national")
         assert comparison.counts == {"matched": 2, "entered": 1, "left": 906}
-        assert comparison.national["GA_after"] == pytest.approx(1.0)
+        assert comparison.national.changes["GA"].after == pytest.approx(1.0)
 
 
 def test_a_round_survives_the_full_export_and_import(fieldwork_app, tmp_path):

@@ -37,7 +37,7 @@ def test_quantile_classes_never_split_two_equal_printed_values():
 
 
 def test_2017_states_fall_in_many_classes(metric_app):
-    from app.metric.service import state_index_values
+    from app.metric.states import state_index_values
 
     with metric_app.app_context():
         values = state_index_values(db.session, 2017, "GA")

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from app.extensions import db
-from app.metric.service import state_index_values
+from app.metric.states import state_index_values
 from app.models import DataRevision
 from common.text import fold_words as fold
 from seeds.states import load_states

@@ -71,7 +71,8 @@ def test_state_table_sorts_by_the_url(metric_app):
     # An unknown column is refused with the site's page naming the argument (input policy).
     bad = client.get("/metric/2017?sort=evil&order=sideways")
     assert bad.status_code == 400
-    assert "«<code>sort</code>»" in bad.get_data(as_text=True) and "«<code>order</code>»" in bad.get_data(as_text=True)
+    text = bad.get_data(as_text=True)
+    assert "«<code>sort</code>»" in text and "«<code>order</code>»" in text
 
 
 def test_csv_downloads(metric_app):

@@ -6,7 +6,8 @@ import pytest
 from flask import render_template
 
 from app.extensions import db
-from app.metric.service import round_years, state_index_values, state_results
+from app.metric.scores import round_years
+from app.metric.states import state_index_values, state_results
 from tests.app import metric_fixtures
 
 metric_seeded = metric_fixtures.metric_seeded

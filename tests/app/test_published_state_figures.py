@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from app.extensions import db
-from app.metric.service import published_rows
+from app.metric.published import published_rows
 from tests.app import metric_fixtures
 
 metric_seeded = metric_fixtures.metric_seeded

@@ -62,5 +62,5 @@ def test_state_page_without_any_tracker_data(app):
 
 def test_metric_results_are_included_when_the_metric_area_exists(seeded_app):
     html = seeded_app.test_client().get("/states/19").get_data(as_text=True)
-    has_metric = importlib.util.find_spec("app.metric.service") is not None
+    has_metric = importlib.util.find_spec("app.metric.states") is not None
     assert ('id="metric-results-title"' in html) == has_metric
