@@ -65,6 +65,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"database: {version}"]
 
 
+# The longest tests (tens of seconds each: --durations lists them), run first so that
+# pytest-xdist's workers do not end with one of them alone on one worker while the other
+# waits. Only the order changes; the tests themselves do not depend on it (a run with -n 0
+# gives the same results).
+LONG_FIRST = ("test_hostile_signed_in.py", "test_api_schemathesis.py", "test_stack.py",
+              "test_accessibility_browser.py", "test_faults.py", "test_fieldwork_hostile.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: else as collected
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     """The prepared databases of this session (of this xdist worker), built on first use."""
