@@ -8,7 +8,7 @@ names its source: a URL, or an evidence item read by the evidence schema.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask import current_app, request
 from flask_babel import LazyString
@@ -24,11 +24,15 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from wtforms.widgets import DateInput, TextArea
 
 from app import files
+from app.i18n import format_moment
 from app.params import whole_number
 from app.records import jsonable
 from app.schema import Field, FieldError, RecordSchema
 from app.schema.records import EVIDENCE, SCHEMAS, file_fields
 from metrics.readers import FORMATS
+
+if TYPE_CHECKING:
+    from app.edit.service import Conflict
 
 SOURCE_URL = Field(
     "source_url", "url", _l("Fuente del cambio (URL)"), max_length=2000,
@@ -383,3 +387,14 @@ class SpreadsheetForm(FlaskForm):
             return source
         except FieldError:
             return None
+
+
+def conflict_rows(schema: RecordSchema, conflict: Conflict) -> list[dict[str, Any]]:
+    """The fields of a conflict as its table shows them (only those someone changed)."""
+    return [{
+        "name": f.name, "label": f.label, "both": f.both,
+        "mine_changed": f.mine_changed, "theirs_changed": f.theirs_changed,
+        "base": schema.show(f.name, f.base) if conflict.known_base else "—",
+        "mine": schema.show(f.name, f.mine), "current": schema.show(f.name, f.current),
+        "by": f.by, "at": format_moment(f.at) if f.at else None,
+    } for f in conflict.fields if f.mine_changed or f.theirs_changed]

@@ -32,7 +32,7 @@ from metrics import SchemeError
 from metrics.readers import ReadError
 
 from . import bp, desk, kinds, recycle, service, sheets
-from .forms import DeleteForm, MetricImportForm, RestoreForm, SpreadsheetForm
+from .forms import DeleteForm, MetricImportForm, RestoreForm, SpreadsheetForm, conflict_rows
 
 # Milestones are edited like every other kind; their former addresses still lead there.
 
@@ -175,6 +175,7 @@ def _record_conflict(k: kinds.Kind, obj_id: int, form: Any,
                                      "que debe quedar.", who=field.by or _("otra persona"))]
     return render_template(
         "edit/conflict.html", form=form, conflict=conflict, kind=k,
+        rows=conflict_rows(k.schema, conflict),
         action=url_for("edit.edit_record", kind=k.name, obj_id=obj_id), back=k.page(obj),
     ), 409
 

@@ -109,14 +109,8 @@ def read_frame(
             *SCORE_COLUMNS.values(),
         )
         .join(MetricScore, MetricScore.institution_id == Institution.id)
-        .join(MetricRound, MetricRound.id == MetricScore.round_id)
-        .order_by(MetricRound.year, Institution.id)
     )
-    if years is not None:
-        stmt = stmt.where(MetricRound.year.in_(list(years)))
-    if where is not None:
-        stmt = stmt.where(where)
-    rows = _bulk_rows(session, stmt)
+    rows = _bulk_rows(session, stmt, years, where)
     # Column by column (much faster than DataFrame.from_records on many rows), with the
     # dtypes from_records gives: pandas' strings for the names and codes, objects for the
     # codes that may be missing, whole numbers for ids and years (objects when empty).
@@ -137,12 +131,21 @@ def read_frame(
     return compute_indices(frame).frame
 
 
-def _bulk_rows(session: Session, stmt: Select) -> Sequence[Row[Any]]:
-    """The rows of a read of many scores, run as a Core statement on the session's connection
-    (no ORM row processing: a third faster); it states the live-rows rule the ORM adds to
-    every other query (``records.live``) itself."""
-    return session.connection().execute(
-        stmt.where(live(MetricScore), live(Institution))).all()
+def _bulk_rows(session: Session, stmt: Select, years: Iterable[int] | None,
+               where: ColumnElement[bool] | None) -> Sequence[Row[Any]]:
+    """The rows of a read of many scores (``stmt`` over scores joined to their institutions),
+    joined to their rounds, of ``years`` (all when None), narrowed by ``where``, in the
+    engine's order (year, then institution). Run as a Core statement on the session's
+    connection (no ORM row processing: a third faster), it states the live-rows rule the ORM
+    adds to every other query (``records.live``) itself."""
+    stmt = (stmt.join(MetricRound, MetricRound.id == MetricScore.round_id)
+            .where(live(MetricScore), live(Institution))
+            .order_by(MetricRound.year, Institution.id))
+    if years is not None:
+        stmt = stmt.where(MetricRound.year.in_(list(years)))
+    if where is not None:
+        stmt = stmt.where(where)
+    return session.connection().execute(stmt).all()
 
 
 class Scores:
@@ -258,14 +261,8 @@ def read_indices(
                *SCORE_COLUMNS.values())
         .select_from(MetricScore)
         .join(Institution, Institution.id == MetricScore.institution_id)
-        .join(MetricRound, MetricRound.id == MetricScore.round_id)
-        .order_by(MetricRound.year, Institution.id)
     )
-    if years is not None:
-        stmt = stmt.where(MetricRound.year.in_(list(years)))
-    if where is not None:
-        stmt = stmt.where(where)
-    rows = _bulk_rows(session, stmt)
+    rows = _bulk_rows(session, stmt, years, where)
     values = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 7)
     data: dict[str, object] = {"year": np.array(values[0], dtype="int64")}
     if group:

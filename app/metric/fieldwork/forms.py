@@ -34,11 +34,10 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.edit.forms import RecordForm, as_input, schema_input
+from app.edit.forms import RecordForm, as_input, conflict_rows, schema_input
 from app.edit.service import Conflict
-from app.i18n import format_moment
 from app.records import jsonable
-from app.schema import FieldError, RecordSchema
+from app.schema import FieldError
 from app.schema.records import OBSERVATION, RECONCILIATION
 from common.codes import FIELDWORK_ROLES, INSTITUTION_TYPES, LEVELS
 from metrics.fieldwork import Answer, AnswerError, Calendar, Item
@@ -81,17 +80,6 @@ def answer_label(item: Item, value: str | None) -> str:
     if item.scale.type == "business_days":
         return _("%(n)s días hábiles", n=value)
     return value
-
-
-def conflict_rows(schema: RecordSchema, conflict: Conflict) -> list[dict[str, Any]]:
-    """The fields of a conflict as its table shows them (only those someone changed)."""
-    return [{
-        "name": f.name, "label": f.label, "both": f.both,
-        "mine_changed": f.mine_changed, "theirs_changed": f.theirs_changed,
-        "base": schema.show(f.name, f.base) if conflict.known_base else "—",
-        "mine": schema.show(f.name, f.mine), "current": schema.show(f.name, f.current),
-        "by": f.by, "at": format_moment(f.at) if f.at else None,
-    } for f in conflict.fields if f.mine_changed or f.theirs_changed]
 
 
 def answer_input(item: Item) -> FormField:
