@@ -23,6 +23,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug import Response
@@ -50,36 +51,34 @@ def wants_json() -> bool:
     return best == "application/json" and accept[best] > accept["text/html"]
 
 
-def _titles() -> dict[int, str]:
-    return {
-        400: _("Petición incorrecta"),
-        403: _("Acceso denegado"),
-        404: _("Página no encontrada"),
-        405: _("Método no permitido"),
-        413: _("Archivo demasiado grande"),
-        414: _("Dirección demasiado larga"),
-        429: _("Demasiados intentos"),
-        500: _("Error interno"),
-        503: _("Servicio no disponible"),
-    }
-
-
-def _explanations() -> dict[int, str]:
-    return {
-        400: _("La dirección lleva un argumento con un valor que esta página no admite."),
-        403: _("Su cuenta no tiene permiso para esta acción."),
-        404: _("No existe lo que busca en esta dirección. Puede que el enlace esté mal escrito "
-               "o que el registro no exista."),
-        405: _("Esta dirección no admite ese método."),
-        413: _("El archivo enviado supera el tamaño permitido."),
-        414: _("La dirección pedida es demasiado larga; acórtela (por ejemplo, con menos "
-               "argumentos o una búsqueda más breve)."),
-        429: _("Hubo demasiados intentos en poco tiempo; espere unos minutos y vuelva a "
-               "intentarlo."),
-        500: _("Algo falló de nuestro lado. El error quedó registrado; vuelva a intentarlo más "
-               "tarde."),
-        503: _("El servicio no está disponible por el momento; vuelva a intentarlo más tarde."),
-    }
+# Each status's title and explanation, translated when a page shows one (lazily: an error
+# page translates its own two texts, not every status's).
+TITLES = {
+    400: _l("Petición incorrecta"),
+    403: _l("Acceso denegado"),
+    404: _l("Página no encontrada"),
+    405: _l("Método no permitido"),
+    413: _l("Archivo demasiado grande"),
+    414: _l("Dirección demasiado larga"),
+    429: _l("Demasiados intentos"),
+    500: _l("Error interno"),
+    503: _l("Servicio no disponible"),
+}
+EXPLANATIONS = {
+    400: _l("La dirección lleva un argumento con un valor que esta página no admite."),
+    403: _l("Su cuenta no tiene permiso para esta acción."),
+    404: _l("No existe lo que busca en esta dirección. Puede que el enlace esté mal escrito "
+           "o que el registro no exista."),
+    405: _l("Esta dirección no admite ese método."),
+    413: _l("El archivo enviado supera el tamaño permitido."),
+    414: _l("La dirección pedida es demasiado larga; acórtela (por ejemplo, con menos "
+           "argumentos o una búsqueda más breve)."),
+    429: _l("Hubo demasiados intentos en poco tiempo; espere unos minutos y vuelva a "
+           "intentarlo."),
+    500: _l("Algo falló de nuestro lado. El error quedó registrado; vuelva a intentarlo más "
+           "tarde."),
+    503: _l("El servicio no está disponible por el momento; vuelva a intentarlo más tarde."),
+}
 
 
 _CODE = re.compile(r"-?[A-Za-z0-9_.:]+")
@@ -147,8 +146,8 @@ def bare_page(code: int) -> Response:
 def _render_error(error: HTTPException, given: str | None) -> Any:
     code = error.code or 500
     problems = error.problems if isinstance(error, BadArguments) else []
-    title = _titles().get(code) or _("Error %(code)s", code=code)
-    detail = given or _explanations().get(code, "")
+    title = str(TITLES[code]) if code in TITLES else _("Error %(code)s", code=code)
+    detail = given or (str(EXPLANATIONS[code]) if code in EXPLANATIONS else "")
     in_query = bool(problems) and all(p["argument"] in request.args for p in problems)
     if isinstance(error, CSRFError):
         title, detail = _csrf_text()
