@@ -2,7 +2,10 @@
 
 A test's database is a copy of a template built once per worker: on SQLite the template file
 is copied with SQLite's backup API (a millisecond), on PostgreSQL a database is created with
-``CREATE DATABASE ... TEMPLATE`` and dropped after the test. The kinds build on each other
+``CREATE DATABASE ... TEMPLATE`` and dropped after the test; while a test runs, the worker
+already creates the next copy of the same kind and drops the last test's database in a
+background thread (the server does that work while the test's Python runs, so a test does not
+wait for its copy when the one before used the same kind). The kinds build on each other
 (``parent``): the seeds are loaded once per worker instead of once per test.
 
 Which kind a test starts from is read from the fixtures it uses (``FIXTURE_KINDS``, most
@@ -15,10 +18,12 @@ helpers modules; this module only builds and copies databases.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import sqlite3
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,6 +172,10 @@ class Databases:
         self._failed: dict[str, BaseException] = {}
         self._counter = itertools.count()
         self._admin: sa.Engine | None = None
+        # PostgreSQL: one thread that makes the next copy of the kind last asked for, and
+        # drops the copies tests are done with, in the order asked (FIFO).
+        self._background: ThreadPoolExecutor | None = None
+        self._spare: dict[str | None, Future[str]] = {}
 
     # PostgreSQL: CREATE and DROP DATABASE run outside a transaction, on the server's own
     # database of the URL given (scripts/with-postgres creates it).
@@ -232,15 +241,41 @@ class Databases:
             if template is not None:
                 copy_sqlite(Path(template.removeprefix("sqlite:///")), path)
             return f"sqlite:///{path}"
-        return self._new(f"t_{self.worker}_{next(self._counter)}", template)
+        if self._background is None:
+            self._background = ThreadPoolExecutor(1, thread_name_prefix=f"db-{self.worker}")
+        url = None
+        spare = self._spare.pop(kind, None)
+        if spare is not None:
+            try:
+                url = spare.result()
+            except Exception:  # noqa: BLE001  (the server restarted meanwhile...): make it now
+                url = None
+        if url is None:
+            url = self._new(self._copy_name(), template)
+        # The next test is likely to start from the same kind (tests run file by file).
+        self._spare[kind] = self._background.submit(self._new, self._copy_name(), template)
+        return url
+
+    def _copy_name(self) -> str:
+        return f"t_{self.worker}_{next(self._counter)}"
 
     def drop(self, url: str) -> None:
-        """Drop a test's database (PostgreSQL; SQLite files go with the test's tmp_path)."""
+        """Drop a test's database (PostgreSQL, in the background; SQLite files go with the
+        test's tmp_path)."""
         if self.server_url is not None:
-            self._drop_pg(sa.make_url(url).database or "")
+            name = sa.make_url(url).database or ""
+            if self._background is not None:
+                self._background.submit(self._drop_pg, name)
+            else:
+                self._drop_pg(name)
 
     def close(self) -> None:
         if self.server_url is not None:
+            if self._background is not None:
+                for spare in self._spare.values():
+                    with contextlib.suppress(Exception):  # a copy that was never made
+                        self._drop_pg(sa.make_url(spare.result()).database or "")
+                self._background.shutdown(wait=True)
             for url in self._built.values():
                 self._drop_pg(sa.make_url(url).database or "")
         if self._admin is not None:
