@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.schema import Field, FieldError, RecordSchema
+from app.schema.fields import in_english
 
 DATA_DIR = Path(__file__).parent / "data"
 SEED_ACTOR = "seed"
@@ -78,17 +79,6 @@ def read_csv(path: Path, required: Iterable[str] = ("source",)) -> Iterator[tupl
                 check_source_cell(path, number, row["source"])
             yield number, row
 
-
-
-def in_english(message: object) -> str:
-    """A schema's message as the command line prints it (English, the language of the code)."""
-    try:
-        from flask_babel import force_locale
-
-        with force_locale("en"):
-            return message.text() if isinstance(message, FieldError) else str(message)
-    except RuntimeError:  # no application context: the message as written
-        return message.text() if isinstance(message, FieldError) else str(message)
 
 
 def seed_value(path: Path | str, row: int, column: str, field: Field, value: Any, *,

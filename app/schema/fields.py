@@ -54,6 +54,17 @@ class FieldError(ValueError):
         return self.text()
 
 
+def in_english(message: object) -> str:
+    """A schema's message as the command line prints it (English, the language of the code)."""
+    try:
+        from flask_babel import force_locale
+
+        with force_locale("en"):
+            return message.text() if isinstance(message, FieldError) else str(message)
+    except RuntimeError:  # no application context: the message as written
+        return message.text() if isinstance(message, FieldError) else str(message)
+
+
 def clean_text(value: str, *, multiline: bool) -> str:
     """Normalise typed text: Unicode NFC, line ends as \\n, no control characters.
 

@@ -181,6 +181,17 @@ def test_coders_see_and_change_only_their_own_institutions(metric_seeded):
         with pytest.raises(service.FieldworkError, match="occasion: must lie between 1 and 1"):
             service.record_observation(s, user("coder1"), round_, own, "TC.clear.clear",
                                        service.ObservationInput("full"), occasion=2)
+        # The notes beside the answer follow the observation's schema (as the capture form
+        # does): its lengths and its rule for addresses, said in English on this path and in
+        # the reader's language on the pages.
+        with pytest.raises(service.FieldworkError, match="folio: .*41 characters.*40") as bad:
+            service.record_observation(s, user("coder1"), round_, own, "TG.access_info.unit",
+                                       service.ObservationInput("yes", folio="1" * 41))
+        assert bad.value.field == "folio" and "máximo es 40" in str(bad.value.text)
+        with pytest.raises(service.FieldworkError, match="evidence_url: .*http:// or https://"):
+            service.record_observation(
+                s, user("coder1"), round_, own, "TG.access_info.unit",
+                service.ObservationInput("yes", evidence_url="ftp://example.org/x"))
         # Every change is an audited event under the coder's agency.
         actors = s.scalars(select(AuditEvent.actor).where(
             AuditEvent.entity == "fieldwork_observation")).all()

@@ -48,6 +48,8 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
+from app.schema.fields import in_english
+from app.schema.records import OBSERVATION
 from app.states.service import state_names
 from common.codes import FIELDWORK_ROLES, LEVELS
 from metrics import SchemeError, validate_scheme
@@ -504,6 +506,10 @@ def assign_coders(
 # --- Capture -----------------------------------------------------------------------------
 
 
+# What a coder notes beside the answer and its dates (read by the OBSERVATION schema).
+NOTES = ("folio", "evidence_url", "evidence_file", "note")
+
+
 @dataclass(frozen=True)
 class ObservationInput:
     """What a coder enters for one item (the capture form and the CLI give the same)."""
@@ -567,20 +573,16 @@ def record_observation(
         normalised = normalise(found, answer, calendar_of(fw))
     except AnswerError as exc:
         raise FieldworkError(str(exc), exc.field, answer_text(exc)) from None
-    for name in ("folio", "evidence_url", "evidence_file"):
-        text = getattr(values, name)
-        limit = {"folio": 40, "evidence_url": 500, "evidence_file": 300}[name]
-        if text is not None and len(text) > limit:
-            raise FieldworkError(f"at most {limit} characters", name,
-                                 _l("Tiene más de %(n)s caracteres.", n=limit))
-    if values.evidence_url and not values.evidence_url.startswith(("http://", "https://")):
-        raise FieldworkError("must be an http(s) address", "evidence_url",
-                             _l("Debe ser una dirección que empiece con http:// o https://."))
+    # The rest as the observation's schema reads it (lengths, addresses, text), the rules
+    # the capture form applies too.
+    parsed = OBSERVATION.parse({name: getattr(values, name) for name in NOTES}, names=NOTES)
+    if parsed.problems:
+        name, error = parsed.problems[0]
+        raise FieldworkError(in_english(error), name, error)
     row_values = {
         "answer": answer.value, "sent_on": values.sent_on,
         "acknowledged_on": values.acknowledged_on, "answered_on": values.answered_on,
-        "folio": values.folio or None, "evidence_url": values.evidence_url or None,
-        "evidence_file": values.evidence_file or None, "note": values.note or None,
+        **parsed.values,
     }
     existing = session.scalars(select(FieldworkObservation).where(
         FieldworkObservation.round_id == fw.id,
