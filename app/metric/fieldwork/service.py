@@ -48,8 +48,9 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
+from app.schema import RecordSchema
 from app.schema.fields import in_english
-from app.schema.records import OBSERVATION
+from app.schema.records import OBSERVATION, RECONCILIATION
 from app.states.service import state_names
 from common.codes import FIELDWORK_ROLES, LEVELS
 from metrics import SchemeError, validate_scheme
@@ -510,6 +511,16 @@ def assign_coders(
 NOTES = ("folio", "evidence_url", "evidence_file", "note")
 
 
+def _schema_values(schema: RecordSchema, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """``raw``'s fields as ``schema`` reads them (its types, lengths, rules for text and
+    addresses: those the forms apply); FieldworkError naming the first field refused."""
+    parsed = schema.parse(raw, names=tuple(raw))
+    if parsed.problems:
+        name, error = parsed.problems[0]
+        raise FieldworkError(in_english(error), name, error)
+    return parsed.values
+
+
 @dataclass(frozen=True)
 class ObservationInput:
     """What a coder enters for one item (the capture form and the CLI give the same)."""
@@ -575,14 +586,11 @@ def record_observation(
         raise FieldworkError(str(exc), exc.field, answer_text(exc)) from None
     # The rest as the observation's schema reads it (lengths, addresses, text), the rules
     # the capture form applies too.
-    parsed = OBSERVATION.parse({name: getattr(values, name) for name in NOTES}, names=NOTES)
-    if parsed.problems:
-        name, error = parsed.problems[0]
-        raise FieldworkError(in_english(error), name, error)
+    notes = _schema_values(OBSERVATION, {name: getattr(values, name) for name in NOTES})
     row_values = {
         "answer": answer.value, "sent_on": values.sent_on,
         "acknowledged_on": values.acknowledged_on, "answered_on": values.answered_on,
-        **parsed.values,
+        **notes,
     }
     existing = session.scalars(select(FieldworkObservation).where(
         FieldworkObservation.round_id == fw.id,
@@ -828,9 +836,7 @@ def reconcile(
     read none, so a reconciliation saved meanwhile is a VersionConflict)."""
     require_role(session, user, fw, "reviewer")
     _require_open(fw)
-    if not (reason or "").strip():
-        raise FieldworkError("say why this answer was chosen", "reason",
-                             _l("Diga por qué se elige esta respuesta."))
+    why = _schema_values(RECONCILIATION, {"reason": reason})["reason"]
     inst = instruments_of(fw)
     found = _item(inst, item, occasion)
     answer = Answer((values.answer or "").strip() or None, values.sent_on, values.acknowledged_on,
@@ -857,7 +863,7 @@ def reconcile(
                              _l("Las personas codificadoras no discrepan en este reactivo."))
     row_values = {"answer": answer.value, "sent_on": values.sent_on,
                   "acknowledged_on": values.acknowledged_on, "answered_on": values.answered_on,
-                  "reason": reason.strip(), "reviewer_id": user.id}
+                  "reason": why, "reviewer_id": user.id}
     options = {"actor": actor_of(user).name, "user": user, "source": SOURCE,
                "summary": f"{fw.year} · {institution.name} · {item} · conciliación"}
     existing = session.scalars(select(FieldworkReconciliation).where(
