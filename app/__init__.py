@@ -14,6 +14,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the application: settings, extensions, blueprints and commands."""
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
+    _template_bytecode_cache(app)
 
     app.config.update(load_settings(app.instance_path))
     if test_config:
@@ -112,6 +113,20 @@ def _register_sql_functions(app: Flask) -> None:
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _configure_sqlite)
+
+
+def _template_bytecode_cache(app: Flask) -> None:
+    """Keep the templates' compiled code in instance/template-cache (Jinja's own
+    FileSystemBytecodeCache): each process, each gunicorn worker and each app made after the
+    first (the tests make one per test) loads it instead of compiling every template again.
+    Jinja checks each entry against its template's source and its own version, so an edited
+    template is compiled anew; entries are written to a temporary file and renamed."""
+    from jinja2 import FileSystemBytecodeCache
+
+    folder = os.path.join(app.instance_path, "template-cache")
+    os.makedirs(folder, exist_ok=True)
+    app.jinja_options = {**app.jinja_options,
+                         "bytecode_cache": FileSystemBytecodeCache(folder)}
 
 
 def _check_secret_key(app: Flask) -> None:

@@ -49,6 +49,7 @@ nginx keeps one copy per encoding. ``COMPRESS_REGISTER`` is off under TESTING.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -186,6 +187,14 @@ def read_release(root: Path | None = None) -> Release:
                 digest.update(path.read_bytes())
                 newest = max(newest, path.stat().st_mtime)
     return Release(digest.hexdigest(), datetime.fromtimestamp(newest, UTC))
+
+
+@functools.cache
+def _running_release() -> Release:
+    """The release of the code this process runs, read once: the code does not change under
+    a running process (a deploy restarts it), and every app the process makes (one per test)
+    then skips reading the files again."""
+    return read_release()
 
 
 def _canonical_query() -> tuple[tuple[str, str], ...]:
@@ -336,7 +345,7 @@ def init_app(app: Flask) -> None:
     # Accept-Encoding but do not decode; tests of compression turn it on.
     app.config.setdefault("COMPRESS_REGISTER", not app.testing)
     # The release; its presence also tells app.api that the validators are registered.
-    app.extensions["httpcache"] = read_release()
+    app.extensions["httpcache"] = _running_release()
     compress.init_app(app)  # registered first: runs last
     app.before_request(_before)
     app.after_request(_after)
