@@ -11,6 +11,12 @@ MGA_2017 := ../shared/data/mga-2017/BSO.csv
 PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 # The app refuses to start without a secret key; make run keeps one in instance/.
 WITH_KEY = FLASK_SECRET_KEY="$$(cat instance/secret_key)"
+# Python keeps each module's compiled code (__pycache__, ignored by git), and pytest its
+# rewritten test modules, even where the environment says not to (PYTHONDONTWRITEBYTECODE, set
+# on some CI machines): otherwise every process of the suite (each worker, each gunicorn host,
+# each command it runs) compiles every module it imports again, and each worker rewrites all
+# the tests again (about 6 s of a core each).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run serve test lint install translations extract-messages update-messages bench load clean geodata-layer
 
@@ -39,12 +45,17 @@ load: install translations
 	bench/load.sh
 
 # The suite runs in parallel (pytest-xdist, one database, browser and port range per worker;
-# JOBS=0 runs it in one process) and prints its 20 slowest tests.
+# JOBS=0 runs it in one process) and prints its 20 slowest tests. mypy checks the types
+# meanwhile (it needs a core for about 20 s on a fresh clone, while the suite leaves some idle
+# waiting for browsers, servers and subprocesses); its report follows the suite's, and
+# `make test` fails if either does.
 JOBS ?= auto
 test: install translations system-test-deps
 	$(BIN)/ruff check .
-	$(BIN)/mypy
-	$(BIN)/pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
+	@$(BIN)/mypy > .mypy-report 2>&1 & mypy=$$!; \
+	$(BIN)/pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS); tests=$$?; \
+	wait $$mypy; typed=$$?; echo "mypy:"; cat .mypy-report; rm -f .mypy-report; \
+	[ $$tests -eq 0 ] && [ $$typed -eq 0 ]
 
 install: $(STAMP)
 
@@ -53,7 +64,9 @@ $(STAMP): pyproject.toml
 	@scripts/ensure-debian-packages libmagic1
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	@# --no-compile: Python compiles each module the first time it is imported (and keeps the
+	@# .pyc), instead of pip compiling every module of every package, most never imported.
+	$(BIN)/pip install --quiet --no-compile -e '.[test]'
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser tests (Playwright uses /usr/bin/chromium); the shared
