@@ -15,6 +15,7 @@ Cross-origin reads (CORS, read-only, no credentials) are open on the API, the op
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from apispec import APISpec, BasePlugin
@@ -52,9 +53,54 @@ class ErrorSchema(Schema):
 
 
 class Api(SmorestApi):
-    """flask-smorest's Api, leaving errors to the site's handlers (app.errors)."""
+    """flask-smorest's Api, leaving errors to the site's handlers (app.errors), that describes
+    its blueprints' views in the OpenAPI document when the document is first read (the
+    description, its page, schemathesis) instead of when the app is made.
+
+    Describing them is most of the cost of making an app (a third of it: every schema is
+    resolved, every operation deep-copied), and most apps never serve the description: a
+    gunicorn worker until a client asks for it, a command, the app of each test. The document
+    is the same: the views are described in the order the blueprints were registered, once,
+    under a lock. ``register_blueprint`` does what flask-smorest's does, the description
+    aside.
+    """
 
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app: Flask | None = None, **kwargs: Any):
+        self._spec: APISpec | None = None
+        self._undescribed: list[tuple[SmorestBlueprint, str, Any]] = []
+        self._describing = threading.RLock()
+        self._busy = False
+        super().__init__(app, **kwargs)
+
+    @property
+    def spec(self) -> APISpec | None:
+        with self._describing:
+            if not self._busy and self._undescribed:
+                self._busy = True  # flask-smorest's callbacks may read the spec meanwhile
+                try:
+                    spec = self._spec
+                    assert spec is not None  # blueprints are registered after init_app
+                    for blueprint, name, parameters in self._undescribed:
+                        blueprint.register_views_in_doc(self, self._app, spec, name=name,
+                                                        parameters=parameters)
+                        spec.tag({"name": name, "description": blueprint.description})
+                    self._undescribed.clear()
+                finally:
+                    self._busy = False
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: APISpec | None) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp: SmorestBlueprint, *, parameters: Any = None,
+                           **options: Any) -> None:
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undescribed.append((blp, name, parameters))
 
     def _register_error_handlers(self) -> None:
         """Keep app.errors' JSON bodies: the same for the API as for ``?format=json``."""

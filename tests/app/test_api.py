@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -39,6 +40,27 @@ def test_description_is_generated_openapi_3_with_every_resource(api):
     params = {p["name"] for p in _query_parameters(spec["paths"]["/api/v1/commitments"]["get"])}
     assert {"state", "plan", "scope", "status", "theme", "sdg", "q", "sort", "order", "page",
             "per_page"} <= params
+
+
+def test_the_description_read_by_several_clients_at_once_is_the_same_whole_document(app):
+    """The views are described when the document is first read (app.api.Api.spec): eight
+    threads asking for it at once on a new app all get the same document, every operation in
+    it once, and it equals the one read afterwards."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(_n: int) -> bytes:
+        return app.test_client().get("/api/openapi.json").get_data()
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = set(pool.map(read, range(8)))
+    assert len(bodies) == 1
+    (body,) = bodies
+    assert read(0) == body
+    spec = json.loads(body)
+    ids = [op["operationId"] for _path, op in _operations(spec)]
+    assert len(ids) == len(set(ids)) > 15
+    tags = [t["name"] for t in spec["tags"]]  # one per blueprint: described once
+    assert len(tags) == len(set(tags)) >= 4
 
 
 def test_every_argument_is_declared_as_the_server_checks_it(api):
