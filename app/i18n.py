@@ -7,13 +7,16 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, DecimalException
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import NumberPattern, format_decimal, parse_pattern
 from flask import Flask, Response, current_app, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from .listing import url_with
 
@@ -62,13 +65,53 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_day, "day")
     app.add_template_filter(format_moment, "datetime")
 
+    # Flask-Babel's template functions look the translations up through the request's
+    # context for each text (a page has dozens); these read them from the page's own context,
+    # where ``language_context`` puts them once per page. The same catalogue, the same texts.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # Jinja's i18n
+        gettext=_page_gettext, ngettext=_page_ngettext, pgettext=_page_pgettext,
+        npgettext=_page_npgettext, newstyle=True)
+
     @app.context_processor
     def language_context() -> dict[str, object]:
         return {
             "current_lang": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             "url_with_lang": url_with_lang,
+            PAGE_TRANSLATIONS: get_translations(),
         }
+
+
+# The name under which a page's context holds the reader's catalogue.
+PAGE_TRANSLATIONS = "_page_translations"
+
+
+def _catalogue(context: Context) -> Any:
+    """The page's catalogue; a template rendered without the site's context (a macro imported
+    without it) looks it up as Flask-Babel does."""
+    found = context.get(PAGE_TRANSLATIONS)
+    return found if found is not None else get_translations()
+
+
+@pass_context
+def _page_gettext(context: Context, message: str) -> str:
+    return str(_catalogue(context).ugettext(message))
+
+
+@pass_context
+def _page_ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return str(_catalogue(context).ungettext(singular, plural, n))
+
+
+@pass_context
+def _page_pgettext(context: Context, message_context: str, message: str) -> str:
+    return str(_catalogue(context).upgettext(message_context, message))
+
+
+@pass_context
+def _page_npgettext(context: Context, message_context: str, singular: str, plural: str,
+                    n: int) -> str:
+    return str(_catalogue(context).unpgettext(message_context, singular, plural, n))
 
 
 def url_with_lang(code: str) -> str:
