@@ -38,8 +38,8 @@ def use_cell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, module: ModuleType
 
 
 def assert_refused(loader: str, message: str) -> None:
-    """Load the states, then ``loader``, which must stop with a SeedError saying ``message``."""
-    run_loaders(["states"])
+    """Run ``loader``, which must stop with a SeedError saying ``message`` (on the states of the
+    ``states_app`` fixture: its prepared database is a copy, not loaded again per test)."""
     with pytest.raises(SeedError) as caught:
         run_loaders([loader])
     assert message in str(caught.value)

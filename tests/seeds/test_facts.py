@@ -10,7 +10,10 @@ from app.extensions import db
 from app.models import ProgrammeFact
 from seeds import LOADERS, SeedError
 from seeds import facts as facts_module
+from tests.app import editing_fixtures
 from tests.seeds.seed_files import use_cell
+
+local_app = editing_fixtures.local_app
 
 
 def _count() -> int:
@@ -44,11 +47,13 @@ def test_facts_load_after_the_plans_they_name_and_twice_changes_nothing(app):
     ],
 )
 def test_a_bad_fact_names_file_row_and_field_and_stores_nothing(
-    app, tmp_path, monkeypatch, row_index, field, value, message
+    local_app, tmp_path, monkeypatch, row_index, field, value, message
 ):
+    """On the prepared database of the local plans (``local_app``), the OGP Local plans the
+    facts name are loaded, then the bad facts file."""
     use_cell(monkeypatch, tmp_path, facts_module, "FACTS_CSV", row_index, field, value)
-    with app.app_context():
-        run_loaders(["states", "local", "ogp_local"])
+    with local_app.app_context():
+        run_loaders(["ogp_local"])
         with pytest.raises(SeedError, match=message):
             run_loaders(["facts"])
         assert _count() == 0

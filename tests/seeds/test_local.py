@@ -216,10 +216,10 @@ def test_a_corrected_fact_is_an_update_with_before_and_after(app, tmp_path, monk
     ],
 )
 def test_bad_input_names_file_row_and_field_and_stores_nothing(
-    app, tmp_path, monkeypatch, csv_name, row_index, field, value, message
+    states_app, tmp_path, monkeypatch, csv_name, row_index, field, value, message
 ):
     use_cell(monkeypatch, tmp_path, local_module, csv_name, row_index, field, value)
-    with app.app_context():
+    with states_app.app_context():
         assert_refused("local", message)
         assert _count(LocalExercise) == 0
         assert _count(AuditEvent, AuditEvent.entity.not_in(("state", "source", "source_link"))) == 0

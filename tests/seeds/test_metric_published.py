@@ -66,7 +66,8 @@ def test_loads_rounds_schemes_and_figures_idempotently(app):
         assert best[("federal:federal_executive:PGR", "P")].value == 0.95
 
 
-def test_bad_rows_name_file_row_and_field(app, tmp_path, monkeypatch):
+def test_bad_rows_name_file_row_and_field(states_app, tmp_path, monkeypatch):
+    app = states_app
     bad = tmp_path / "metric_published.csv"
     bad.write_text(
         "year,scope,scope_key,index,value,decimals,note,source\n"
@@ -75,7 +76,6 @@ def test_bad_rows_name_file_row_and_field(app, tmp_path, monkeypatch):
     )
     monkeypatch.setattr(module, "PUBLISHED_CSV", bad)
     with app.app_context():
-        run_loaders(["states"])
         with pytest.raises(SeedError, match="metric_published.csv, row 2, field 'scope_key'"):
             run_loaders(["metric"])
         assert db.session.scalar(select(func.count()).select_from(MetricRound)) == 0

@@ -121,7 +121,7 @@ def test_loading_twice_adds_no_events(app):
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
 
 
-def test_a_bad_grade_is_refused_with_file_row_and_field(app, tmp_path, monkeypatch):
+def test_a_bad_grade_is_refused_with_file_row_and_field(states_app, tmp_path, monkeypatch):
     source = national_module.ASSESSMENTS_CSV
     with source.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -134,8 +134,7 @@ def test_a_bad_grade_is_refused_with_file_row_and_field(app, tmp_path, monkeypat
         writer.writeheader()
         writer.writerows(rows)
     monkeypatch.setattr(national_module, "ASSESSMENTS_CSV", path)
-    with app.app_context():
-        run_loaders(["states"])
+    with states_app.app_context():
         with pytest.raises(SeedError, match=rf"row {index + 2}, field 'value'"):
             run_loaders(["national"])
         assert not db.session.scalar(select(func.count()).select_from(Assessment))

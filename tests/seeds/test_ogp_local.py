@@ -133,10 +133,10 @@ def test_loading_twice_changes_nothing(seeded_app):
     ],
 )
 def test_bad_input_names_file_row_and_field_and_stores_nothing(
-    app, tmp_path, monkeypatch, csv_name, row_index, field, value, message
+    states_app, tmp_path, monkeypatch, csv_name, row_index, field, value, message
 ):
     use_cell(monkeypatch, tmp_path, ogp_module, csv_name, row_index, field, value)
-    with app.app_context():
+    with states_app.app_context():
         assert_refused("ogp_local", message)
         count = select(func.count()).select_from(ActionPlan)
         assert db.session.scalar(count) == 0
