@@ -24,6 +24,8 @@ LANG_COOKIE = "lang"
 # The locale whose number and date formats each interface language uses: Mexican Spanish
 # writes 0.39 and 1,243 (point for decimals), like the reports.
 FORMAT_LOCALES = {"es": "es_MX", "en": "en"}
+# The name under which a page's context holds the reader's catalogue (``language_context``).
+PAGE_TRANSLATIONS = "_page_translations"
 
 
 def select_locale() -> str:
@@ -80,10 +82,6 @@ def init_app(app: Flask) -> None:
             "url_with_lang": url_with_lang,
             PAGE_TRANSLATIONS: get_translations(),
         }
-
-
-# The name under which a page's context holds the reader's catalogue.
-PAGE_TRANSLATIONS = "_page_translations"
 
 
 def _catalogue(context: Context) -> Any:

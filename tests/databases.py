@@ -172,7 +172,6 @@ class Databases:
         self._failed: dict[str, BaseException] = {}
         self._counter = itertools.count()
         self._admin: sa.Engine | None = None
-        self._version: int | None = None
         # PostgreSQL: one thread that makes the next copy of the kind last asked for, and
         # drops the copies tests are done with, in the order asked (FIFO).
         self._background: ThreadPoolExecutor | None = None
@@ -197,15 +196,11 @@ class Databases:
             # PostgreSQL 15 copies a template through its write-ahead log by default;
             # FILE_COPY copies the files (a checkpoint, cheap with the test server's fsync=off):
             # about half the time for these small databases.
-            strategy = " STRATEGY FILE_COPY" if self._server_version(conn) >= 150000 else ""
+            version = conn.dialect.server_version_info or (0,)
+            strategy = " STRATEGY FILE_COPY" if version >= (15,) else ""
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"'
                                  + (f' TEMPLATE "{template}"{strategy}' if template else ""))
         return self._pg_url(name)
-
-    def _server_version(self, conn: sa.Connection) -> int:
-        if self._version is None:
-            self._version = int(conn.exec_driver_sql("SHOW server_version_num").scalar_one())
-        return self._version
 
     def _drop_pg(self, name: str) -> None:
         with self._server().connect() as conn:

@@ -56,13 +56,17 @@ class FieldError(ValueError):
 
 def in_english(message: object) -> str:
     """A schema's message as the command line prints it (English, the language of the code)."""
-    try:
-        from flask_babel import force_locale
 
-        with force_locale("en"):
-            return message.text() if isinstance(message, FieldError) else str(message)
-    except RuntimeError:  # no application context: the message as written
+    def text() -> str:
         return message.text() if isinstance(message, FieldError) else str(message)
+
+    from flask_babel import force_locale
+
+    try:
+        with force_locale("en"):
+            return text()
+    except RuntimeError:  # no application context: the message as written
+        return text()
 
 
 def clean_text(value: str, *, multiline: bool) -> str:
