@@ -61,3 +61,79 @@ def test_readme_documents_every_setting():
 
 def test_every_area_blueprint_is_registered(app):
     assert {"main", "states"} <= set(app.blueprints)
+
+
+def _sample_urls(app) -> dict[str, list[object]]:
+    """Every rule of ``app`` built with sample values (and with an unknown argument, which
+    goes to the query string), or the error building raised."""
+    samples = {"IdConverter": 7, "IntegerConverter": 7, "StateCodeConverter": "10",
+               "PathConverter": "a/b c", "UnicodeConverter": "ñ x/?"}
+    urls: dict[str, list[object]] = {}
+    for rule in app.url_map.iter_rules():
+        values = {name: samples.get(type(converter).__name__, "x")
+                  for name, converter in rule._converters.items()}
+        built: list[object] = []
+        for extra in ({}, {"q": "á b&c", "page": 2}):
+            try:
+                built.append(rule.build({**values, **extra}, append_unknown=bool(extra)))
+            except Exception as error:  # noqa: BLE001  (compared: both ways must fail alike)
+                built.append(type(error).__name__)
+        urls[f"{rule.endpoint} {rule.rule}"] = built
+    return urls
+
+
+def test_the_tests_reused_url_builders_build_what_werkzeug_builds(make_app, monkeypatch):
+    """tests/databases.py's ReusedBuilderRule (each app of the suite reuses the URL builders
+    Werkzeug generated for the first) builds every URL as Werkzeug's own Rule does."""
+    from flask import Flask
+    from werkzeug.routing import Rule
+
+    from tests.databases import ReusedBuilderRule
+
+    assert Flask.url_rule_class is ReusedBuilderRule
+    first, reusing = make_app(), make_app()
+    shared = [r for r, f in zip(reusing.url_map.iter_rules(), first.url_map.iter_rules(),
+                                strict=True)
+              if r._build.__func__ is f._build.__func__]
+    assert len(shared) > 50  # the second app did reuse the first one's builders
+    monkeypatch.setattr(Flask, "url_rule_class", Rule)
+    plain = make_app()
+    assert not any(isinstance(r, ReusedBuilderRule) for r in plain.url_map.iter_rules())
+    expected = _sample_urls(plain)
+    assert _sample_urls(reusing) == expected
+    assert sum(isinstance(u[1], tuple) and "?q=" in u[1][1] for u in expected.values()) > 50
+
+
+def test_test_apps_share_compiled_statements_across_engines_of_the_same_kind(states_app,
+                                                                           make_app):
+    """tests/databases.py's SharedStatementCache: a second app's engine finds the SQL the
+    first compiled (same page, same answer), and an engine whose dialect is set differently
+    does not."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from tests.databases import SharedStatementCache
+
+    cache = SharedStatementCache()
+    pages = []
+    for app in (states_app, make_app()):
+        with app.app_context():
+            db.engine.update_execution_options(compiled_cache=cache)
+        response = app.test_client().get("/")
+        assert response.status_code == 200
+        pages.append(response.get_data(as_text=True))
+        if len(pages) == 1:
+            compiled = len(cache)
+    # The second app found nearly all of its SQL (a few statements' keys are made anew per
+    # app, as they would be per engine); its page is the same.
+    assert compiled > 20 and len(cache) - compiled <= compiled // 5
+    assert pages[0] == pages[1]
+    compiled = len(cache)
+
+    statement = sa.select(sa.literal_column("1").label("a_rather_long_label_name"))
+    for options in ({}, {"label_length": 10}):
+        engine = sa.create_engine(str(make_app().config["DATABASE_URL"]), **options)
+        with engine.connect() as conn:
+            conn.execution_options(compiled_cache=cache).execute(statement)
+        engine.dispose()
+    assert len(cache) == compiled + 2  # the second dialect compiled it again
