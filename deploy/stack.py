@@ -26,6 +26,7 @@ import contextlib
 import os
 import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -112,18 +113,23 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def _stop(process: subprocess.Popen, timeout: float = 30) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after ``timeout``."""
-    if process.poll() is None:
+def _stop(*processes: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM each process group, all at once, then SIGKILL whatever is left ``timeout``
+    seconds later (each gunicorn host takes about a second to stop gracefully: stopped
+    together, the hosts take one second, not one each)."""
+    for process in processes:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes:
         try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=timeout)
-        except ProcessLookupError:
-            pass
+            process.wait(timeout=max(deadline - time.monotonic(), 0))
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
-    process.wait()
+        process.wait()
 
 
 @dataclass
@@ -150,6 +156,10 @@ class Stack:
 
     ``env`` is the app hosts' environment (DATABASE_URL, FLASK_SECRET_KEY...); ``port`` 0
     picks a free one. ``server_conf`` is added inside nginx's ``server { }`` (server.d/).
+    ``error_pages``: a folder of the site's error pages already rendered by
+    ``render_error_pages`` (of a stack of the same code and settings), copied instead of
+    rendering them again at start (which imports the app once more: the tests start many
+    stacks).
     """
 
     folder: Path
@@ -158,6 +168,7 @@ class Stack:
     workers: int = 2
     port: int = 0
     server_conf: str = ""
+    error_pages: Path | None = None
     hosts: list[Host] = field(default_factory=list)
     nginx: subprocess.Popen | None = None
     redis: subprocess.Popen | None = None
@@ -202,6 +213,19 @@ class Stack:
              str(self.nginx_dir / "errors")],
             cwd=ROOT, env={**self._app_env(), "FLASK_REQUEST_LOG": "0"},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    @staticmethod
+    def _rendered(pages: subprocess.Popen) -> None:
+        _out, errors = pages.communicate(timeout=120)
+        if pages.returncode:
+            raise StackError(f"flask error-pages failed:\n{errors}")
+
+    def render_error_pages(self) -> Path:
+        """Render the site's error pages alone (nothing is started); return their folder,
+        to give other stacks as ``error_pages``."""
+        self._prepare()
+        self._rendered(self._error_pages())
+        return self.nginx_dir / "errors"
 
     def _start_redis(self) -> None:
         folder = self.folder / "redis"
@@ -310,12 +334,14 @@ class Stack:
         try:
             if self.hosts_count > 1 and not self.env.get("FLASK_RATELIMIT_STORAGE_URI"):
                 self._start_redis()
-            pages = self._error_pages()
+            pages = self._error_pages() if self.error_pages is None else None
             for _ in range(self.hosts_count):
                 self.start_host()
-            _out, errors = pages.communicate(timeout=120)
-            if pages.returncode:
-                raise StackError(f"flask error-pages failed:\n{errors}")
+            if pages is not None:
+                self._rendered(pages)
+            elif self.error_pages is not None:
+                for page in sorted(self.error_pages.iterdir()):
+                    shutil.copy2(page, self.nginx_dir / "errors" / page.name)
             for host in self.hosts:
                 self.wait_for_host(host)
             self._start_nginx()
@@ -336,8 +362,7 @@ class Stack:
         """Stop nginx, the hosts and redis (in that order); safe to call twice."""
         if self.nginx is not None:
             _stop(self.nginx)
-        for host in self.hosts:
-            _stop(host.process)
+        _stop(*(host.process for host in self.hosts))
         if self.redis is not None:
             _stop(self.redis, timeout=10)
 

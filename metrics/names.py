@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-import ftfy
-
 from common.text import fold_words as fold
 
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
@@ -59,6 +57,11 @@ def _accent(match: re.Match[str]) -> str:
 
 def repair_text(text: str) -> tuple[str, list[str]]:
     """Fix mojibake and stray controls with ftfy, tidy spaces; return text and what changed."""
+    # ftfy is imported here, on the first repair: its tables take a tenth of a second to
+    # build, and every process of the app imports this module (pages read institution_key)
+    # while only file imports repair text.
+    import ftfy
+
     notes: list[str] = []
     fixed = ftfy.fix_text(text)
     if fixed != text:

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import BoundaryLayer
 from app.states.service import known_states
-from geodata.inegi import LayerError, read_layer
 from geodata.layers import LEVELS
 
 from . import bp
@@ -28,6 +27,10 @@ def import_layer(
     layer_name: str | None,
 ) -> None:
     """Import an INEGI layer (shapefile, GeoPackage or GeoJSON, any CRS); maps then use it."""
+    # Imported by this command alone: the layer readers (pyogrio, ftfy) would otherwise be
+    # loaded by every process of the app, which registers its commands at start.
+    from geodata.inegi import LayerError, read_layer
+
     session = db.session
     try:
         layer, original_crs = read_layer(

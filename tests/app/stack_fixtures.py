@@ -70,19 +70,38 @@ def stack_folder(tmp_path: Path) -> Iterator[Path]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _settings(url: str) -> dict[str, str]:
+    """The app hosts' environment in the tests' stacks."""
+    return {"DATABASE_URL": url, "FLASK_SECRET_KEY": SECRET, "FLASK_REQUEST_LOG": "1",
+            "FLASK_SITE_URL": "http://127.0.0.1"}
+
+
+@pytest.fixture(scope="session")
+def error_pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site's error pages, rendered once per session (per xdist worker) the way a stack
+    renders them at start (``flask error-pages`` with the same settings; the page does not
+    read the database), for the stacks to copy: rendering them imports the app, a couple of
+    seconds of a core per stack otherwise."""
+    folder = tmp_path_factory.mktemp("error-pages")
+    renderer = stack_module.Stack(folder, _settings(f"sqlite:///{folder / 'unused.sqlite3'}"))
+    return renderer.render_error_pages()
+
+
 @pytest.fixture
-def make_stack(database_url: str, stack_folder: Path) -> Iterator:
-    """A factory of started stacks on the test's database; every one is stopped afterwards."""
+def make_stack(database_url: str, stack_folder: Path, error_pages: Path) -> Iterator:
+    """A factory of started stacks on the test's database; every one is stopped afterwards.
+    The stacks copy the error pages rendered once (``error_pages``) unless ``render_pages``
+    asks for the production way, each stack rendering its own."""
     _need(stack_module.NGINX, "nginx")
     _need(stack_module.REDIS_SERVER, "redis-server")
     started = []
 
-    def factory(hosts: int = 2, workers: int = 2, url: str | None = None) -> object:
+    def factory(hosts: int = 2, workers: int = 2, url: str | None = None,
+                render_pages: bool = False) -> object:
         stack = stack_module.Stack(
-            stack_folder / f"stack-{len(started)}",
-            {"DATABASE_URL": url or database_url, "FLASK_SECRET_KEY": SECRET,
-             "FLASK_REQUEST_LOG": "1", "FLASK_SITE_URL": "http://127.0.0.1"},
-            hosts_count=hosts, workers=workers)
+            stack_folder / f"stack-{len(started)}", _settings(url or database_url),
+            hosts_count=hosts, workers=workers,
+            error_pages=None if render_pages else error_pages)
         started.append(stack)
         return stack.start()
 

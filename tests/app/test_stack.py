@@ -31,6 +31,7 @@ from tests.postgres import private_postgres
 
 # The fixtures of tests/app/stack_fixtures.py.
 make_stack = stack_fixtures.make_stack
+error_pages = stack_fixtures.error_pages
 stack_folder = stack_fixtures.stack_folder
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -219,7 +220,7 @@ def test_one_host_killed_during_a_load_run_fails_no_request(states_app, make_sta
 def test_every_host_down_cached_pages_answer_and_others_get_the_sites_503(
     states_app, make_stack, stack_folder
 ):
-    stack = make_stack()
+    stack = make_stack(render_pages=True)  # its own error pages, as in production
     base = stack.url
     kept = {}
     for path in ("/states/", "/states/10"):
