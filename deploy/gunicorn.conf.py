@@ -11,16 +11,21 @@ Every value can be overridden from the environment (GUNICORN_CMD_ARGS also works
 - timeout: a worker silent for 30 s is killed and replaced (nginx waits 35 s, then tries the
   next host); graceful_timeout: 30 s to finish requests on restart or reload; keepalive: 5 s
   behind a proxy.
+- control_socket_disable: gunicorn 25+ opens a control socket for ``gunicornc`` (workers,
+  reload, shutdown) at one path per user ($HOME/.gunicorn/gunicorn.ctl), shared by every host
+  of the machine; the hosts are managed by signals and the process supervisor, so none is
+  opened.
 - access log: the app writes one JSON line per request itself (app/ops.py, REQUEST_LOG), so
   gunicorn's own access log is off unless ACCESS_LOG names a file ("-" = stdout); the error
   log goes to standard error.
 - preload_app: the app is imported and made once, in gunicorn's master process, and each worker
   is a fork of it: a host starts in the time of one import (about two seconds of a core)
   instead of one per worker, a worker that is recycled or killed is replaced at once, and the
-  workers share the master's memory pages. No database connection is open before the fork
-  (``create_app`` opens none; ``post_fork`` drops any pooled one anyway, without closing the
-  parent's). A new release is deployed by restarting the host (a HUP reload re-forks the
-  same code).
+  workers share the master's memory pages. The master's objects are frozen before each fork
+  (``pre_fork``: ``gc.freeze``), so the workers' garbage collections leave those pages
+  shared. No database connection is open before the fork (``create_app`` opens none;
+  ``post_fork`` drops any pooled one anyway, without closing the parent's). A new release is
+  deployed by restarting the host (a HUP reload re-forks the same code).
 - max_requests (+ jitter): MAX_REQUESTS, default 1,000,000 per worker: recycles workers now and
   then, bounding any slow memory growth.
 - limit_request_line: 8190 bytes (gunicorn's largest). The app answers request targets over
@@ -42,6 +47,7 @@ import os
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "sync"
+control_socket_disable = True
 preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
@@ -106,3 +112,13 @@ def post_fork(server, worker) -> None:  # noqa: ANN001, ARG001 (gunicorn's hook 
     with flask_app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+
+
+def pre_fork(server, worker) -> None:  # noqa: ANN001, ARG001 (gunicorn's hook signature)
+    """Freeze the master's objects (the imported app) right before each fork, as Python's
+    ``gc.freeze`` documentation advises for a process that forks without exec: a worker's
+    collections then never touch them, so their memory pages stay shared with the master, and
+    a worker's exit collects only its own objects."""
+    import gc
+
+    gc.freeze()

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +18,8 @@ from app import records
 from app.extensions import db
 from app.models import Base
 from seeds.states import load_states
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_healthz_checks_the_database_and_is_never_cached(client):
@@ -168,3 +174,30 @@ def test_error_pages_writes_the_sites_503_page_in_each_language(app, tmp_path):
     assert '<html lang="es"' in spanish and "Servicio no disponible" in spanish
     assert '<html lang="en"' in english and "Service unavailable" in english
     assert "/static/css/site.css" in spanish  # served by nginx itself, also with no host up
+
+
+def test_a_command_process_closes_its_database_before_it_exits(database_url, tmp_path):
+    """``wsgi.py`` (gunicorn's hosts, ``flask --app wsgi ...``) exits without Python's long
+    shutdown collections (``exit_quickly``), after closing its connections: on SQLite the
+    last connection to close ends the write-ahead log, so no ``-wal`` file is left."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the write-ahead log file is SQLite's")
+    path = database_url.removeprefix("sqlite:///")
+    script = ("import wsgi, sqlalchemy as sa\n"
+              "from app.extensions import db\n"
+              "with wsgi.app.app_context():\n"
+              "    db.session.execute(sa.text('create table exit_probe (x integer)'))\n"
+              "    db.session.execute(sa.text('insert into exit_probe values (1)'))\n"
+              "    db.session.commit()\n"
+              "    assert db.session.execute(sa.text('pragma journal_mode')).scalar() == 'wal'\n"
+              "    print(db.session.scalar(sa.text('select count(*) from exit_probe')))\n")
+    env = {**os.environ, "DATABASE_URL": database_url, "FLASK_SECRET_KEY": "test",
+           "FLASK_REQUEST_LOG": "0"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
+    assert not os.path.exists(path + "-wal"), "a connection was left open at exit"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select x from exit_probe").fetchall() == [(1,)]
+    conn.close()
