@@ -7,6 +7,7 @@ PostgreSQL server, a database created from a template on that server and dropped
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import threading
@@ -76,6 +77,28 @@ LONG_FIRST = ("test_hostile_signed_in.py", "test_api_schemathesis.py", "test_sta
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONG_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: else as collected
+
+
+# Python's garbage collector, tuned for a process that makes thousands of apps: the objects
+# alive once the tests are collected (every module, the app's code) are frozen out of the
+# collections (``gc.freeze``), and the youngest generation is collected every 10,000 new
+# objects rather than 700. In a whole SQLite run the collector took 33 s of the two workers'
+# time, now 15 s (``gc.callbacks`` timing each collection). At the end the rest is frozen too:
+# Python's shutdown then does not collect a worker's objects again and again while it empties
+# each module (on a few test files, the last test's end to pytest's own went from 3.3 s to
+# 1.2 s).
+def pytest_configure(config: pytest.Config) -> None:
+    gc.set_threshold(10_000, 10, 10)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
