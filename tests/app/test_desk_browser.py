@@ -81,7 +81,8 @@ def test_durango_desk_bin_and_report(local_app, live_server, page, screenshot_di
     page.goto(f"{live_server}/edit/commitment/{other_id}")
     page.locator("summary", has_text="Eliminar este registro").click()
     page.locator("details.danger input[name=source_url]").fill(SOURCE)
-    page.locator("details.danger").get_by_role("button", name="Eliminar").click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.locator("details.danger").get_by_role("button", name="Eliminar").click()
     assert "papelera" in page.locator(".flash").inner_text()
     page.goto(f"{live_server}/edit/states/{DURANGO}")
     page.get_by_role("link", name="Papelera").click()

@@ -95,14 +95,16 @@ def test_two_concurrent_edits_show_the_conflict_page(local_app, live_server, pag
     page.get_by_label("Estado de avance", exact=True).select_option("complete")
     page.get_by_label("Terminado el").fill("2024-06-01")
     page.get_by_label("Fuente del cambio (URL)").fill("https://idaip.example.org/portal.pdf")
-    page.get_by_role("button", name="Guardar").click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.get_by_role("button", name="Guardar").click()
     assert "Otra persona cambió este registro" in page.locator("h1").inner_text()
     table = page.locator("table.conflict").inner_text()
     # Per field: the colleague's title (who), both changed the status (to choose).
     assert "Portal publicado en línea" in table and "En proceso" in table
     assert "Completo" in table and "SESNA" in table
     page.screenshot(path=str(screenshot_dir / "edit-conflict.png"), full_page=True)
-    page.get_by_role("button", name="Guardar mis cambios sobre la versión actual").click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.get_by_role("button", name="Guardar mis cambios sobre la versión actual").click()
     assert page.locator("h1").inner_text().startswith("Otra persona")  # status: not chosen
     page.get_by_label("el mío").check()
     page.get_by_role("button", name="Guardar mis cambios sobre la versión actual").click()

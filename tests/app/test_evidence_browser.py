@@ -46,7 +46,8 @@ def test_a_pdf_downloads_byte_for_byte_and_html_renamed_pdf_is_refused(
     page.get_by_label("Título", exact=True).fill("Minuta falsa")
     page.get_by_label("Archivo", exact=True).set_input_files(
         files=[{"name": "minuta.pdf", "mimeType": "application/pdf", "buffer": HTML}])
-    page.get_by_role("button", name="Guardar").click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.get_by_role("button", name="Guardar").click()
     assert page.locator(".field-error").count() == 1  # only the file's
     error = page.locator("p.field:has(#file) .field-error").inner_text()
     assert "su contenido es text/html" in error and "sea cual sea su nombre" in error

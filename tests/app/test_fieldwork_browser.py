@@ -42,7 +42,8 @@ def test_a_coder_codes_one_institution(fieldwork_app, live_server, page, screens
     page.get_by_role("link", name="Mis instituciones").click()
     row = page.locator("#mine tr", has_text="SYNTHETIC institution B")
     assert "0 de 35 reactivos" in row.inner_text()
-    row.get_by_role("link", name="SYNTHETIC institution B").click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        row.get_by_role("link", name="SYNTHETIC institution B").click()
     assert page.locator("h1").inner_text() == "SYNTHETIC institution B"
 
     for (item, occasion), answer in B_ANSWERS.items():
@@ -78,7 +79,8 @@ def test_a_coder_codes_one_institution(fieldwork_app, live_server, page, screens
     page.locator("fieldset[id='TC-speed-days-1']").screenshot(
         path=str(screenshot_dir / "fieldwork-capture-speed.png"))
 
-    page.get_by_role("link", name="Volver a mis instituciones").click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.get_by_role("link", name="Volver a mis instituciones").click()
     assert "35 de 35 reactivos" in page.locator("#mine tr", has_text="institution B").inner_text()
     with fieldwork_app.app_context():
         rows = db.session.scalars(select(FieldworkObservation).where(
@@ -99,7 +101,8 @@ def test_a_reviewer_settles_one_disagreement(fieldwork_app, live_server, page, s
     page.set_viewport_size({"width": 1280, "height": 900})
     _sign_in(page, live_server, "reviewer")
     page.get_by_role("link", name="Trabajo de campo").first.click()
-    page.get_by_role("link", name="Discrepancias").click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.get_by_role("link", name="Discrepancias").click()
     assert "1 sin conciliar de 1" in page.locator("#open-count").inner_text()
     row = page.locator("#disagreements tbody tr")
     text = row.inner_text()
