@@ -1,5 +1,5 @@
-"""The site and its commands as one process: gunicorn serves ``wsgi:app``, ``flask --app wsgi``
-runs the commands."""
+"""The entry point of the site's processes: gunicorn serves ``wsgi:app``, and ``flask --app
+wsgi`` runs the commands."""
 
 from app import create_app
 from app.ops import exit_quickly

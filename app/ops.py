@@ -246,7 +246,7 @@ def exit_quickly(app: Flask) -> None:
     """At the exit of this process, close ``app``'s database connections and collect what is
     garbage once, then freeze the rest (``gc.freeze``) so that Python's shutdown does not
     collect the same objects again and again while it empties each module: for the app's
-    ~200,000 objects that took 0.4-0.7 s of a core at each exit, 0.05 s with this. Nothing is
+    ~200,000 objects that took 0.4-0.7 s of a core at each exit, about 0.1 s with this. Nothing is
     left unwritten: connections are closed (a PostgreSQL server sees a clean goodbye, SQLite
     ends its write-ahead log), every file and log handler that is garbage is finalized by the
     collection, and the logging module closes its handlers after this (atexit runs in reverse
