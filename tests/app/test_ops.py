@@ -176,7 +176,7 @@ def test_error_pages_writes_the_sites_503_page_in_each_language(app, tmp_path):
     assert "/static/css/site.css" in spanish  # served by nginx itself, also with no host up
 
 
-def test_a_command_process_closes_its_database_before_it_exits(database_url, tmp_path):
+def test_a_command_process_closes_its_database_before_it_exits(database_url):
     """``wsgi.py`` (gunicorn's hosts, ``flask --app wsgi ...``) exits without Python's long
     shutdown collections (``exit_quickly``), after closing its connections: on SQLite the
     last connection to close ends the write-ahead log, so no ``-wal`` file is left."""
