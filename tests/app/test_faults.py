@@ -23,6 +23,8 @@ from tests.databases import build_app, dispose
 from tests.postgres import private_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
+# Rows written so far and in all, as `flask metric import`'s progress bar shows them.
+PROGRESS = re.compile(rb"\|\s*(\d+)/(\d+) \[")
 
 
 def _snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
@@ -95,11 +97,12 @@ def _synthetic_round(path: Path, rows: int) -> Path:
 def test_a_metric_import_killed_half_way_leaves_the_database_as_before(
     app, database_url, tmp_path
 ):
-    """The import runs in one transaction: killed at any moment, it leaves nothing behind.
+    """The import runs in one transaction: killed while it writes, it leaves nothing behind.
 
-    A synthetic round large enough to be killed while it writes; each attempt is compared
-    with the database just before it (an attempt that finished is not a kill, and the next
-    one imports another round).
+    A SYNTHETIC round (test data, not real results) of 40,000 rows, written in chunks of 5,000:
+    the import is killed as soon as its progress bar (standard error) shows a part of the
+    rows written and not all, whatever the machine's speed; the database must then be
+    exactly as it was before.
     """
     with app.app_context():
         load_states(db.session)
@@ -110,21 +113,31 @@ def test_a_metric_import_killed_half_way_leaves_the_database_as_before(
                           cwd=ROOT, env=env, capture_output=True, text=True)
     assert seed.returncode == 0, seed.stderr
     big = _synthetic_round(tmp_path / "synthetic.csv", 40_000)
-    for year, delay in (("2019", 6.0), ("2021", 4.0), ("2023", 9.0)):
-        with app.app_context():
-            db.engine.dispose()
-            before = _snapshot(db.engine)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "metric", "import", str(big),
-             "--round", year, "--format", "standard"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        if process.wait() == -signal.SIGKILL:
-            break
-    else:
-        pytest.fail("the import always finished before it could be killed")
+    with app.app_context():
+        db.engine.dispose()
+        before = _snapshot(db.engine)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "metric", "import", str(big),
+         "--round", "2019", "--format", "standard"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    progress, killed = b"", False
+    try:
+        # tqdm redraws its bar with a carriage return: "round 2019: 12%|...| 5000/40000 [...".
+        while not killed and (chunk := process.stderr.read1(65_536)):
+            progress += chunk
+            if any(0 < int(n) < int(total) for n, total in PROGRESS.findall(progress)):
+                process.send_signal(signal.SIGKILL)
+                killed = True
+        returncode = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stderr.close()
+    shown = progress.decode(errors="replace")[-2000:]
+    assert killed, f"the import ended before any progress could be seen: {shown}"
+    assert returncode == -signal.SIGKILL, shown
     with app.app_context():
         db.engine.dispose()
         assert _snapshot(db.engine) == before
