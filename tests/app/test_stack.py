@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -167,15 +168,18 @@ def test_a_write_shows_through_nginx_within_the_documented_bound(states_app, mak
     assert all("Durango EDITADO" in fetch(base, page).text for _ in range(5))
 
 
-def _load(base: str, paths: list[str], seconds: float, threads: int = 8) -> list[Answer]:
-    """Bounded load: ``threads`` clients asking ``paths`` in turn for ``seconds``."""
+def _load(base: str, paths: list[str], seconds: float, threads: int = 8,
+          done: Callable[[list[Answer]], bool] | None = None) -> list[Answer]:
+    """Bounded load: ``threads`` clients asking ``paths`` in turn for ``seconds`` at most,
+    or until ``done(answers so far)``."""
     answers: list[Answer] = []
     stop = time.monotonic() + seconds
     lock = threading.Lock()
+    finished = threading.Event()
 
     def client(offset: int) -> None:
         n = offset
-        while time.monotonic() < stop:
+        while time.monotonic() < stop and not finished.is_set():
             path = paths[n % len(paths)].format(n=n)
             n += threads
             try:
@@ -184,6 +188,8 @@ def _load(base: str, paths: list[str], seconds: float, threads: int = 8) -> list
                 answer = Answer(path, 0, {}, repr(error).encode(), time.monotonic())
             with lock:
                 answers.append(answer)
+                if done is not None and done(answers):
+                    finished.set()
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(client, range(threads)))
@@ -197,10 +203,22 @@ def test_one_host_killed_during_a_load_run_fails_no_request(states_app, make_sta
     # host every time, so the killed one is busy when it dies.
     paths = ["/states/", "/states/10?n={n}", "/states/", "/states/14?n={n}", "/states/10"]
     killed = stack.hosts[0]
-    killer = threading.Timer(2.0, stack.kill_host, args=(0,))
+    died: list[float] = []  # when the kill had finished (the host's processes are gone)
+
+    def kill() -> None:
+        stack.kill_host(0)
+        died.append(time.monotonic())
+
+    killer = threading.Timer(2.0, kill)
     started = time.monotonic()
     killer.start()
-    answers = _load(base, paths, seconds=6.0)
+
+    def done(answers: list[Answer]) -> bool:
+        """The host has been dead for a second, and 40 requests began after it died."""
+        return bool(died) and time.monotonic() > died[0] + 1.0 and sum(
+            a.started > died[0] for a in answers) >= 40
+
+    answers = _load(base, paths, seconds=6.0, done=done)
     killer.join()
     assert killed.process.returncode is not None  # it did die
     failed = [(a.status, a.text[:200]) for a in answers if a.status != 200]
@@ -267,10 +285,18 @@ def _restart_under_load(stack, restart) -> None:  # noqa: ANN001
         assert _until(base, path, lambda a: a.cache == "HIT").cache == "HIT"
     paths = ["/states/", "/states/14?n={n}", "/states/10"]
     results: list[list[Answer]] = []
-    loader = threading.Thread(target=lambda: results.append(_load(base, paths, 6.0, 4)))
+    restarted: list[float] = []
+
+    def done(answers: list[Answer]) -> bool:
+        """The server has been back for a second, and 40 requests began after it was."""
+        return bool(restarted) and time.monotonic() > restarted[0] + 1.0 and sum(
+            a.started > restarted[0] for a in answers) >= 40
+
+    loader = threading.Thread(target=lambda: results.append(_load(base, paths, 6.0, 4, done)))
     loader.start()
     time.sleep(1.0)
     restart()
+    restarted.append(time.monotonic())
     loader.join()
     answers = results[0]
     assert {a.status for a in answers} <= {200, 503}, {a.status for a in answers}
