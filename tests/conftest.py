@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from werkzeug.serving import make_server
 
-from tests.databases import Databases, build_app, dispose, kind_for, worker_id
+from tests.databases import Databases, Isolation, build_app, dispose, kind_for, worker_id
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -110,29 +111,71 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     prepared.close()
 
 
+@dataclass(frozen=True)
+class TestDatabase:
+    """The test's database: its URL, and on PostgreSQL the share of a database kept between
+    tests (``Isolation``) when the test may use one."""
+
+    url: str
+    isolation: Isolation | None = None
+
+
+# Fixtures that use the database beyond the apps ``make_app`` makes in the test's own thread,
+# so their tests get a copy of their own: ``database_url`` hands the URL to other processes
+# (commands, gunicorn hosts, a second engine), and a live server or a browser's page reaches
+# the app from other threads (a shared connection serves one thread).
+OWN_DATABASE_FIXTURES = frozenset({"database_url", "live_server", "browser", "page"})
+
+
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest, databases: Databases,
-                 tmp_path: Path) -> Iterator[str]:
+def database(request: pytest.FixtureRequest, databases: Databases,
+             tmp_path: Path) -> Iterator[TestDatabase]:
     """The test's own database: a copy of the template its fixtures ask for, or empty.
 
     ``kind_for`` reads the fixtures the test uses (``seeded_app``, ``local_app``...); a test
     with ``make_app`` alone gets an empty database (migrations, tables it creates itself).
+    On PostgreSQL, a test that only uses apps from ``make_app`` in its own thread shares a
+    copy kept between tests, in a transaction rolled back after it (``Databases.isolated``:
+    no database to create and drop, no new connection); the others, the tests marked
+    ``own_database`` and those starting from an empty database (migrations) get a copy of
+    their own, dropped afterwards.
     """
-    url = databases.fresh(kind_for(request.fixturenames), tmp_path)
-    yield url
+    kind = kind_for(request.fixturenames)
+    if (databases.server_url is not None and kind is not None
+            and not OWN_DATABASE_FIXTURES & set(request.fixturenames)
+            and request.node.get_closest_marker("own_database") is None):
+        isolation = databases.isolated(kind)
+        yield TestDatabase(isolation.url.render_as_string(hide_password=False), isolation)
+        if not isolation.end():
+            databases.forget_shared(kind)
+            pytest.fail("the test's transaction was committed (a session or connection of "
+                        "its own on the engine?): mark the test "
+                        "@pytest.mark.own_database(reason)", pytrace=False)
+        return
+    url = databases.fresh(kind, tmp_path)
+    yield TestDatabase(url)
     databases.drop(url)
 
 
 @pytest.fixture
-def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+def database_url(database: TestDatabase) -> str:
+    """The URL of the test's own database, for what runs beyond this process's apps
+    (commands, app hosts): a test that asks for it never shares its database."""
+    return database.url
+
+
+@pytest.fixture
+def make_app(database: TestDatabase, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Return a factory of apps on the test's database (uploaded files kept under the
     test's tmp_path)."""
     apps: list[Flask] = []
 
     def factory(**overrides: object) -> Flask:
         overrides = {"EVIDENCE_FILES_DIR": str(tmp_path / "evidence-files"), **overrides}
-        app = build_app(database_url, **overrides)
+        app = build_app(database.url, **overrides)
         apps.append(app)
+        if database.isolation is not None:
+            database.isolation.adopt(app)
         return app
 
     yield factory

@@ -1,12 +1,16 @@
 """Prepared test databases: each kind is built once per session (per xdist worker), then copied.
 
 A test's database is a copy of a template built once per worker: on SQLite the template file
-is copied with SQLite's backup API (a millisecond), on PostgreSQL a database is created with
-``CREATE DATABASE ... TEMPLATE`` and dropped after the test; while a test runs, the worker
-already creates the next copy of the same kind and drops the last test's database in a
-background thread (the server does that work while the test's Python runs, so a test does not
-wait for its copy when the one before used the same kind). The kinds build on each other
-(``parent``): the seeds are loaded once per worker instead of once per test.
+is copied with SQLite's backup API (a millisecond). On PostgreSQL most tests share one copy
+per kind, kept between tests, each in a transaction rolled back after it (``Isolation``: the
+apps' sessions join it with savepoints; the sequences are set back before each test, so ids
+are those of a new copy). Tests that reach the database beyond their own thread's apps
+(commands and app hosts given its URL, live servers, browsers, threads, a second session that
+commits on its own) get a copy of their own, created with ``CREATE DATABASE ... TEMPLATE`` and
+dropped after the test; while a test runs, the worker already creates the next copy of the
+same kind and drops the last test's database in a background thread (the server does that
+work while the test's Python runs). The kinds build on each other (``parent``): the seeds are
+loaded once per worker instead of once per test.
 
 Which kind a test starts from is read from the fixtures it uses (``FIXTURE_KINDS``, most
 specific first): ``seeded_app`` gives every seed dataset, ``local_app`` the states, the local
@@ -29,6 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
+from unittest import mock
 
 import sqlalchemy as sa
 from flask import Flask
@@ -134,6 +139,80 @@ def dispose(app: Flask) -> None:
         db.session.close()
         for engine in db.engines.values():
             engine.dispose()
+
+
+def _sequence_reset(connection: sa.Connection) -> str | None:
+    """One statement that sets every sequence of the database back to where it is now."""
+    rows = connection.exec_driver_sql(
+        "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), start_value, "
+        "last_value "
+        "FROM pg_sequences ORDER BY 1").all()
+    connection.rollback()
+    if not rows:
+        return None
+    calls = [f"setval('{name}', {start}, false)" if last is None
+             else f"setval('{name}', {last}, true)" for name, start, last in rows]
+    return "SELECT " + ", ".join(calls)
+
+
+def _refuse() -> None:
+    raise AssertionError(
+        "this test shares its database (tests/databases.py, Isolation): it cannot commit or "
+        "roll back the connection itself; mark it @pytest.mark.own_database(reason)")
+
+
+class Isolation:
+    """One test's share of a database kept between tests (PostgreSQL): every app the test
+    makes on it uses one connection, in a transaction rolled back when the test ends, and the
+    apps' sessions join it with savepoints, so a commit is seen by the test and its other apps
+    and by nobody after it.
+
+    It is what Flask-SQLAlchemy-Lite's ``db.test_isolation()`` does, with two differences: that
+    one opens a connection for every app alive in the process (the suite makes one per test,
+    and old ones linger until Python collects them, their databases dropped), and a new one
+    each time (a new server process: about 8 ms of the server's CPU); this one takes the apps
+    it is given and a connection that stays open from one test to the next.
+    """
+
+    def __init__(self, connection: sa.Connection, sequences: str | None):
+        self.connection = connection
+        self.url = connection.engine.url
+        self._patches = contextlib.ExitStack()
+        self._transaction = connection.begin()
+        if sequences:
+            # Sequences are not rolled back: each test starts them where the copy had them,
+            # so its rows get the ids they would get in a new copy.
+            connection.exec_driver_sql(sequences)
+        # Code under test cannot close the connection or end the transaction: its "begin"
+        # is a savepoint, and a commit or rollback of the connection itself (which would end
+        # the test's transaction, or commit into the database the next tests share) fails.
+        self._patches.enter_context(mock.patch.object(connection, "close", lambda: None))
+        self._patches.enter_context(
+            mock.patch.object(connection, "begin", connection.begin_nested))
+        for name in ("commit", "rollback"):
+            self._patches.enter_context(mock.patch.object(connection, name, _refuse))
+
+    def adopt(self, app: Flask) -> None:
+        """Make ``app``'s engines on this database hand out the test's connection (the app
+        lives for this test only: its engines and sessionmaker stay so)."""
+        with app.app_context():
+            if db.engine.url == self.url:
+                # SQLAlchemy's recipe ("Joining a Session into an External Transaction"): the
+                # sessions are bound to the connection and begin a savepoint on it.
+                db.sessionmaker.configure(bind=self.connection,
+                                          join_transaction_mode="create_savepoint")
+            for engine in db.engines.values():
+                if engine.url == self.url:  # what uses the engine itself gets it too
+                    engine.connect = lambda _c=self.connection: _c  # type: ignore[method-assign]  # the test's connection, as test_isolation() does
+
+    def end(self) -> bool:
+        """Roll back everything the test wrote; False if the test's transaction had already
+        ended (something committed it: the shared database is no longer the template's)."""
+        self._patches.close()
+        if not self._transaction.is_active:
+            return False
+        self._transaction.rollback()
+        return True
 
 
 def reset_database(engine: sa.Engine) -> None:
@@ -262,6 +341,10 @@ class Databases:
         # drops the copies tests are done with, in the order asked (FIFO).
         self._background: ThreadPoolExecutor | None = None
         self._spare: dict[str | None, Future[str]] = {}
+        # PostgreSQL: per kind, a copy kept for the tests that share it (``isolated``) and the
+        # connection they use in turn.
+        self._shared: dict[str, sa.Connection] = {}
+        self._sequences: dict[str, str | None] = {}
 
     # PostgreSQL: CREATE and DROP DATABASE run outside a transaction, on the server's own
     # database of the URL given (scripts/with-postgres creates it). The connections stay
@@ -349,6 +432,36 @@ class Databases:
         self._spare[kind] = self._background.submit(self._new, self._copy_name(), template)
         return url
 
+    def isolated(self, kind: str) -> Isolation:
+        """PostgreSQL: the test's share of the copy of ``kind`` kept between tests, in a
+        transaction rolled back when the test ends (``Isolation.end``)."""
+        connection = self._shared.get(kind)
+        if connection is not None and (connection.closed or connection.invalidated
+                                       or connection.in_transaction()):
+            # A test broke it (or the server restarted): a new connection, same database.
+            with contextlib.suppress(Exception):
+                connection.engine.dispose()
+            connection = None
+        if connection is None:
+            name = f"s_{self.worker}_{kind}"
+            url = self._pg_url(name) if kind in self._shared else \
+                self._new(name, self.template(kind))
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+            engine.update_execution_options(compiled_cache=STATEMENTS)
+            connection = self._shared[kind] = engine.connect()
+            self._sequences[kind] = _sequence_reset(connection)
+        return Isolation(connection, self._sequences[kind])
+
+    def forget_shared(self, kind: str) -> None:
+        """Drop the shared copy of ``kind`` (a test committed into it): the next test that
+        shares one gets a new copy."""
+        connection = self._shared.pop(kind, None)
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.invalidate()
+                connection.engine.dispose()
+        self._drop_pg(f"s_{self.worker}_{kind}")
+
     def _copy_name(self) -> str:
         return f"t_{self.worker}_{next(self._counter)}"
 
@@ -363,7 +476,13 @@ class Databases:
                 self._drop_pg(name)
 
     def close(self) -> None:
+        for connection in self._shared.values():
+            with contextlib.suppress(Exception):
+                connection.close()
+                connection.engine.dispose()
         if self.server_url is not None:
+            for kind in self._shared:
+                self._drop_pg(f"s_{self.worker}_{kind}")
             if self._background is not None:
                 for spare in self._spare.values():
                     with contextlib.suppress(Exception):  # a copy that was never made

@@ -42,6 +42,7 @@ def test_description_is_generated_openapi_3_with_every_resource(api):
             "per_page"} <= params
 
 
+@pytest.mark.own_database("eight threads ask the app at once")
 def test_the_description_read_by_several_clients_at_once_is_the_same_whole_document(app):
     """The views are described when the document is first read (app.api.Api.spec): eight
     threads asking for it at once on a new app all get the same document, every operation in

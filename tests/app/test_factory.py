@@ -104,6 +104,7 @@ def test_the_tests_reused_url_builders_build_what_werkzeug_builds(make_app, monk
     assert sum(isinstance(u[1], tuple) and "?q=" in u[1][1] for u in expected.values()) > 50
 
 
+@pytest.mark.own_database("reads what each app's own engine compiles")
 def test_test_apps_share_compiled_statements_across_engines_of_the_same_kind(states_app,
                                                                            make_app):
     """tests/databases.py's SharedStatementCache: a second app's engine finds the SQL the
@@ -137,3 +138,42 @@ def test_test_apps_share_compiled_statements_across_engines_of_the_same_kind(sta
             conn.execution_options(compiled_cache=cache).execute(statement)
         engine.dispose()
     assert len(cache) == compiled + 2  # the second dialect compiled it again
+
+
+def test_a_shared_postgresql_database_is_as_new_for_each_test(databases):
+    """tests/databases.py's Isolation: what a test sharing a copy commits through its apps
+    (rows, and the ids its sequences gave) is gone for the next test that shares it; the
+    shared connection itself cannot be committed."""
+    from sqlalchemy import func, select
+
+    from app.accounts.service import create_user
+    from app.extensions import db
+    from app.models import State, User
+    from tests.databases import build_app, dispose
+
+    if databases.server_url is None:
+        pytest.skip("PostgreSQL's shared copies: on SQLite every test has a copy of its own")
+
+    def one_test() -> tuple[int, int]:
+        isolation = databases.isolated("states")
+        app = build_app(isolation.url.render_as_string(hide_password=False))
+        isolation.adopt(app)
+        try:
+            with app.app_context():
+                states = db.session.scalar(select(func.count()).select_from(State))
+                user = create_user(db.session, "isolation@example.org", "correct horse battery",
+                                   role="admin", agency="SYNTHETIC agency")
+                db.session.commit()
+                user_id = user.id
+            with app.app_context():  # another session of the test sees the commit
+                assert db.session.get(User, user_id) is not None
+            with pytest.raises(AssertionError, match="own_database"):
+                isolation.connection.commit()
+        finally:
+            dispose(app)
+            assert isolation.end()
+        return states, user_id
+
+    first = one_test()
+    assert first[0] == 32
+    assert one_test() == first  # the account is gone, and the next one gets the same id

@@ -143,6 +143,7 @@ def test_a_metric_import_killed_half_way_leaves_the_database_as_before(
         assert _snapshot(db.engine) == before
 
 
+@pytest.mark.own_database("sixteen threads ask the app at once")
 def test_a_cold_start_under_load_serves_every_request(states_app):
     urls = ["/", "/states/", "/states/10", "/exercises", "/plans", "/map", "/metric/"]
 

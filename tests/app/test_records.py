@@ -182,6 +182,7 @@ def test_an_expected_version_that_is_not_the_rows_is_a_conflict(ctx):
     assert commitment.version == 3
 
 
+@pytest.mark.own_database("a second session commits in a transaction of its own")
 def test_a_row_changed_by_another_transaction_is_not_overwritten(ctx):
     commitment = _commitment(_plan())
     db.session.commit()
