@@ -443,24 +443,29 @@ class Databases:
                 connection.engine.dispose()
             connection = None
         if connection is None:
-            name = f"s_{self.worker}_{kind}"
-            url = self._pg_url(name) if kind in self._shared else \
-                self._new(name, self.template(kind))
+            made = kind in self._sequences  # the copy exists: only its connection is new
+            url = self._pg_url(self._shared_name(kind)) if made else \
+                self._new(self._shared_name(kind), self.template(kind))
             engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
             engine.update_execution_options(compiled_cache=STATEMENTS)
             connection = self._shared[kind] = engine.connect()
-            self._sequences[kind] = _sequence_reset(connection)
+            if not made:  # read once, from the new copy: later tests may have moved them
+                self._sequences[kind] = _sequence_reset(connection)
         return Isolation(connection, self._sequences[kind])
+
+    def _shared_name(self, kind: str) -> str:
+        return f"s_{self.worker}_{kind}"
 
     def forget_shared(self, kind: str) -> None:
         """Drop the shared copy of ``kind`` (a test committed into it): the next test that
         shares one gets a new copy."""
         connection = self._shared.pop(kind, None)
+        self._sequences.pop(kind, None)
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.invalidate()
                 connection.engine.dispose()
-        self._drop_pg(f"s_{self.worker}_{kind}")
+        self._drop_pg(self._shared_name(kind))
 
     def _copy_name(self) -> str:
         return f"t_{self.worker}_{next(self._counter)}"
@@ -481,8 +486,8 @@ class Databases:
                 connection.close()
                 connection.engine.dispose()
         if self.server_url is not None:
-            for kind in self._shared:
-                self._drop_pg(f"s_{self.worker}_{kind}")
+            for kind in self._sequences:
+                self._drop_pg(self._shared_name(kind))
             if self._background is not None:
                 for spare in self._spare.values():
                     with contextlib.suppress(Exception):  # a copy that was never made

@@ -196,6 +196,16 @@ def _load(base: str, paths: list[str], seconds: float, threads: int = 8,
     return answers
 
 
+def _settled_after(event: list[float]) -> Callable[[list[Answer]], bool]:
+    """For ``_load``: done once ``event`` (a time.monotonic() appended when the fault is over)
+    is a second old and 40 requests began after it."""
+    def done(answers: list[Answer]) -> bool:
+        return bool(event) and time.monotonic() > event[0] + 1.0 and sum(
+            a.started > event[0] for a in answers) >= 40
+
+    return done
+
+
 def test_one_host_killed_during_a_load_run_fails_no_request(states_app, make_stack):
     stack = make_stack()
     base = stack.url
@@ -213,12 +223,7 @@ def test_one_host_killed_during_a_load_run_fails_no_request(states_app, make_sta
     started = time.monotonic()
     killer.start()
 
-    def done(answers: list[Answer]) -> bool:
-        """The host has been dead for a second, and 40 requests began after it died."""
-        return bool(died) and time.monotonic() > died[0] + 1.0 and sum(
-            a.started > died[0] for a in answers) >= 40
-
-    answers = _load(base, paths, seconds=6.0, done=done)
+    answers = _load(base, paths, seconds=6.0, done=_settled_after(died))
     killer.join()
     assert killed.process.returncode is not None  # it did die
     failed = [(a.status, a.text[:200]) for a in answers if a.status != 200]
@@ -285,14 +290,9 @@ def _restart_under_load(stack, restart) -> None:  # noqa: ANN001
         assert _until(base, path, lambda a: a.cache == "HIT").cache == "HIT"
     paths = ["/states/", "/states/14?n={n}", "/states/10"]
     results: list[list[Answer]] = []
-    restarted: list[float] = []
-
-    def done(answers: list[Answer]) -> bool:
-        """The server has been back for a second, and 40 requests began after it was."""
-        return bool(restarted) and time.monotonic() > restarted[0] + 1.0 and sum(
-            a.started > restarted[0] for a in answers) >= 40
-
-    loader = threading.Thread(target=lambda: results.append(_load(base, paths, 6.0, 4, done)))
+    restarted: list[float] = []  # when the server was back
+    loader = threading.Thread(target=lambda: results.append(
+        _load(base, paths, 6.0, 4, _settled_after(restarted))))
     loader.start()
     time.sleep(1.0)
     restart()
